@@ -1,0 +1,42 @@
+-- name: insertAccount
+INSERT INTO accounts (name, callback_secret) VALUES ($1, $2)
+RETURNING id, name, status, created_at;
+
+-- name: accountByName
+SELECT id, name, status, callback_secret, created_at FROM accounts WHERE name = $1;
+
+-- name: listAccounts
+SELECT a.id, a.name, a.status, a.created_at,
+       (SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL) AS active_keys
+FROM accounts a ORDER BY a.id;
+
+-- name: setAccountStatus
+UPDATE accounts SET status = $2 WHERE name = $1 RETURNING id, name, status;
+
+-- name: insertOperator
+INSERT INTO operators (account_id, name) VALUES ($1, $2)
+ON CONFLICT (account_id, name) DO UPDATE SET name = EXCLUDED.name
+RETURNING id, name;
+
+-- name: insertKey
+INSERT INTO api_keys (account_id, operator_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)
+RETURNING id, prefix, name, created_at;
+
+-- name: keyByHash
+SELECT k.id AS key_id, k.account_id, a.name AS account_name, a.status AS account_status,
+       k.operator_id, o.name AS operator_name
+FROM api_keys k
+JOIN accounts a ON a.id = k.account_id
+JOIN operators o ON o.id = k.operator_id
+WHERE k.key_hash = $1 AND k.revoked_at IS NULL;
+
+-- name: keyHashExists
+SELECT 1 FROM api_keys WHERE key_hash = $1;
+
+-- name: listKeys
+SELECT k.id, k.prefix, k.name, o.name AS operator, k.created_at, k.revoked_at
+FROM api_keys k JOIN operators o ON o.id = k.operator_id
+WHERE k.account_id = $1 ORDER BY k.id;
+
+-- name: revokeKey
+UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id;

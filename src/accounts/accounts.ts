@@ -1,0 +1,58 @@
+import type { Queryable } from '../db/database.js';
+import { sqlFile } from '../db/sql.js';
+import { randomToken } from '../shared/ids.js';
+
+const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
+  'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator',
+] as const);
+
+export interface Account {
+  id: number;
+  name: string;
+  status: 'active' | 'suspended';
+  created_at: Date;
+}
+
+export const DEFAULT_ACCOUNT = 'default';
+export const DEFAULT_OPERATOR = 'default';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class AccountError extends Error {}
+
+export function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) throw new AccountError(`${kind} name must be 1-64 letters, digits, ".", "_" or "-": "${name}"`);
+}
+
+export async function createAccount(db: Queryable, name: string): Promise<Account> {
+  checkName('account', name);
+  if (await findAccount(db, name)) throw new AccountError(`account "${name}" already exists`);
+  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [name, `cbsec_${randomToken(24)}`]);
+  return account!;
+}
+
+export async function findAccount(db: Queryable, name: string): Promise<Account | undefined> {
+  const [row] = await db.query<Account & Record<string, unknown>>(sql.accountByName, [name]);
+  return row;
+}
+
+export async function requireAccount(db: Queryable, name: string): Promise<Account> {
+  const account = await findAccount(db, name);
+  if (!account) throw new AccountError(`no account named "${name}"`);
+  return account;
+}
+
+export async function listAccounts(db: Queryable): Promise<(Account & { active_keys: number })[]> {
+  return db.query<Account & { active_keys: number } & Record<string, unknown>>(sql.listAccounts);
+}
+
+export async function setAccountStatus(db: Queryable, name: string, status: Account['status']): Promise<void> {
+  const rows = await db.query(sql.setAccountStatus, [name, status]);
+  if (rows.length === 0) throw new AccountError(`no account named "${name}"`);
+}
+
+export async function ensureOperator(db: Queryable, accountId: number, name: string): Promise<{ id: number; name: string }> {
+  checkName('operator', name);
+  const [row] = await db.query<{ id: number; name: string }>(sql.insertOperator, [accountId, name]);
+  return row!;
+}

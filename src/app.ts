@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { KeyAuthenticator } from './accounts/apiKeys.js';
+import { bootstrapAccounts } from './accounts/bootstrap.js';
+import type { Config } from './config/settings.js';
+import type { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { openDatabase } from './db/open.js';
+import { createTransport } from './delivery/transports.js';
+import { DeliveryWorker } from './delivery/worker.js';
+import { buildHttpServer } from './http/server.js';
+import { Queue } from './queue/queue.js';
+import { SendPipeline } from './sending/pipeline.js';
+import { SenderPolicy } from './sending/policy.js';
+import { createMessageWriter } from './sending/store.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import type { Logger } from './shared/log.js';
+
+export interface Mailroom {
+  db: Database;
+  http: FastifyInstance | null;
+  /** http://host:port of the API, when the api role runs. */
+  url: string | null;
+  /** A generated first API key, set only on the first start without MAILROOM_BOOTSTRAP_API_KEY. */
+  generatedKey: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one process: the database (migrated), then each role of MAILROOM_ROLES. Shutdown runs in
+ * the reverse order: stop accepting, finish in-flight work, release leases, close the database.
+ */
+export async function startMailroom(config: Config, log: Logger, clock: Clock = systemClock): Promise<Mailroom> {
+  const db = await openDatabase(config);
+  let shuttingDown = false;
+  let http: FastifyInstance | null = null;
+  let worker: DeliveryWorker | null = null;
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    const generatedKey = await bootstrapAccounts(db, config.bootstrapApiKey, log);
+    if (db.kind === 'pglite') {
+      // The data directory is locked to this process: any lease in it belonged to a dead one.
+      await new Queue(db).releaseAll(clock.now());
+    }
+    const unavailable = config.roles.filter((role) => role === 'smtp' || role === 'mx');
+    if (unavailable.length > 0) log.info({ roles: unavailable }, 'roles not part of this version yet; skipped');
+
+    const writer = createMessageWriter(db);
+    const pipeline = new SendPipeline({ db, writer, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
+
+    if (config.roles.includes('worker')) {
+      worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
+        concurrency: config.workerConcurrency,
+        leaseMs: config.leaseSeconds * 1000,
+        maxRetryMs: config.maxRetryHours * 3600 * 1000,
+      });
+      await worker.start();
+    }
+    let url: string | null = null;
+    if (config.roles.includes('api')) {
+      http = await buildHttpServer({ db, pipeline, authenticator: new KeyAuthenticator(db), log, isShuttingDown: () => shuttingDown });
+      url = await http.listen({ host: config.host, port: config.httpPort });
+      log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
+    }
+
+    let stopping: Promise<void> | null = null;
+    const stop = () =>
+      (stopping ??= (async () => {
+        shuttingDown = true;
+        await http?.close();
+        await writer.drain();
+        await worker?.stop(config.shutdownSeconds * 1000);
+        await db.close();
+      })());
+    return { db, http, url, generatedKey, stop };
+  } catch (error) {
+    await http?.close().catch(() => {});
+    await worker?.stop(0).catch(() => {});
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

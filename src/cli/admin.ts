@@ -1,0 +1,107 @@
+import { createAccount, listAccounts, requireAccount, setAccountStatus } from '../accounts/accounts.js';
+import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
+import { loadConfig } from '../config/load.js';
+import type { Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { openDatabase } from '../db/open.js';
+import { addDomain, dkimRecord, listDomains } from '../domains/domains.js';
+import type { CliOptions } from './main.js';
+
+type Admin = (args: string[], options: CliOptions) => Promise<number>;
+
+class UsageError extends Error {}
+
+async function withDatabase(options: CliOptions, fn: (db: Database) => Promise<void>): Promise<number> {
+  const db = await openDatabase(loadConfig({ configFile: options.config }));
+  try {
+    await migrate(db);
+    await fn(db);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`mailroom: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    await db.close();
+  }
+}
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+const accounts: Admin = (args, options) =>
+  withDatabase(options, async (db) => {
+    const [action, name] = args;
+    switch (action) {
+      case 'list':
+      case undefined:
+        for (const account of await listAccounts(db)) {
+          console.log(`${account.name}\t${account.status}\t${account.active_keys} key(s)\tcreated ${account.created_at.toISOString()}`);
+        }
+        return;
+      case 'create':
+        await createAccount(db, need(name, 'account name'));
+        console.log(`account ${name} created; add a key with: mailroom keys create --account ${name}`);
+        return;
+      case 'suspend':
+      case 'reinstate':
+        await setAccountStatus(db, need(name, 'account name'), action === 'suspend' ? 'suspended' : 'active');
+        console.log(`account ${name} ${action === 'suspend' ? 'suspended' : 'reinstated'}`);
+        return;
+      default:
+        throw new UsageError(`unknown action "accounts ${action}" (list, create, suspend, reinstate)`);
+    }
+  });
+
+const keys: Admin = (args, options) =>
+  withDatabase(options, async (db) => {
+    const [action, id] = args;
+    const account = need(options.account, '--account NAME');
+    switch (action) {
+      case 'create': {
+        const created = await createKey(db, { accountName: account, operatorName: options.operator, name: options.name });
+        console.log(`key ${created.id} for account ${account} (shown once, store it now):\n${created.key}`);
+        return;
+      }
+      case 'list':
+      case undefined:
+        for (const key of await listKeys(db, account)) {
+          console.log(`${key.id}\t${key.prefix}…\t${key.operator}\t${key.name}\t${key.revoked_at ? `revoked ${key.revoked_at.toISOString()}` : 'active'}`);
+        }
+        return;
+      case 'revoke':
+        if (!(await revokeKey(db, account, Number(need(id, 'key id'))))) throw new UsageError(`no active key ${id} in account ${account}`);
+        console.log(`key ${id} revoked`);
+        return;
+      default:
+        throw new UsageError(`unknown action "keys ${action}" (create, list, revoke)`);
+    }
+  });
+
+const domains: Admin = (args, options) =>
+  withDatabase(options, async (db) => {
+    const [action, name] = args;
+    const account = await requireAccount(db, need(options.account, '--account NAME'));
+    switch (action) {
+      case 'add': {
+        const domain = await addDomain(db, account.id, need(name, 'domain'), { verified: options.verified ?? false });
+        console.log(`domain ${domain.domain} added to ${account.name}${domain.verified ? ' (verified)' : ''}`);
+        console.log(`publish DKIM: ${domain.dkim_selector}._domainkey.${domain.domain} TXT "${dkimRecord(domain.dkim_public_key)}"`);
+        return;
+      }
+      case 'list':
+      case undefined:
+        for (const domain of await listDomains(db, account.id)) {
+          console.log(`${domain.domain}\t${domain.verified ? 'verified' : 'unverified'}\tselector ${domain.dkim_selector}`);
+        }
+        return;
+      default:
+        throw new UsageError(`unknown action "domains ${action}" (add, list)`);
+    }
+  });
+
+export const adminCommands: Record<string, Admin> = { accounts, keys, domains };

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { AccountError } from '../accounts/accounts.js';
+import { ConfigError } from '../config/load.js';
+import { DataDirLockedError } from '../db/pglite.js';
+import { DomainError } from '../domains/domains.js';
+import { adminCommands } from './admin.js';
+import { startCommand, migrateCommand } from './start.js';
+
+const USAGE = `mailroom: a self-hosted Email API
+
+  mailroom start [--roles api,worker] [--config FILE]   run Mailroom
+  mailroom migrate [--config FILE]                      apply database migrations and exit
+  mailroom accounts list | create NAME | suspend NAME | reinstate NAME
+  mailroom keys create --account NAME [--operator NAME] [--name LABEL]
+  mailroom keys list --account NAME | revoke ID --account NAME
+  mailroom domains add DOMAIN --account NAME [--verified] | list --account NAME
+
+Settings come from MAILROOM_* variables or mailroom.config.json (see README).`;
+
+export interface CliOptions {
+  config?: string | undefined;
+  roles?: string | undefined;
+  account?: string | undefined;
+  operator?: string | undefined;
+  name?: string | undefined;
+  verified?: boolean | undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      roles: { type: 'string' },
+      account: { type: 'string' },
+      operator: { type: 'string' },
+      name: { type: 'string' },
+      verified: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 1;
+  }
+  if (command === 'start') return startCommand(values);
+  if (command === 'migrate') return migrateCommand(values);
+  const admin = adminCommands[command];
+  if (!admin) {
+    console.error(`mailroom: unknown command "${command}"\n\n${USAGE}`);
+    return 1;
+  }
+  return admin(rest, values);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0 || process.argv[2] !== 'start') process.exitCode = code;
+  },
+  (error: unknown) => {
+    const known = error instanceof ConfigError || error instanceof AccountError || error instanceof DomainError || error instanceof DataDirLockedError;
+    const message = known || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? (error as Error).message : (error as Error).stack;
+    console.error(`mailroom: ${message}`);
+    process.exitCode = 1;
+  },
+);

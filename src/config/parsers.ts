@@ -1,0 +1,94 @@
+/**
+ * Value parsers for settings. Each takes the raw value (a string from the environment, or any
+ * JSON value from the config file) and returns the typed value or throws a ConfigError-ready
+ * message saying what was expected.
+ */
+export type Parser<T> = (raw: unknown) => T;
+
+export class InvalidValue extends Error {}
+
+function asString(raw: unknown): string {
+  if (typeof raw === 'string') return raw.trim();
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  throw new InvalidValue('expected a string');
+}
+
+export const text: Parser<string> = (raw) => asString(raw);
+
+export function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const value = typeof raw === 'number' ? raw : Number(asString(raw));
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidValue(`expected an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+export const port = integer(0, 65535);
+
+export const flag: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  const value = asString(raw).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(value)) return false;
+  throw new InvalidValue('expected 1/0, true/false, yes/no or on/off');
+};
+
+export function oneOf<T extends string>(...values: T[]): Parser<T> {
+  return (raw) => {
+    const value = asString(raw) as T;
+    if (!values.includes(value)) throw new InvalidValue(`expected one of ${values.join(', ')}`);
+    return value;
+  };
+}
+
+export function url(...protocols: string[]): Parser<string> {
+  return (raw) => {
+    const value = asString(raw);
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new InvalidValue(`expected a URL (${protocols.join(' or ')})`);
+    }
+    if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+      throw new InvalidValue(`expected a URL (${protocols.join(' or ')}), got ${parsed.protocol}`);
+    }
+    return value.replace(/\/+$/, '');
+  };
+}
+
+/** `host:port,host:port` (port optional, default 53); IPv6 as `[::1]:53`. */
+export const hostPortList: Parser<string[]> = (raw) => {
+  const items = Array.isArray(raw) ? raw.map(asString) : asString(raw).split(',');
+  const list = items.map((item) => item.trim()).filter(Boolean);
+  for (const item of list) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(item)) {
+      throw new InvalidValue(`expected host:port items separated by commas, got "${item}"`);
+    }
+  }
+  return list;
+};
+
+export const roleList: Parser<Role[]> = (raw) => {
+  const items = Array.isArray(raw) ? raw.map(asString) : asString(raw).split(',');
+  const roles = items.map((item) => item.trim()).filter(Boolean);
+  for (const role of roles) {
+    if (!ROLES.includes(role as Role)) throw new InvalidValue(`expected roles from ${ROLES.join(', ')}, got "${role}"`);
+  }
+  if (roles.length === 0) throw new InvalidValue(`expected at least one role of ${ROLES.join(', ')}`);
+  return [...new Set(roles)] as Role[];
+};
+
+export const ROLES = ['api', 'smtp', 'worker', 'mx'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const base64Key32: Parser<Buffer> = (raw) => {
+  const value = asString(raw);
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+    throw new InvalidValue('expected 32 bytes encoded in base64');
+  }
+  return key;
+};

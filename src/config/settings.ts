@@ -1,0 +1,50 @@
+import * as p from './parsers.js';
+
+/**
+ * Every setting Mailroom reads, in one table: its config-file key, its environment variable,
+ * its parser and its default. The loader walks this table once at boot; nothing else in the
+ * code reads process.env for settings.
+ */
+interface Setting<T> {
+  env: string;
+  parse: p.Parser<T>;
+  default: T;
+  help: string;
+}
+
+function setting<T>(env: string, parse: p.Parser<T>, defaultValue: T, help: string): Setting<T> {
+  return { env, parse, default: defaultValue, help };
+}
+
+export const SETTINGS = {
+  host: setting('MAILROOM_HOST', p.text, '127.0.0.1', 'address the HTTP API listens on'),
+  httpPort: setting('MAILROOM_HTTP_PORT', p.port, 3000, 'HTTP API, tracking and console port'),
+  smtpPort: setting('MAILROOM_SMTP_PORT', p.port, 2587, 'SMTP submission port (STARTTLS)'),
+  smtpsPort: setting('MAILROOM_SMTPS_PORT', p.port, 2465, 'SMTP submission port (implicit TLS)'),
+  mxPort: setting('MAILROOM_MX_PORT', p.port, 2525, 'inbound MX port for bounces and complaints'),
+  hipaaHttpPort: setting('MAILROOM_HIPAA_HTTP_PORT', p.port, 0, 'HIPAA HTTP listener (0 = off)'),
+  hipaaSmtpPort: setting('MAILROOM_HIPAA_SMTP_PORT', p.port, 0, 'HIPAA SMTP listener (0 = off)'),
+  databaseUrl: setting('MAILROOM_DATABASE_URL', p.url('postgres', 'postgresql'), '', 'PostgreSQL URL; empty = embedded PGlite'),
+  dataDir: setting('MAILROOM_DATA_DIR', p.text, './data', 'data directory (PGlite database, generated keys)'),
+  dbPoolSize: setting('MAILROOM_DB_POOL_SIZE', p.integer(1, 200), 10, 'PostgreSQL connections per process'),
+  transport: setting('MAILROOM_TRANSPORT', p.oneOf('sandbox', 'mx', 'relay', 'ses'), 'sandbox', 'outbound transport'),
+  relayUrl: setting('MAILROOM_RELAY_URL', p.url('smtp', 'smtps'), '', 'smarthost for the relay transport'),
+  relayMaxConnections: setting('MAILROOM_RELAY_MAX_CONNECTIONS', p.integer(1, 500), 10, 'pooled relay connections'),
+  dnsServers: setting('MAILROOM_DNS_SERVERS', p.hostPortList, [] as string[], 'DNS servers (host:port,...); empty = system'),
+  mxDeliveryPort: setting('MAILROOM_MX_DELIVERY_PORT', p.port, 25, 'port used to reach MX hosts'),
+  publicUrl: setting('MAILROOM_PUBLIC_URL', p.url('http', 'https'), 'http://127.0.0.1:3000', 'base URL of tracking links'),
+  bootstrapApiKey: setting('MAILROOM_BOOTSTRAP_API_KEY', p.text, '', 'first API key of the default account'),
+  encryptionKey: setting('MAILROOM_ENCRYPTION_KEY', p.base64Key32, null as Buffer | null, 'key for encryption at rest (32 bytes, base64)'),
+  smtpInsecureAuth: setting('MAILROOM_SMTP_INSECURE_AUTH', p.flag, false, 'allow SMTP AUTH without TLS'),
+  allowPrivateCallbacks: setting('MAILROOM_ALLOW_PRIVATE_CALLBACKS', p.flag, false, 'allow callbacks to private addresses'),
+  roles: setting('MAILROOM_ROLES', p.roleList, [...p.ROLES] as p.Role[], 'roles this process runs'),
+  logLevel: setting('MAILROOM_LOG_LEVEL', p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'info', 'log level'),
+  workerConcurrency: setting('MAILROOM_WORKER_CONCURRENCY', p.integer(1, 10000), 100, 'deliveries in flight per worker process'),
+  leaseSeconds: setting('MAILROOM_QUEUE_LEASE_SECONDS', p.integer(5, 86400), 300, 'how long a claimed message stays with its worker'),
+  maxRetryHours: setting('MAILROOM_MAX_RETRY_HOURS', p.integer(1, 720), 72, 'how long a deferred message is retried'),
+  shutdownSeconds: setting('MAILROOM_SHUTDOWN_SECONDS', p.integer(1, 3600), 30, 'grace period for in-flight work at shutdown'),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+export type Config = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };

@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite, types } from '@electric-sql/pglite';
+import lockfile from 'proper-lockfile';
+import type { Database, Queryable, Row } from './database.js';
+
+/** Another process already holds the data directory. */
+export class DataDirLockedError extends Error {}
+
+const parsers = { [types.INT8]: (value: string) => Number(value) };
+
+/**
+ * PGlite is one Postgres backend in this process: one connection. PGlite queues every query
+ * and transaction behind its own mutex, so concurrent callers are serialised safely; a query
+ * issued while a transaction is open waits for it instead of joining it.
+ *
+ * The directory is locked (proper-lockfile, with stale-lock detection) because two processes
+ * writing one PGlite directory would corrupt it.
+ */
+export async function openPglite(dataDir: string): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dataDir, { lockfilePath: join(dataDir, 'mailroom.lock'), stale: 10_000, update: 2_000 });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ELOCKED') {
+      throw new DataDirLockedError(`data directory ${dataDir} is in use by another Mailroom process`);
+    }
+    throw error;
+  }
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create({ dataDir: join(dataDir, 'pglite'), parsers });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return wrap(pg, release);
+}
+
+/** An in-memory PGlite (no lock, nothing on disk), for throwaway tools. */
+export async function openMemoryPglite(): Promise<Database> {
+  return wrap(await PGlite.create({ parsers }), async () => {});
+}
+
+function wrap(pg: PGlite, release: () => Promise<void>): Database {
+  const run = async <R extends Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
+    (await target.query<R>(sql, params as unknown[] | undefined)).rows;
+  let closed = false;
+  return {
+    kind: 'pglite',
+    query: (sql, params) => run(pg, sql, params),
+    transaction: (fn) =>
+      pg.transaction(async (tx) => {
+        const scoped: Queryable = { query: (sql, params) => run(tx, sql, params) };
+        return fn(scoped);
+      }),
+    async listen(channel, onNotify) {
+      const unsubscribe = await pg.listen(channel, onNotify);
+      return async () => {
+        if (!closed) await unsubscribe();
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pg.close();
+      await release();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import pg from 'pg';
+import type { Database, Queryable, Row } from './database.js';
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** Same value shapes as PGlite: int8 and numeric as JS numbers. */
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: typeParsers });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool drops it and the next query opens another.
+  });
+  await pool.query('SELECT 1');
+  const listeners = new Set<pg.Client>();
+
+  return {
+    kind: 'postgres',
+    async query<R extends Row>(sql: string, params?: readonly unknown[]) {
+      return (await pool.query<R>(sql, params as unknown[] | undefined)).rows;
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const scoped: Queryable = {
+          query: async <R extends Row>(sql: string, params?: readonly unknown[]) =>
+            (await client.query<R>(sql, params as unknown[] | undefined)).rows,
+        };
+        const result = await fn(scoped);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(channel, onNotify) {
+      // A dedicated connection, reopened if it drops: a lost LISTEN would only cost latency
+      // (workers also wake on a timer), but reconnecting keeps wake-ups prompt.
+      let client: pg.Client | undefined;
+      let stopped = false;
+      const connect = async (): Promise<void> => {
+        const next = new pg.Client({ connectionString: url, types: typeParsers });
+        next.on('notification', (message) => {
+          if (message.channel === channel) onNotify(message.payload ?? '');
+        });
+        next.on('error', () => {
+          listeners.delete(next);
+          if (!stopped) setTimeout(() => void connect().catch(() => {}), 1000).unref();
+        });
+        await next.connect();
+        await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        client = next;
+        listeners.add(next);
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        if (client) {
+          listeners.delete(client);
+          await client.end().catch(() => {});
+        }
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((client) => client.end().catch(() => {})));
+      listeners.clear();
+      await pool.end();
+    },
+  };
+}

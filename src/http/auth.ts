@@ -1,0 +1,33 @@
+import type { FastifyRequest } from 'fastify';
+import type { KeyAuthenticator, Principal } from '../accounts/apiKeys.js';
+import { ApiError } from '../shared/errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const SCHEME = /^(App|Bearer)\s+(\S+)\s*$/i;
+
+/** `Authorization: App <key>` or `Bearer <key>`; every route behind it sees only its account's data. */
+export function authHook(authenticator: KeyAuthenticator) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    if (!header) throw unauthorized('Missing Authorization header: use "App <key>" or "Bearer <key>".');
+    const match = SCHEME.exec(header);
+    if (!match) throw unauthorized('Malformed Authorization header: use "App <key>" or "Bearer <key>".');
+    const principal = await authenticator.authenticate(match[2]!);
+    if (!principal) throw unauthorized('The API key is not valid or was revoked.');
+    request.principal = principal;
+  };
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, 'UNAUTHORIZED', message, [], { 'www-authenticate': 'Bearer realm="mailroom"' });
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized('Authentication required.');
+  return request.principal;
+}

@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type ErrorDetail } from '../shared/errors.js';
+
+export function metaOf(request: FastifyRequest) {
+  return { timestamp: Date.now(), transactionId: String(request.id) };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return reply.status(error.status).send({
+    meta: metaOf(request),
+    error: { code: error.code, message: error.message, details: error.details },
+  });
+}
+
+/** Database connection trouble is the server's, and temporary: 503, so that clients retry. */
+function isDatabaseUnavailable(error: { code?: string }): boolean {
+  const code = error.code ?? '';
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300'].includes(code) || code.startsWith('08');
+}
+
+const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than this endpoint accepts.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST', 'The Content-Length header does not match the body.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'INVALID_JSON', 'The body is empty; a JSON object was expected.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_JSON', 'The body is not valid JSON.'],
+};
+
+function validationDetails(error: FastifyError): ErrorDetail[] {
+  return (error.validation ?? []).map((issue) => {
+    const missing = (issue.params as { missingProperty?: string }).missingProperty;
+    const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const field = missing ? [path, missing].filter(Boolean).join('.') : path || (error.validationContext ?? '');
+    return { field, message: issue.message ?? 'is not valid' };
+  });
+}
+
+/** Every error leaves as SPEC section 11 JSON; nothing internal (stack, SQL, other accounts) leaks. */
+export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof ApiError) return sendError(request, reply, error);
+  if (error.validation) {
+    return sendError(request, reply, new ApiError(400, 'VALIDATION_ERROR', 'The request is not valid.', validationDetails(error)));
+  }
+  const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+  if (known) return sendError(request, reply, new ApiError(known[0], known[1], known[2]));
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return sendError(request, reply, new ApiError(400, 'INVALID_JSON', 'The body is not valid JSON.'));
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return sendError(request, reply, new ApiError(error.statusCode, 'BAD_REQUEST', 'The request could not be read.'));
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.error({ err: error }, 'database unavailable');
+    return sendError(request, reply, new ApiError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; nothing was stored. Retry shortly.', [], { 'retry-after': '5' }));
+  }
+  request.log.error({ err: error }, 'internal error');
+  return sendError(request, reply, new ApiError(500, 'INTERNAL_ERROR', 'An internal error occurred; nothing was stored. Retry the request.'));
+}

@@ -1,0 +1,140 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/database.js';
+import { STATUSES } from '../../events/status.js';
+import { ApiError, validationError } from '../../shared/errors.js';
+import { checkKey } from '../../sending/idempotency.js';
+import type { SendContext, SendPipeline } from '../../sending/pipeline.js';
+import { getEvents, getMessage, listMessages } from '../../sending/read.js';
+import { MessageData, SendRequest } from '../../sending/schema.js';
+import { principalOf } from '../auth.js';
+import { metaOf } from '../errors.js';
+import { ErrorResponse, Meta, documentedOnly } from '../schemas.js';
+
+const SendQuery = Type.Object({
+  unsubscribeMsg: Type.Optional(Type.String({ maxLength: 200, description: 'anchor text of the unsubscribe link added to the body' })),
+});
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const ListQuery = Type.Object({
+  status: Type.Optional(Type.Union(STATUSES.map((status) => Type.Literal(status)))),
+  externalId: Type.Optional(Type.String({ maxLength: 256 })),
+  clientId: Type.Optional(Type.String({ maxLength: 256 })),
+  campaignId: Type.Optional(Type.String({ maxLength: 256 })),
+  to: Type.Optional(Type.String({ maxLength: 320 })),
+  from: Type.Optional(Type.String({ maxLength: 320 })),
+  after: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601: created at or after' })),
+  before: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601: created before' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'nextCursor of the previous page' })),
+});
+const BulkBody = Type.Object(
+  { messages: Type.Array(SendRequest, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+
+const Warnings = Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })));
+const SendResponse = Type.Object({ meta: Meta, data: MessageData, warnings: Warnings });
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse };
+
+function parseDate(field: string, value: string | undefined): Date | null {
+  if (value === undefined) return null;
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) {
+    throw validationError([{ field, message: 'must be an ISO 8601 date or date-time' }]);
+  }
+  return date;
+}
+
+function sendContext(request: { headers: Record<string, unknown>; query: unknown }, meta: SendContext['meta'], principal: SendContext['principal']): SendContext {
+  const raw = request.headers['idempotency-key'];
+  const idempotencyKey = typeof raw === 'string' ? raw : null;
+  if (idempotencyKey !== null) checkKey(idempotencyKey);
+  const unsubscribeMsg = (request.query as Static<typeof SendQuery>).unsubscribeMsg ?? null;
+  if (unsubscribeMsg !== null && /[\r\n\0<>]/.test(unsubscribeMsg)) {
+    throw validationError([{ field: 'unsubscribeMsg', message: 'must not contain CR, LF, NUL, "<" or ">"' }]);
+  }
+  return { principal, meta, unsubscribeMsg, idempotencyKey };
+}
+
+/** POST /emails, POST /emails/bulk and the reads: thin handlers over the send pipeline and the message store. */
+export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline: SendPipeline }): void {
+  app.post<{ Querystring: Static<typeof SendQuery> }>(
+    '/emails',
+    {
+      schema: { summary: 'Send one email', tags: ['emails'], querystring: SendQuery, body: SendRequest, response: { 200: SendResponse, ...errors } },
+      ...documentedOnly('body'),
+    },
+    async (request, reply) => {
+      const context = sendContext(request, metaOf(request), principalOf(request));
+      const result = await deps.pipeline.send(context, request.body);
+      if (context.idempotencyKey && (result.body as { meta?: { transactionId?: string } }).meta?.transactionId !== context.meta.transactionId) {
+        reply.header('idempotent-replayed', 'true');
+      }
+      return reply.status(result.statusCode).send(result.body);
+    },
+  );
+
+  app.post<{ Querystring: Static<typeof SendQuery>; Body: { messages?: unknown } }>(
+    '/emails/bulk',
+    {
+      bodyLimit: 64 * 1024 * 1024,
+      schema: { summary: 'Send up to 1,000 emails; one result per message, in order', tags: ['emails'], querystring: SendQuery, body: BulkBody, response: { ...errors } },
+      ...documentedOnly('body'),
+    },
+    async (request, reply) => {
+      const context = sendContext(request, metaOf(request), principalOf(request));
+      const body = request.body as unknown;
+      const messages = (body as { messages?: unknown } | null)?.messages;
+      if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((key) => key !== 'messages')) {
+        throw validationError([{ field: '', message: 'the body must be {"messages": [...]}' }]);
+      }
+      if (!Array.isArray(messages) || messages.length === 0 || messages.length > 1000) {
+        throw validationError([{ field: 'messages', message: 'must be an array of 1 to 1000 send requests' }]);
+      }
+      const result = await deps.pipeline.sendBulk(context, messages);
+      return reply.status(result.statusCode).send(result.body);
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id',
+    { schema: { summary: 'One email and its status', tags: ['emails'], params: IdParams } },
+    async (request) => {
+      const message = await getMessage(deps.db, principalOf(request).accountId, request.params.id);
+      if (!message) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
+      return { meta: metaOf(request), data: message };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id/events',
+    { schema: { summary: "An email's events, oldest first", tags: ['emails'], params: IdParams } },
+    async (request) => {
+      const events = await getEvents(deps.db, principalOf(request).accountId, request.params.id);
+      if (!events) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
+      return { meta: metaOf(request), data: events };
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/emails',
+    { schema: { summary: 'Emails, newest first, filtered, cursor-paginated', tags: ['emails'], querystring: ListQuery } },
+    async (request) => {
+      const query = request.query;
+      const limit = query.limit ?? 20;
+      const page = await listMessages(deps.db, principalOf(request).accountId, {
+        status: query.status ?? null,
+        externalId: query.externalId ?? null,
+        clientId: query.clientId ?? null,
+        campaignId: query.campaignId ?? null,
+        to: query.to ?? null,
+        from: query.from ?? null,
+        after: parseDate('after', query.after),
+        before: parseDate('before', query.before),
+        cursor: query.cursor ?? null,
+        limit,
+      });
+      return { meta: { ...metaOf(request), pagination: { limit, nextCursor: page.nextCursor } }, data: page.items };
+    },
+  );
+}

@@ -1,0 +1,55 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/database.js';
+import { caughtById, listCaught } from '../../delivery/sandbox.js';
+import { ApiError } from '../../shared/errors.js';
+import { principalOf } from '../auth.js';
+import { metaOf } from '../errors.js';
+
+const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+
+/** The sandbox catcher: what the sandbox transport delivered, with the raw MIME. */
+export function sandboxRoutes(app: FastifyInstance, deps: { db: Database }): void {
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/sandbox/messages',
+    { schema: { summary: 'Messages caught by the sandbox transport, newest first', tags: ['sandbox'], querystring: ListQuery } },
+    async (request) => {
+      const limit = request.query.limit ?? 20;
+      const rows = await listCaught(deps.db, principalOf(request).accountId, request.query.cursor ?? null, limit);
+      const data = rows.map((row) => ({
+        id: row.id,
+        messageId: row.message_id,
+        envelope: { from: row.envelope_from, to: row.envelope_to },
+        subject: row.subject,
+        size: row.size,
+        receivedAt: row.received_at.toISOString(),
+      }));
+      const nextCursor = rows.length === limit ? rows.at(-1)!.id : null;
+      return { meta: { ...metaOf(request), pagination: { limit, nextCursor } }, data };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/sandbox/messages/:id',
+    { schema: { summary: 'One caught message with its raw MIME', tags: ['sandbox'], params: IdParams } },
+    async (request) => {
+      const row = await caughtById(deps.db, principalOf(request).accountId, request.params.id);
+      if (!row) throw new ApiError(404, 'NOT_FOUND', 'No caught message with this id.');
+      return {
+        meta: metaOf(request),
+        data: {
+          id: row.id,
+          messageId: row.message_id,
+          envelope: { from: row.envelope_from, to: row.envelope_to },
+          subject: row.subject,
+          receivedAt: row.received_at.toISOString(),
+          raw: row.raw,
+        },
+      };
+    },
+  );
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { KeyAuthenticator } from '../accounts/apiKeys.js';
+import type { Database } from '../db/database.js';
+import type { SendPipeline } from '../sending/pipeline.js';
+import { ApiError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { authHook } from './auth.js';
+import { errorHandler, sendError } from './errors.js';
+import { emailRoutes } from './routes/emails.js';
+import { healthRoutes } from './routes/health.js';
+import { sandboxRoutes } from './routes/sandbox.js';
+
+export interface HttpDeps {
+  db: Database;
+  pipeline: SendPipeline;
+  authenticator: KeyAuthenticator;
+  log: Logger;
+  isShuttingDown: () => boolean;
+}
+
+/** Room for a 10 MB message whose attachments are base64 (4/3 larger) plus the JSON around it. */
+const BODY_LIMIT = 16 * 1024 * 1024;
+
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+  app.decorateRequest('principal', null);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Mailroom API', version: '0.1.0', description: 'Self-hosted Email API: send, track and report on email.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` or `App <key>`' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  healthRoutes(app, deps);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', authHook(deps.authenticator));
+    emailRoutes(api, deps);
+    sandboxRoutes(api, deps);
+  });
+  return app;
+}

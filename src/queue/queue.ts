@@ -1,0 +1,68 @@
+import type { Database } from '../db/database.js';
+import { sqlFile } from '../db/sql.js';
+import type { Content } from '../sending/render.js';
+import type { EventType, Status } from '../events/status.js';
+
+const sql = sqlFile(new URL('./queue.sql', import.meta.url), [
+  'claimDue', 'recordResults', 'releaseLeases', 'releaseAllLeases', 'nextDue', 'depth',
+] as const);
+
+export const QUEUE_CHANNEL = 'mailroom_queue';
+
+export interface ClaimedMessage {
+  message_id: string;
+  attempts: number;
+  queued_at: Date;
+  account_id: number;
+  status: Status;
+  envelope: { from: string; to: string[] };
+  content: Content;
+  message_id_hdr: string;
+  created_at: Date;
+}
+
+export interface DeliveryResult {
+  message_id: string;
+  lease_token: string;
+  type: EventType;
+  status: Status;
+  details: Record<string, unknown>;
+  at: string;
+  /** Set for a retry: when the next attempt is due. */
+  retry_at: string | null;
+  last_error: string | null;
+}
+
+/** The durable queue, in the same database as the messages (SPEC: PostgreSQL is the queue). */
+export class Queue {
+  constructor(private readonly db: Database) {}
+
+  claim(now: Date, leaseUntil: Date, token: string, limit: number): Promise<ClaimedMessage[]> {
+    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit]);
+  }
+
+  /** Returns the ids whose results were applied (their lease was still held). */
+  async record(results: readonly DeliveryResult[]): Promise<Set<string>> {
+    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results)]);
+    return new Set(rows.map((row) => row.message_id));
+  }
+
+  async release(tokens: readonly string[], now: Date): Promise<void> {
+    if (tokens.length > 0) await this.db.query(sql.releaseLeases, [tokens, now]);
+  }
+
+  /** Only safe when no other process can hold a lease (embedded PGlite, which is locked to one process). */
+  async releaseAll(now: Date): Promise<void> {
+    await this.db.query(sql.releaseAllLeases, [now]);
+  }
+
+  async nextDue(): Promise<Date | null> {
+    const [row] = await this.db.query<{ due_at: Date | null }>(sql.nextDue);
+    return row?.due_at ?? null;
+  }
+
+  async depth(): Promise<{ depth: number; oldest: Date | null }> {
+    const [row] = await this.db.query<{ depth: number; oldest: Date | null }>(sql.depth);
+    return row ?? { depth: 0, oldest: null };
+  }
+}

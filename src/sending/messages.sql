@@ -1,0 +1,64 @@
+-- name: insertMessages
+-- One statement stores a whole group-commit batch: the messages, their first event and their
+-- queue rows, then wakes the workers. A single statement is its own transaction.
+WITH batch AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
+    id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
+    subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
+    tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
+    created_at timestamptz, domain text, due_at timestamptz)
+), m AS (
+  INSERT INTO messages (id, account_id, operator_id, status, to_address, from_address, subject,
+    external_id, client_id, alias, campaign_id, callbacks, tags, envelope, content, message_id_hdr,
+    send_at, created_at, updated_at)
+  SELECT id, account_id, operator_id, status, to_address, from_address, subject, external_id,
+    client_id, alias, campaign_id, callbacks, tags, envelope, content, message_id_hdr, send_at,
+    created_at, created_at
+  FROM batch
+), e AS (
+  INSERT INTO message_events (message_id, account_id, type, created_at, details)
+  SELECT id, account_id, status, created_at, '{}'::jsonb FROM batch
+), q AS (
+  INSERT INTO queue (message_id, account_id, domain, due_at, queued_at)
+  SELECT id, account_id, domain, due_at, created_at FROM batch WHERE due_at IS NOT NULL
+)
+SELECT pg_notify('mailroom_queue', '');
+
+-- name: messageById
+SELECT m.*, a.name AS account_name, o.name AS operator_name
+FROM messages m JOIN accounts a ON a.id = m.account_id JOIN operators o ON o.id = m.operator_id
+WHERE m.account_id = $1 AND m.id = $2;
+
+-- name: eventsOfMessage
+SELECT id, type, created_at, details FROM message_events
+WHERE account_id = $1 AND message_id = $2 ORDER BY id;
+
+-- name: idempotencyLookup
+SELECT request_hash, status_code, response, created_at FROM idempotency_keys
+WHERE account_id = $1 AND key = $2 AND created_at > $3;
+
+-- name: idempotencyClaim
+-- Takes the key unless a live (younger than 24 h) record holds it; an expired one is replaced.
+INSERT INTO idempotency_keys (account_id, key, request_hash, status_code, response, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (account_id, key) DO UPDATE
+  SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
+      response = EXCLUDED.response, created_at = EXCLUDED.created_at
+  WHERE idempotency_keys.created_at <= $7
+RETURNING key;
+
+-- name: listMessages
+SELECT m.*, a.name AS account_name, o.name AS operator_name
+FROM messages m JOIN accounts a ON a.id = m.account_id JOIN operators o ON o.id = m.operator_id
+WHERE m.account_id = $1
+  AND ($2::text IS NULL OR m.status = $2)
+  AND ($3::text IS NULL OR m.external_id = $3)
+  AND ($4::text IS NULL OR m.client_id = $4)
+  AND ($5::text IS NULL OR m.campaign_id = $5)
+  AND ($6::text IS NULL OR m.to_address = $6)
+  AND ($7::text IS NULL OR m.from_address = $7)
+  AND ($8::timestamptz IS NULL OR m.created_at >= $8)
+  AND ($9::timestamptz IS NULL OR m.created_at < $9)
+  AND ($10::text IS NULL OR m.id < $10)
+ORDER BY m.id DESC
+LIMIT $11;

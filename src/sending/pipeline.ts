@@ -1,0 +1,180 @@
+import type { Principal } from '../accounts/apiKeys.js';
+import type { Database } from '../db/database.js';
+import type { Batcher } from '../shared/batcher.js';
+import type { Clock } from '../shared/clock.js';
+import { ApiError, validationError, type ErrorDetail } from '../shared/errors.js';
+import { newMessageId } from '../shared/ids.js';
+import { claimKey, KeyTaken, replayFor, requestHash, type StoredResponse } from './idempotency.js';
+import { SenderPolicy } from './policy.js';
+import { renderContent } from './render.js';
+import { messageData, successBody, type Meta } from './response.js';
+import type { MessageData } from './schema.js';
+import { insertMessages, type NewMessage } from './store.js';
+import { validateSendRequest } from './validate.js';
+
+/**
+ * The one send pipeline: validate, apply policy, render, store, enqueue. HTTP (and later SMTP
+ * and campaigns) are thin doors that call it. A message is acknowledged only after the
+ * statement that stores it has committed.
+ */
+export interface SendContext {
+  principal: Principal;
+  meta: Meta;
+  unsubscribeMsg: string | null;
+  idempotencyKey: string | null;
+}
+
+export interface Prepared {
+  row: NewMessage;
+  data: MessageData;
+  warnings: ErrorDetail[];
+}
+
+export type BulkResult = { data: MessageData; warnings?: ErrorDetail[] } | { error: { code: string; message: string; details: ErrorDetail[] } };
+
+export interface PipelineDeps {
+  db: Database;
+  writer: Batcher<NewMessage, void>;
+  clock: Clock;
+  policy: SenderPolicy;
+}
+
+const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
+
+export class SendPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** Validate, police and render one request into the row that will be stored. Throws ApiError. */
+  async prepare(principal: Principal, body: unknown, unsubscribeMsg: string | null): Promise<Prepared> {
+    const now = this.deps.clock.now();
+    if (principal.accountStatus === 'suspended') {
+      throw new ApiError(403, 'ACCOUNT_SUSPENDED', 'This account is suspended from sending; an operator of the installation can reinstate it.');
+    }
+    const checked = validateSendRequest(body, now);
+    if (!checked.ok) {
+      if (checked.tooLarge) throw new ApiError(413, 'MESSAGE_TOO_LARGE', checked.details[0]?.message ?? 'The message is too large.', checked.details);
+      throw validationError(checked.details);
+    }
+    const message = checked.message;
+    await this.deps.policy.checkSender(principal.accountId, message.from);
+
+    const warnings: ErrorDetail[] = [];
+    (message.request.callbacks ?? []).forEach((callback, index) => {
+      if (!HTTP_URL.test(callback)) {
+        warnings.push({ field: `callbacks[${index}]`, message: 'is not an absolute http(s) URL and will not be called' });
+      }
+    });
+
+    const id = newMessageId(now.getTime());
+    const content = renderContent(message, unsubscribeMsg);
+    const recipients = [message.to, ...message.cc, ...message.bcc].map((entry) => entry.address);
+    const status = message.sendAt ? 'SCHEDULED' : 'QUEUED';
+    const { request } = message;
+    const row: NewMessage = {
+      id,
+      account_id: principal.accountId,
+      operator_id: principal.operatorId,
+      status,
+      to_address: message.to.address.toLowerCase(),
+      from_address: message.from.address.toLowerCase(),
+      subject: request.subject,
+      external_id: request.externalId ?? null,
+      client_id: request.clientId ?? null,
+      alias: request.alias ?? null,
+      campaign_id: request.campaignId ?? null,
+      callbacks: request.callbacks ?? [],
+      tags: request.tags ?? [],
+      envelope: { from: message.from.address, to: [...new Set(recipients)] },
+      content,
+      message_id_hdr: `<${id}@${message.from.domain}>`,
+      send_at: message.sendAt?.toISOString() ?? null,
+      created_at: now.toISOString(),
+      domain: message.to.domain,
+      due_at: (message.sendAt ?? now).toISOString(),
+    };
+    const data = messageData({
+      id,
+      to: request.to,
+      from: request.from,
+      userName: principal.accountName,
+      operator: principal.operatorName,
+      text: request.text,
+      status,
+      subject: request.subject,
+      externalId: row.external_id,
+      clientId: row.client_id,
+      callbacks: row.callbacks,
+      alias: row.alias,
+    });
+    return { row, data, warnings };
+  }
+
+  /** POST /emails: one message; the response body once it is stored. */
+  async send(context: SendContext, body: unknown): Promise<StoredResponse> {
+    return this.idempotent(context, '/emails', body, async () => {
+      const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg);
+      return { rows: [prepared.row], response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
+    });
+  }
+
+  /** POST /emails/bulk: each message succeeds or fails on its own; results in request order. */
+  async sendBulk(context: SendContext, messages: unknown[]): Promise<StoredResponse> {
+    return this.idempotent(context, '/emails/bulk', messages, async () => {
+      const results: BulkResult[] = [];
+      const rows: NewMessage[] = [];
+      for (const body of messages) {
+        try {
+          const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg);
+          rows.push(prepared.row);
+          results.push(prepared.warnings.length > 0 ? { data: prepared.data, warnings: prepared.warnings } : { data: prepared.data });
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error;
+          results.push({ error: { code: error.code, message: error.message, details: error.details } });
+        }
+      }
+      return { rows, response: { statusCode: 200, body: { meta: context.meta, results } } };
+    });
+  }
+
+  /**
+   * Without a key, rows go through the group-commit writer. With one, the rows and the stored
+   * response commit in one transaction, so a replay can never see a response whose messages
+   * were lost, nor a message sent twice.
+   */
+  private async idempotent(
+    context: SendContext,
+    route: string,
+    body: unknown,
+    build: () => Promise<{ rows: NewMessage[]; response: StoredResponse }>,
+  ): Promise<StoredResponse> {
+    const { db, writer, clock } = this.deps;
+    const key = context.idempotencyKey;
+    if (key === null) {
+      const { rows, response } = await build();
+      await Promise.all(rows.map((row) => writer.submit(row)));
+      return response;
+    }
+    const accountId = context.principal.accountId;
+    const hash = requestHash(route, body, { unsubscribeMsg: context.unsubscribeMsg });
+    const earlier = await replayFor(db, accountId, key, hash, clock.now());
+    if (earlier) return earlier;
+    const { rows, response } = await build();
+    try {
+      await db.transaction(async (tx) => {
+        if (!(await claimKey(tx, accountId, key, hash, response, clock.now()))) throw new KeyTaken();
+        if (rows.length > 0) await insertMessages(tx, rows);
+      });
+      return response;
+    } catch (error) {
+      if (!(error instanceof KeyTaken) && !isUniqueViolation(error)) throw error;
+      // A concurrent request with the same key committed first: answer as it did.
+      const winner = await replayFor(db, accountId, key, hash, clock.now());
+      if (winner) return winner;
+      throw error;
+    }
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23505';
+}

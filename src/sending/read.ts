@@ -1,0 +1,112 @@
+import type { Queryable } from '../db/database.js';
+import { sqlFile } from '../db/sql.js';
+import type { Content } from './render.js';
+import { messageData } from './response.js';
+
+const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['messageById', 'eventsOfMessage', 'listMessages'] as const);
+
+interface MessageRow {
+  id: string;
+  status: string;
+  subject: string;
+  external_id: string | null;
+  client_id: string | null;
+  alias: string | null;
+  campaign_id: string | null;
+  callbacks: string[];
+  tags: string[];
+  content: Content;
+  send_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  account_name: string;
+  operator_name: string;
+}
+
+/** A stored message as the API shows it: the `data` of SPEC section 3 plus what was set and when. */
+export function messageView(row: MessageRow) {
+  return {
+    ...messageData({
+      id: row.id,
+      to: row.content.to,
+      from: row.content.from,
+      userName: row.account_name,
+      operator: row.operator_name,
+      text: row.content.text,
+      status: row.status,
+      subject: row.subject,
+      externalId: row.external_id,
+      clientId: row.client_id,
+      callbacks: row.callbacks,
+      alias: row.alias,
+    }),
+    campaignId: row.campaign_id,
+    tags: row.tags,
+    cc: row.content.cc,
+    bcc: row.content.bcc,
+    type: row.content.type,
+    sendAt: row.send_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+export type MessageView = ReturnType<typeof messageView>;
+
+export async function getMessage(db: Queryable, accountId: number, id: string): Promise<MessageView | null> {
+  const [row] = await db.query<MessageRow & Record<string, unknown>>(sql.messageById, [accountId, id]);
+  return row ? messageView(row) : null;
+}
+
+export interface EventView {
+  id: number;
+  type: string;
+  messageId: string;
+  externalId: string | null;
+  clientId: string | null;
+  campaignId: string | null;
+  to: string;
+  from: string;
+  timestamp: string;
+  details: Record<string, unknown>;
+}
+
+/** The message's events in SPEC section 4 shape, oldest first; null if the message is not the account's. */
+export async function getEvents(db: Queryable, accountId: number, id: string): Promise<EventView[] | null> {
+  const message = await getMessage(db, accountId, id);
+  if (!message) return null;
+  const rows = await db.query<{ id: number; type: string; created_at: Date; details: Record<string, unknown> }>(sql.eventsOfMessage, [accountId, id]);
+  return rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    messageId: id,
+    externalId: message.externalId,
+    clientId: message.clientId,
+    campaignId: message.campaignId,
+    to: message.to,
+    from: message.from,
+    timestamp: row.created_at.toISOString(),
+    details: row.details,
+  }));
+}
+
+export interface ListFilter {
+  status: string | null;
+  externalId: string | null;
+  clientId: string | null;
+  campaignId: string | null;
+  to: string | null;
+  from: string | null;
+  after: Date | null;
+  before: Date | null;
+  cursor: string | null;
+  limit: number;
+}
+
+export async function listMessages(db: Queryable, accountId: number, filter: ListFilter): Promise<{ items: MessageView[]; nextCursor: string | null }> {
+  const rows = await db.query<MessageRow & Record<string, unknown>>(sql.listMessages, [
+    accountId, filter.status, filter.externalId, filter.clientId, filter.campaignId,
+    filter.to?.toLowerCase() ?? null, filter.from?.toLowerCase() ?? null, filter.after, filter.before, filter.cursor, filter.limit,
+  ]);
+  const items = rows.map(messageView);
+  return { items, nextCursor: items.length === filter.limit ? items.at(-1)!.id : null };
+}

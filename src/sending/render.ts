@@ -1,0 +1,71 @@
+import { convert } from 'html-to-text';
+import type { ValidMessage } from './validate.js';
+
+/**
+ * What a message will say, fixed at acceptance: bodies (HTML detected in `text`, with a
+ * plain-text part derived from it), headers, attachments and the Message-ID. The MIME bytes are
+ * composed from this at delivery, identically on every attempt.
+ */
+export interface Content {
+  to: string;
+  from: string;
+  subject: string;
+  /** `text` as the caller gave it (returned by the API). */
+  text: string;
+  /** The plain-text part derived from HTML found in `text`; null when `text` is the plain part. */
+  plain: string | null;
+  html: string | null;
+  cc: string[];
+  bcc: string[];
+  replyTo: string | null;
+  headers: Record<string, string>;
+  attachments: { filename: string; content: string; contentType: string | null }[];
+  type: 'transactional' | 'marketing';
+  trackOpens: boolean | null;
+  trackClicks: boolean | null;
+  unsubscribeMsg: string | null;
+}
+
+/** A tag from the HTML vocabulary, or a doctype: plain text with "a < b" is not HTML. */
+const HTML_MARKERS = /<!doctype\s+html|<\/?(html|head|body|div|span|p|br|a|table|tr|td|th|tbody|thead|img|ul|ol|li|h[1-6]|strong|em|b|i|u|font|center|style|hr|blockquote|pre|section|header|footer|article|main)\b[^<>]*>/i;
+
+export function looksLikeHtml(text: string): boolean {
+  return HTML_MARKERS.test(text);
+}
+
+export function htmlToPlainText(html: string): string {
+  return convert(html, {
+    wordwrap: 78,
+    selectors: [
+      { selector: 'img', format: 'skip' },
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+    ],
+  });
+}
+
+export function renderContent(message: ValidMessage, unsubscribeMsg: string | null): Content {
+  const { request } = message;
+  let plain: string | null = null;
+  let html = request.html ?? null;
+  if (html === null && looksLikeHtml(request.text)) {
+    html = request.text;
+    plain = htmlToPlainText(request.text);
+  }
+  return {
+    to: request.to,
+    from: request.from,
+    subject: request.subject,
+    text: request.text,
+    plain,
+    html,
+    cc: request.cc ?? [],
+    bcc: request.bcc ?? [],
+    replyTo: request.replyTo ?? null,
+    headers: request.headers ?? {},
+    attachments: message.attachments.map(({ filename, content, contentType }) => ({ filename, content, contentType })),
+    type: request.type ?? 'transactional',
+    trackOpens: request.trackOpens ?? null,
+    trackClicks: request.trackClicks ?? null,
+    unsubscribeMsg,
+  };
+}

@@ -1,0 +1,166 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { ErrorDetail } from '../shared/errors.js';
+import { parseMailbox, type ParsedAddress } from './addresses.js';
+import { SendRequest } from './schema.js';
+
+const checkShape = TypeCompiler.Compile(SendRequest);
+
+/** The seed's 10 MB, counted over subject, bodies and decoded attachments. */
+export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+const MAX_SCHEDULE_MS = 30 * 24 * 3600 * 1000;
+const REPORTING_ID = /^[A-Za-z0-9._:-]+$/;
+const TAG = /^[A-Za-z0-9._:-]+$/;
+const HEADER_NAME = /^[!-9;-~]+$/;
+/** Headers Mailroom writes itself; letting callers set them would break threading, DKIM or tracking. */
+const RESERVED_HEADERS = new Set([
+  'from', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'reply-to', 'sender', 'return-path',
+  'mime-version', 'content-type', 'content-transfer-encoding', 'dkim-signature', 'received',
+]);
+const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
+
+export interface ValidAttachment {
+  filename: string;
+  content: string;
+  contentType: string | null;
+  size: number;
+}
+
+export interface ValidMessage {
+  request: SendRequest;
+  to: ParsedAddress;
+  from: ParsedAddress;
+  cc: ParsedAddress[];
+  bcc: ParsedAddress[];
+  replyTo: ParsedAddress | null;
+  attachments: ValidAttachment[];
+  sendAt: Date | null;
+  size: number;
+}
+
+export type Validation = { ok: true; message: ValidMessage } | { ok: false; tooLarge: boolean; details: ErrorDetail[] };
+
+function fieldOf(path: string): string {
+  return path
+    .replace(/^\//, '')
+    .split('/')
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : part))
+    .join('.')
+    .replace(/\.\[/g, '[');
+}
+
+function shapeErrors(value: unknown): ErrorDetail[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return [{ field: '', message: 'the body must be a JSON object' }];
+  }
+  const details: ErrorDetail[] = [];
+  const required = ['to', 'from', 'text', 'subject'] as const;
+  for (const field of required) {
+    if (!(field in value)) details.push({ field, message: 'is required' });
+  }
+  const seen = new Set(details.map((detail) => detail.field));
+  for (const error of checkShape.Errors(value)) {
+    let field = fieldOf(error.path);
+    let message = error.message.replace(/^Expected/, 'must be').replace(/^Unexpected property/, 'is not a known field');
+    if (error.schema && (error.schema as { additionalProperties?: boolean }).additionalProperties === false && error.message.startsWith('Unexpected')) {
+      message = 'is not a known field';
+    }
+    if (!field) field = '';
+    if (seen.has(field)) continue;
+    seen.add(field);
+    details.push({ field, message: message.charAt(0).toLowerCase() + message.slice(1) });
+  }
+  return details;
+}
+
+function mailbox(field: string, input: string, details: ErrorDetail[]): ParsedAddress | null {
+  const parsed = parseMailbox(input);
+  if (typeof parsed === 'string') {
+    details.push({ field, message: parsed });
+    return null;
+  }
+  return parsed;
+}
+
+function noLineBreaks(field: string, value: string | undefined, details: ErrorDetail[]): void {
+  if (value !== undefined && /[\r\n\0]/.test(value)) details.push({ field, message: 'must not contain CR, LF or NUL' });
+}
+
+/** Checks one send request; on success returns it with parsed addresses and decoded sizes. */
+export function validateSendRequest(value: unknown, now: Date): Validation {
+  const shape = shapeErrors(value);
+  if (shape.length > 0) return { ok: false, tooLarge: false, details: shape };
+  const request = value as SendRequest;
+  const details: ErrorDetail[] = [];
+
+  const to = mailbox('to', request.to, details);
+  const from = mailbox('from', request.from, details);
+  const cc = (request.cc ?? []).map((entry, index) => mailbox(`cc[${index}]`, entry, details));
+  const bcc = (request.bcc ?? []).map((entry, index) => mailbox(`bcc[${index}]`, entry, details));
+  const replyTo = request.replyTo === undefined ? null : mailbox('replyTo', request.replyTo, details);
+
+  noLineBreaks('subject', request.subject, details);
+  noLineBreaks('alias', request.alias, details);
+  noLineBreaks('clientId', request.clientId, details);
+  for (const field of ['externalId', 'campaignId'] as const) {
+    const id = request[field];
+    if (id !== undefined && !REPORTING_ID.test(id)) details.push({ field, message: 'may hold only letters, digits, ".", "_", ":" and "-"' });
+  }
+  (request.tags ?? []).forEach((tag, index) => {
+    if (!TAG.test(tag)) details.push({ field: `tags[${index}]`, message: 'may hold only letters, digits, ".", "_", ":" and "-"' });
+  });
+  (request.callbacks ?? []).forEach((callback, index) => noLineBreaks(`callbacks[${index}]`, callback, details));
+  for (const [name, headerValue] of Object.entries(request.headers ?? {})) {
+    const field = `headers.${name}`;
+    if (!HEADER_NAME.test(name) || name.length > 76) details.push({ field, message: 'is not a valid header name' });
+    else if (RESERVED_HEADERS.has(name.toLowerCase())) details.push({ field, message: 'is set by Mailroom and cannot be given' });
+    noLineBreaks(field, headerValue, details);
+  }
+
+  let sendAt: Date | null = null;
+  if (request.sendAt !== undefined) {
+    const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(request.sendAt) ? new Date(request.sendAt) : null;
+    if (!parsed || Number.isNaN(parsed.getTime())) details.push({ field: 'sendAt', message: 'must be an ISO 8601 date-time with a time zone' });
+    else if (parsed.getTime() - now.getTime() > MAX_SCHEDULE_MS) details.push({ field: 'sendAt', message: 'must be at most 30 days ahead' });
+    else sendAt = parsed.getTime() > now.getTime() ? parsed : null;
+  }
+
+  const attachments: ValidAttachment[] = [];
+  (request.attachments ?? []).forEach((attachment, index) => {
+    noLineBreaks(`attachments[${index}].filename`, attachment.filename, details);
+    noLineBreaks(`attachments[${index}].contentType`, attachment.contentType, details);
+    if (attachment.contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+$/.test(attachment.contentType)) {
+      details.push({ field: `attachments[${index}].contentType`, message: 'must be a MIME type such as application/pdf' });
+    }
+    const compact = attachment.content.replace(/[\r\n]/g, '');
+    if (!BASE64.test(attachment.content) || compact.length % 4 !== 0) {
+      details.push({ field: `attachments[${index}].content`, message: 'must be base64' });
+      return;
+    }
+    const size = Buffer.byteLength(compact, 'base64');
+    attachments.push({ filename: attachment.filename, content: compact, contentType: attachment.contentType ?? null, size });
+  });
+
+  const size =
+    Buffer.byteLength(request.subject) +
+    Buffer.byteLength(request.text) +
+    (request.html ? Buffer.byteLength(request.html) : 0) +
+    attachments.reduce((sum, attachment) => sum + attachment.size, 0);
+  if (size > MAX_MESSAGE_BYTES) {
+    return { ok: false, tooLarge: true, details: [{ field: '', message: `the message is ${size} bytes; at most ${MAX_MESSAGE_BYTES} bytes are allowed, attachments included` }] };
+  }
+  if (details.length > 0 || !to || !from) return { ok: false, tooLarge: false, details };
+  return {
+    ok: true,
+    message: {
+      request,
+      to,
+      from,
+      cc: cc.filter((entry): entry is ParsedAddress => entry !== null),
+      bcc: bcc.filter((entry): entry is ParsedAddress => entry !== null),
+      replyTo,
+      attachments,
+      sendAt,
+      size,
+    },
+  };
+}

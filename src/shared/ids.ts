@@ -1,0 +1,29 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
+
+/**
+ * Message ids: 10 characters of millisecond time and 12 of randomness (60 bits), so that ids
+ * sort by creation time (cursor pagination is "id < cursor") and cannot be guessed.
+ */
+export function newMessageId(now = Date.now()): string {
+  let time = '';
+  let value = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[value % 32] + time;
+    value = Math.floor(value / 32);
+  }
+  const random = randomBytes(12);
+  let tail = '';
+  for (const byte of random) tail += ALPHABET[byte & 31];
+  return time + tail;
+}
+
+export function newTransactionId(): string {
+  return randomUUID();
+}
+
+/** Random token in URL-safe base64 for leases and secrets. */
+export function randomToken(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}
