@@ -22,6 +22,8 @@ export interface Mailroom {
   url: string | null;
   /** A generated first API key, set only on the first start without MAILROOM_BOOTSTRAP_API_KEY. */
   generatedKey: string | null;
+  /** The delivery worker, when the worker role runs (tests wake it after moving a manual clock). */
+  worker: DeliveryWorker | null;
   stop(): Promise<void>;
 }
 
@@ -72,7 +74,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         await worker?.stop(config.shutdownSeconds * 1000);
         await db.close();
       })());
-    return { db, http, url, generatedKey, stop };
+    return { db, http, url, generatedKey, worker, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await worker?.stop(0).catch(() => {});

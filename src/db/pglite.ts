@@ -21,7 +21,14 @@ export async function openPglite(dataDir: string): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dataDir, { lockfilePath: join(dataDir, 'mailroom.lock'), stale: 10_000, update: 2_000 });
+    // A process killed without releasing leaves the lock behind; it goes stale 5 s after the
+    // last refresh, so a restart after a crash waits that long rather than failing.
+    release = await lockfile.lock(dataDir, {
+      lockfilePath: join(dataDir, 'mailroom.lock'),
+      stale: 5_000,
+      update: 1_000,
+      retries: { retries: 8, minTimeout: 1_000, maxTimeout: 1_000, factor: 1 },
+    });
   } catch (error) {
     if ((error as { code?: string }).code === 'ELOCKED') {
       throw new DataDirLockedError(`data directory ${dataDir} is in use by another Mailroom process`);

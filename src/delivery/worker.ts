@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Database } from '../db/database.js';
 import { nextStatus, type EventType } from '../events/status.js';
 import { retryDelayMs } from '../queue/backoff.js';
@@ -9,6 +10,9 @@ import type { Logger } from '../shared/log.js';
 import { composeMime } from './mime.js';
 import type { DeliveryOutcome, Transport } from './transport.js';
 import { Signal } from './signal.js';
+
+/** Names the process in event details, so an operator can tell which worker handled a message. */
+const WORKER_ID = `${hostname()}:${process.pid}`;
 
 export interface WorkerOptions {
   concurrency: number;
@@ -58,10 +62,16 @@ export class DeliveryWorker {
 
   private readonly db: Database;
 
+  /** Looks for due work now (e.g. after a test moved its clock). */
+  wakeUp(): void {
+    this.wake.fire();
+  }
+
   async start(): Promise<void> {
     this.running = true;
     this.unlisten = await this.db.listen(QUEUE_CHANNEL, () => this.wake.fire());
     this.loop = this.run();
+    this.log.info({ transport: this.transport.name, concurrency: this.options.concurrency }, 'delivery worker started');
   }
 
   /** Stops claiming, lets deliveries in flight finish (up to graceMs), then hands back leases of the rest. */
@@ -150,7 +160,7 @@ export class DeliveryWorker {
   private resultOf(message: ClaimedMessage, token: string, outcome: DeliveryOutcome | { kind: 'failed'; error: string }): DeliveryResult {
     const now = this.clock.now();
     const base = { message_id: message.message_id, lease_token: token, at: now.toISOString(), retry_at: null, last_error: null };
-    const details: Record<string, unknown> = { attempt: message.attempts, transport: this.transport.name };
+    const details: Record<string, unknown> = { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID };
     let type: EventType;
     let retryAt: string | null = null;
     let lastError: string | null = null;
