@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SEED_REQUEST, eventually, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestStore, type TestStore } from '../helpers/database.js';
+import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
 import { freePort, prepareStore } from '../helpers/process.js';
 import { startSmtpSink } from '../helpers/smtpSink.js';
 import { ManualClock } from '../../src/shared/clock.js';
@@ -141,8 +141,7 @@ test('relay down (connection refused): DEFERRED with the network error, nothing 
       return current.some((event) => event.type === 'DEFERRED') ? current : undefined;
     });
     assert.match(String(list.at(-1)!.details.reply), /ECONNREFUSED|ECONNECTION|connect/i);
-    const [{ n }] = await down.mailroom.db.query<{ n: number }>('SELECT count(*) AS n FROM queue WHERE message_id = $1', [data.id]);
-    assert.equal(n, 1, 'still queued for a retry');
+    assert.equal(await countOf(down.mailroom.db, 'SELECT count(*) AS n FROM queue WHERE message_id = $1', [data.id]), 1, 'still queued for a retry');
   } finally {
     await down.mailroom.stop();
     await down.store.dispose();
@@ -150,12 +149,11 @@ test('relay down (connection refused): DEFERRED with the network error, nothing 
 });
 
 test('with a real transport, an unverified sender domain is refused with 403 and nothing is stored', async () => {
-  const [{ before: count }] = await app.mailroom.db.query<{ before: number }>('SELECT count(*) AS before FROM messages');
+  const count = await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM messages');
   const response = await app.api('/emails', { method: 'POST', json: { ...SEED_REQUEST, from: 'someone@unverified.example' } });
   assert.equal(response.status, 403);
   const body = (await response.json()) as { error: { code: string; details: { field: string }[] } };
   assert.equal(body.error.code, 'SENDER_NOT_VERIFIED');
   assert.equal(body.error.details[0]?.field, 'from');
-  const [{ after: countAfter }] = await app.mailroom.db.query<{ after: number }>('SELECT count(*) AS after FROM messages');
-  assert.equal(countAfter, count);
+  assert.equal(await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM messages'), count);
 });

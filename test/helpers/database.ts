@@ -84,3 +84,10 @@ export async function createTestStore(): Promise<TestStore> {
     },
   };
 }
+
+/** The single number a `SELECT count(*) AS n ...` returns. */
+export async function countOf(db: Pick<Database, 'query'>, sql: string, params: unknown[] = []): Promise<number> {
+  const [row] = await db.query<{ n: number }>(sql, params);
+  if (!row) throw new Error(`no row from: ${sql}`);
+  return Number(row.n);
+}

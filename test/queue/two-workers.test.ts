@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SEED_REQUEST, eventually, startTestApp } from '../helpers/app.js';
-import { createTestStore, onPostgres } from '../helpers/database.js';
+import { countOf, createTestStore, onPostgres } from '../helpers/database.js';
 import { prepareStore, spawnMailroom, type MailroomProcess } from '../helpers/process.js';
 import { startSmtpSink } from '../helpers/smtpSink.js';
 
@@ -40,8 +40,7 @@ test(
       assert.equal(sink.messages.length, TOTAL, 'no duplicates');
       for (const id of ids) assert.equal(seen.get(id), 1, `message ${id} delivered once`);
 
-      const [{ pending }] = await api.mailroom.db.query<{ pending: number }>('SELECT count(*) AS pending FROM queue');
-      assert.equal(pending, 0);
+      assert.equal(await countOf(api.mailroom.db, 'SELECT count(*) AS n FROM queue'), 0);
       const perWorker = await api.mailroom.db.query<{ worker: string; n: number }>(
         `SELECT details->>'worker' AS worker, count(*) AS n FROM message_events WHERE type = 'SENT' GROUP BY 1`,
       );
