@@ -13,6 +13,8 @@ export interface SinkOptions {
   /** Reply after DATA: null accepts. */
   dataReply?: (message: SunkMessage) => [number, string] | null;
   auth?: { user: string; pass: string };
+  /** Wait this long before answering DATA (a slow receiver). */
+  delayMs?: number;
 }
 
 /** A real SMTP server on loopback (Nodemailer's smtp-server) that records what it accepts. */
@@ -38,7 +40,8 @@ export async function startSmtpSink(options: SinkOptions = {}) {
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
         const message: SunkMessage = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
