@@ -52,6 +52,7 @@ function shapeErrors(value: unknown): ErrorDetail[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return [{ field: '', message: 'the body must be a JSON object' }];
   }
+  if (checkShape.Check(value)) return [];
   const details: ErrorDetail[] = [];
   const required = ['to', 'from', 'text', 'subject'] as const;
   for (const field of required) {
@@ -59,12 +60,8 @@ function shapeErrors(value: unknown): ErrorDetail[] {
   }
   const seen = new Set(details.map((detail) => detail.field));
   for (const error of checkShape.Errors(value)) {
-    let field = fieldOf(error.path);
-    let message = error.message.replace(/^Expected/, 'must be').replace(/^Unexpected property/, 'is not a known field');
-    if (error.schema && (error.schema as { additionalProperties?: boolean }).additionalProperties === false && error.message.startsWith('Unexpected')) {
-      message = 'is not a known field';
-    }
-    if (!field) field = '';
+    const field = fieldOf(error.path);
+    const message = error.message.replace(/^Expected/, 'must be').replace(/^Unexpected property/, 'is not a known field');
     if (seen.has(field)) continue;
     seen.add(field);
     details.push({ field, message: message.charAt(0).toLowerCase() + message.slice(1) });

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+let app: TestApp;
+before(async () => {
+  app = await startTestApp();
+});
+after(() => app.stop());
+
+interface OpenApi {
+  openapi: string;
+  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[]; properties?: Record<string, unknown> } }> }; parameters?: { name: string; in: string }[] }>>;
+}
+
+test('the OpenAPI document falls out of the route schemas', async () => {
+  const response = await app.api('/openapi.json', { key: null });
+  assert.equal(response.status, 200);
+  const doc = (await response.json()) as OpenApi;
+  assert.match(doc.openapi, /^3\./);
+  const send = doc.paths['/emails']?.post;
+  assert.ok(send, 'POST /emails is documented');
+  const schema = send.requestBody?.content['application/json']?.schema;
+  assert.deepEqual(schema?.required?.sort(), ['from', 'subject', 'text', 'to']);
+  for (const field of ['externalId', 'clientId', 'callbacks', 'alias', 'attachments', 'sendAt']) {
+    assert.ok(schema?.properties?.[field], `${field} documented`);
+  }
+  assert.ok(send.parameters?.some((parameter) => parameter.name === 'unsubscribeMsg' && parameter.in === 'query'));
+  for (const path of ['/emails/bulk', '/emails/{id}', '/emails/{id}/events', '/sandbox/messages', '/sandbox/messages/{id}']) {
+    assert.ok(doc.paths[path], `${path} documented`);
+  }
+  assert.equal(doc.paths['/healthz'], undefined, 'operational routes are hidden');
+});
+
+test('health and readiness answer without a key', async () => {
+  assert.equal((await app.api('/healthz', { key: null })).status, 200);
+  const ready = await app.api('/readyz', { key: null });
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { status: 'ready' });
+});
+
+test('unknown routes are JSON 404s', async () => {
+  const response = await app.api('/nope');
+  assert.equal(response.status, 404);
+  const body = (await response.json()) as { error: { code: string } };
+  assert.equal(body.error.code, 'NOT_FOUND');
+});
