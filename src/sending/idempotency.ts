@@ -46,7 +46,7 @@ export async function replayFor(db: Queryable, accountId: number, key: string, h
   ]);
   if (!row) return null;
   if (row.request_hash !== hash) throw reused();
-  return { statusCode: row.status_code, body: row.response };
+  return { statusCode: row.status_code, body: JSON.parse(row.response as string) as unknown };
 }
 
 /** Records the response under the key inside the caller's transaction; false if another request holds the key. */

@@ -151,7 +151,10 @@ export class SendPipeline {
     const key = context.idempotencyKey;
     if (key === null) {
       const { rows, response } = await build();
-      await Promise.all(rows.map((row) => writer.submit(row)));
+      // One message joins the group commit; a bulk request is a batch already and is stored by
+      // one statement, so it is stored whole or not at all.
+      if (rows.length === 1) await writer.submit(rows[0]!);
+      else if (rows.length > 1) await insertMessages(db, rows);
       return response;
     }
     const accountId = context.principal.accountId;

@@ -82,12 +82,48 @@ function noLineBreaks(field: string, value: string | undefined, details: ErrorDe
   if (value !== undefined && /[\r\n\0]/.test(value)) details.push({ field, message: 'must not contain CR, LF or NUL' });
 }
 
+/**
+ * Text the database and the wire cannot carry: NUL (PostgreSQL text and jsonb refuse it) and
+ * UTF-16 surrogates without their pair (not Unicode, so not encodable as UTF-8).
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNENCODABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function unencodableText(value: unknown, field: string, details: ErrorDetail[]): void {
+  if (typeof value === 'string') {
+    if (UNENCODABLE.test(value)) details.push({ field, message: 'contains a NUL character or an unpaired UTF-16 surrogate' });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => unencodableText(item, `${field}[${index}]`, details));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (UNENCODABLE.test(key)) details.push({ field: field ? `${field}.${key}` : key, message: 'has a name with a NUL character or an unpaired UTF-16 surrogate' });
+      unencodableText(item, field ? `${field}.${key}` : key, details);
+    }
+  }
+}
+
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
+
+/** Date.parse rolls 30 February over into March; a send time must name a real instant. */
+function parseSendAt(text: string): Date | null {
+  const match = ISO_DATE_TIME.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second = '0', offsetHours = '0', offsetMinutes = '0'] = match.slice(1).map((part) => part ?? '0');
+  const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  if (Number(month) < 1 || Number(month) > 12 || Number(day) < 1 || Number(day) > daysInMonth) return null;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59 || Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return null;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 /** Checks one send request; on success returns it with parsed addresses and decoded sizes. */
 export function validateSendRequest(value: unknown, now: Date): Validation {
   const shape = shapeErrors(value);
   if (shape.length > 0) return { ok: false, tooLarge: false, details: shape };
   const request = value as SendRequest;
   const details: ErrorDetail[] = [];
+  unencodableText(request, '', details);
+  if (details.length > 0) return { ok: false, tooLarge: false, details };
 
   const to = mailbox('to', request.to, details);
   const from = mailbox('from', request.from, details);
@@ -115,8 +151,8 @@ export function validateSendRequest(value: unknown, now: Date): Validation {
 
   let sendAt: Date | null = null;
   if (request.sendAt !== undefined) {
-    const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(request.sendAt) ? new Date(request.sendAt) : null;
-    if (!parsed || Number.isNaN(parsed.getTime())) details.push({ field: 'sendAt', message: 'must be an ISO 8601 date-time with a time zone' });
+    const parsed = parseSendAt(request.sendAt);
+    if (!parsed) details.push({ field: 'sendAt', message: 'must be an ISO 8601 date-time with a time zone' });
     else if (parsed.getTime() - now.getTime() > MAX_SCHEDULE_MS) details.push({ field: 'sendAt', message: 'must be at most 30 days ahead' });
     else sendAt = parsed.getTime() > now.getTime() ? parsed : null;
   }

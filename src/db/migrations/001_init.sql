@@ -101,7 +101,8 @@ CREATE TABLE idempotency_keys (
   key          text NOT NULL,
   request_hash text NOT NULL,
   status_code  integer NOT NULL,
-  response     jsonb NOT NULL,
+  -- The response as it was sent (text, not jsonb, so a replay is the same bytes).
+  response     text NOT NULL,
   created_at   timestamptz NOT NULL,
   PRIMARY KEY (account_id, key)
 );

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { STATUSES } from '../../events/status.js';
 import { ApiError, validationError } from '../../shared/errors.js';
-import { checkKey } from '../../sending/idempotency.js';
+import { checkKey, type StoredResponse } from '../../sending/idempotency.js';
 import type { SendContext, SendPipeline } from '../../sending/pipeline.js';
 import { getEvents, getMessage, listMessages } from '../../sending/read.js';
 import { MessageData, SendRequest } from '../../sending/schema.js';
@@ -56,6 +56,13 @@ function sendContext(request: { headers: Record<string, unknown>; query: unknown
   return { principal, meta, unsubscribeMsg, idempotencyKey };
 }
 
+/** A stored response under an earlier transaction id is a replay, and says so. */
+function answer(reply: FastifyReply, context: SendContext, result: StoredResponse): FastifyReply {
+  const meta = (result.body as { meta?: { transactionId?: string } }).meta;
+  if (context.idempotencyKey && meta?.transactionId !== context.meta.transactionId) reply.header('idempotent-replayed', 'true');
+  return reply.status(result.statusCode).send(result.body);
+}
+
 /** POST /emails, POST /emails/bulk and the reads: thin handlers over the send pipeline and the message store. */
 export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline: SendPipeline }): void {
   app.post<{ Querystring: Static<typeof SendQuery> }>(
@@ -66,11 +73,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
     },
     async (request, reply) => {
       const context = sendContext(request, metaOf(request), principalOf(request));
-      const result = await deps.pipeline.send(context, request.body);
-      if (context.idempotencyKey && (result.body as { meta?: { transactionId?: string } }).meta?.transactionId !== context.meta.transactionId) {
-        reply.header('idempotent-replayed', 'true');
-      }
-      return reply.status(result.statusCode).send(result.body);
+      return answer(reply, context, await deps.pipeline.send(context, request.body));
     },
   );
 
@@ -91,8 +94,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       if (!Array.isArray(messages) || messages.length === 0 || messages.length > 1000) {
         throw validationError([{ field: 'messages', message: 'must be an array of 1 to 1000 send requests' }]);
       }
-      const result = await deps.pipeline.sendBulk(context, messages);
-      return reply.status(result.statusCode).send(result.body);
+      return answer(reply, context, await deps.pipeline.sendBulk(context, messages));
     },
   );
 
