@@ -1,0 +1,17 @@
+/** A usage error in a benchmark's arguments: printed without a stack trace. */
+export class UsageError extends Error {}
+
+/** `--name=N` as a positive integer (the fallback when absent). */
+export function positiveInteger(name: string, value: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new UsageError(`--${name} must be an integer from 1 to ${max}, not "${value}"`);
+  }
+  return Number(value);
+}
+
+/** The command line that started this benchmark, as the user would type it again. */
+export function invocation(args: readonly string[]): string {
+  const quoted = args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${quoted}` : `node --import tsx bench/run.ts ${quoted}`;
+}
