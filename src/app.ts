@@ -8,6 +8,7 @@ import { openDatabase } from './db/open.js';
 import { createTransport } from './delivery/transports.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { buildHttpServer } from './http/server.js';
+import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
 import { SendPipeline } from './sending/pipeline.js';
 import { SenderPolicy } from './sending/policy.js';
@@ -47,8 +48,9 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const unavailable = config.roles.filter((role) => role === 'smtp' || role === 'mx');
     if (unavailable.length > 0) log.info({ roles: unavailable }, 'roles not part of this version yet; skipped');
 
-    const writer = createMessageWriter(db);
-    const pipeline = new SendPipeline({ db, writer, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
+    const notifier = new QueueNotifier(db);
+    const writer = createMessageWriter(db, notifier);
+    const pipeline = new SendPipeline({ db, writer, notifier, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
 
     if (config.roles.includes('worker')) {
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {

@@ -6,7 +6,11 @@
 export type Row = Record<string, unknown>;
 
 export interface Queryable {
-  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * `name` marks a hot statement: PostgreSQL prepares it once per connection instead of parsing
+   * and planning it on every call. (PGlite ignores it.)
+   */
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[], name?: string): Promise<R[]>;
 }
 
 export interface Database extends Queryable {

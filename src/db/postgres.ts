@@ -12,6 +12,10 @@ const typeParsers = {
   },
 } as pg.CustomTypesConfig;
 
+function statement(text: string, params: readonly unknown[] | undefined, name: string | undefined): pg.QueryConfig {
+  return name ? { name, text, values: params as unknown[] | undefined } : { text, values: params as unknown[] | undefined };
+}
+
 export async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: typeParsers });
   pool.on('error', () => {
@@ -22,16 +26,16 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
 
   return {
     kind: 'postgres',
-    async query<R extends Row>(sql: string, params?: readonly unknown[]) {
-      return (await pool.query<R>(sql, params as unknown[] | undefined)).rows;
+    async query<R extends Row>(sql: string, params?: readonly unknown[], name?: string) {
+      return (await pool.query<R>(statement(sql, params, name))).rows;
     },
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         const scoped: Queryable = {
-          query: async <R extends Row>(sql: string, params?: readonly unknown[]) =>
-            (await client.query<R>(sql, params as unknown[] | undefined)).rows,
+          query: async <R extends Row>(sql: string, params?: readonly unknown[], name?: string) =>
+            (await client.query<R>(statement(sql, params, name))).rows,
         };
         const result = await fn(scoped);
         await client.query('COMMIT');

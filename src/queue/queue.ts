@@ -7,7 +7,7 @@ const sql = sqlFile(new URL('./queue.sql', import.meta.url), [
   'claimDue', 'recordResults', 'releaseLeases', 'releaseAllLeases', 'nextDue', 'depth',
 ] as const);
 
-export const QUEUE_CHANNEL = 'mailroom_queue';
+export { QUEUE_CHANNEL } from './notifier.js';
 
 export interface ClaimedMessage {
   message_id: string;
@@ -38,12 +38,12 @@ export class Queue {
   constructor(private readonly db: Database) {}
 
   claim(now: Date, leaseUntil: Date, token: string, limit: number): Promise<ClaimedMessage[]> {
-    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit]);
+    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit], 'claimDue');
   }
 
   /** Returns the ids whose results were applied (their lease was still held). */
   async record(results: readonly DeliveryResult[]): Promise<Set<string>> {
-    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results)]);
+    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results)], 'recordResults');
     return new Set(rows.map((row) => row.message_id));
   }
 

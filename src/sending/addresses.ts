@@ -17,6 +17,9 @@ const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-";
 const DOT_ATOM = new RegExp(`^[${ATEXT}\\u0080-\\uFFFF]+(\\.[${ATEXT}\\u0080-\\uFFFF]+)*$`);
 const QUOTED = /^"([\x20\x21\x23-\x5B\x5D-\x7E]|\\[\x20-\x7E])*"$/;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const ASCII = /^[\x21-\x7e]*$/;
+/** A bare ASCII address, the common case: no display name to split off, so no parser needed. */
+const BARE_ASCII = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$/;
 
 export function checkAddress(address: string): string | null {
   const at = address.lastIndexOf('@');
@@ -25,7 +28,7 @@ export function checkAddress(address: string): string | null {
   const domain = address.slice(at + 1);
   if (Buffer.byteLength(local) > 64) return 'has a local part longer than 64 octets';
   if (!DOT_ATOM.test(local) && !QUOTED.test(local)) return 'has an invalid local part';
-  const ascii = domainToASCII(domain.toLowerCase());
+  const ascii = ASCII.test(domain) ? domain.toLowerCase() : domainToASCII(domain.toLowerCase());
   if (!ascii) return 'has an invalid domain';
   const labels = ascii.split('.');
   if (labels.length < 2 || !labels.every((label) => LABEL.test(label)) || /^\d+$/.test(labels.at(-1)!)) {
@@ -38,6 +41,11 @@ export function checkAddress(address: string): string | null {
 /** Parses "addr" or "Name <addr>"; exactly one mailbox. Returns an error message or the parts. */
 export function parseMailbox(input: string): ParsedAddress | string {
   if (/[\r\n\0]/.test(input)) return 'must not contain CR, LF or NUL';
+  if (BARE_ASCII.test(input)) {
+    const problem = checkAddress(input);
+    if (problem) return problem;
+    return { name: '', address: input, domain: input.slice(input.lastIndexOf('@') + 1).toLowerCase() };
+  }
   const parsed = addressparser(input);
   if (parsed.length !== 1) return parsed.length === 0 ? 'is not an email address' : 'must be a single address';
   const first = parsed[0]!;

@@ -1,6 +1,7 @@
 -- name: insertMessages
 -- One statement stores a whole group-commit batch: the messages, their first event and their
--- queue rows, then wakes the workers. A single statement is its own transaction.
+-- queue rows. A single statement is its own transaction. (Workers are woken separately, see
+-- src/queue/notifier.ts: NOTIFY inside it would serialise concurrent commits.)
 WITH batch AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
@@ -21,8 +22,9 @@ WITH batch AS (
 ), q AS (
   INSERT INTO queue (message_id, account_id, domain, due_at, queued_at)
   SELECT id, account_id, domain, due_at, created_at FROM batch WHERE due_at IS NOT NULL
+  RETURNING 1
 )
-SELECT pg_notify('mailroom_queue', '');
+SELECT count(*) AS queued FROM q;
 
 -- name: messageById
 SELECT m.*, a.name AS account_name, o.name AS operator_name

@@ -1,6 +1,7 @@
 import type { Principal } from '../accounts/apiKeys.js';
 import type { Database } from '../db/database.js';
 import type { Batcher } from '../shared/batcher.js';
+import type { QueueNotifier } from '../queue/notifier.js';
 import type { Clock } from '../shared/clock.js';
 import { ApiError, validationError, type ErrorDetail } from '../shared/errors.js';
 import { newMessageId } from '../shared/ids.js';
@@ -35,6 +36,7 @@ export type BulkResult = { data: MessageData; warnings?: ErrorDetail[] } | { err
 export interface PipelineDeps {
   db: Database;
   writer: Batcher<NewMessage, void>;
+  notifier: QueueNotifier;
   clock: Clock;
   policy: SenderPolicy;
 }
@@ -154,7 +156,7 @@ export class SendPipeline {
       // One message joins the group commit; a bulk request is a batch already and is stored by
       // one statement, so it is stored whole or not at all.
       if (rows.length === 1) await writer.submit(rows[0]!);
-      else if (rows.length > 1) await insertMessages(db, rows);
+      else if (rows.length > 1 && (await insertMessages(db, rows)) > 0) this.deps.notifier.poke();
       return response;
     }
     const accountId = context.principal.accountId;
@@ -167,6 +169,7 @@ export class SendPipeline {
         if (!(await claimKey(tx, accountId, key, hash, response, clock.now()))) throw new KeyTaken();
         if (rows.length > 0) await insertMessages(tx, rows);
       });
+      if (rows.length > 0) this.deps.notifier.poke();
       return response;
     } catch (error) {
       if (!(error instanceof KeyTaken) && !isUniqueViolation(error)) throw error;

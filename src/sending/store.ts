@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { Batcher } from '../shared/batcher.js';
+import type { QueueNotifier } from '../queue/notifier.js';
 import type { Content } from './render.js';
 
 const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['insertMessages'] as const);
@@ -31,21 +32,23 @@ export interface NewMessage {
   due_at: string | null;
 }
 
-export async function insertMessages(db: Queryable, messages: readonly NewMessage[]): Promise<void> {
-  await db.query(sql.insertMessages, [JSON.stringify(messages)]);
+/** Stores messages; returns how many were queued for delivery (the caller wakes the workers). */
+export async function insertMessages(db: Queryable, messages: readonly NewMessage[]): Promise<number> {
+  const [row] = await db.query<{ queued: number }>(sql.insertMessages, [JSON.stringify(messages)], 'insertMessages');
+  return row?.queued ?? 0;
 }
 
 /**
  * Group commit for accepted messages: concurrent requests share one INSERT statement (one
- * commit, one fsync). PostgreSQL runs a few batches at once over the pool; PGlite has one
- * connection, so one at a time.
+ * commit, one fsync). PostgreSQL runs two batches at once (one commits while the next fills;
+ * more would only make each batch smaller); PGlite has one connection, so one at a time.
  */
-export function createMessageWriter(db: Database): Batcher<NewMessage, void> {
+export function createMessageWriter(db: Database, notifier: QueueNotifier): Batcher<NewMessage, void> {
   return new Batcher<NewMessage, void>({
     maxBatch: 500,
-    maxConcurrent: db.kind === 'postgres' ? 4 : 1,
+    maxConcurrent: db.kind === 'postgres' ? 2 : 1,
     flush: async (items) => {
-      await insertMessages(db, items);
+      if ((await insertMessages(db, items)) > 0) notifier.poke();
       return items.map(() => undefined);
     },
   });

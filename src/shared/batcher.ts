@@ -1,7 +1,9 @@
 /**
  * Group commit: callers submit items and wait; items that arrive while a flush is running are
- * gathered and flushed together by the next one. Under load one transaction carries many
- * requests; with a single caller there is no added delay (no timer).
+ * gathered and flushed together by the next one. A flush starts on setImmediate, after the
+ * I/O callbacks of the current turn of the event loop, so requests parsed in the same turn share
+ * it (without that, an idle batcher would flush every request alone). No timer: a single caller
+ * waits one turn, not milliseconds.
  *
  * If a whole batch fails, each item is retried alone so that one bad item fails only its own
  * caller.
@@ -22,6 +24,7 @@ interface Pending<T, R> {
 export class Batcher<T, R> {
   private queue: Pending<T, R>[] = [];
   private running = 0;
+  private scheduled = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: BatcherOptions<T, R>) {}
@@ -29,13 +32,19 @@ export class Batcher<T, R> {
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      this.pump();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
   /** Resolves when nothing is queued or being flushed. */
   async drain(): Promise<void> {
-    if (this.queue.length === 0 && this.running === 0) return;
+    if (this.queue.length === 0 && this.running === 0 && !this.scheduled) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
