@@ -7,6 +7,7 @@ import { Batcher } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
 import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
+import { DkimSigner } from './dkim.js';
 import { composeMime } from './mime.js';
 import type { DeliveryOutcome, Transport } from './transport.js';
 import { Signal } from './signal.js';
@@ -58,9 +59,11 @@ export class DeliveryWorker {
       },
     });
     this.db = db;
+    this.dkim = new DkimSigner(db);
   }
 
   private readonly db: Database;
+  private readonly dkim: DkimSigner;
 
   /** Looks for due work now (e.g. after a test moved its clock). */
   wakeUp(): void {
@@ -137,7 +140,8 @@ export class DeliveryWorker {
   private async deliver(message: ClaimedMessage, token: string): Promise<void> {
     let outcome: DeliveryOutcome | { kind: 'failed'; error: string };
     try {
-      const raw = await composeMime(message.content, message.message_id_hdr, new Date(message.created_at));
+      const composed = await composeMime(message.content, message.message_id_hdr, new Date(message.created_at));
+      const raw = await this.dkim.sign(message.account_id, message.from_address, composed);
       outcome = await this.transport.deliver({
         messageId: message.message_id,
         accountId: message.account_id,

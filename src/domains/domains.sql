@@ -9,3 +9,6 @@ SELECT id, domain, verified, dkim_selector, dkim_public_key, created_at FROM dom
 
 -- name: verifiedDomain
 SELECT 1 FROM domains WHERE account_id = $1 AND domain = $2 AND verified;
+
+-- name: signingKey
+SELECT domain, dkim_selector, dkim_private_key FROM domains WHERE account_id = $1 AND domain = $2;

@@ -7,7 +7,7 @@ WITH claimed AS (
   WHERE q.message_id = due.message_id
   RETURNING q.message_id, q.attempts, q.queued_at
 )
-SELECT c.message_id, c.attempts, c.queued_at, m.account_id, m.status, m.envelope, m.content,
+SELECT c.message_id, c.attempts, c.queued_at, m.account_id, m.status, m.from_address, m.envelope, m.content,
        m.message_id_hdr, m.created_at
 FROM claimed c JOIN messages m ON m.id = c.message_id;
 

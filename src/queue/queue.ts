@@ -15,6 +15,8 @@ export interface ClaimedMessage {
   queued_at: Date;
   account_id: number;
   status: Status;
+  /** The From address (bare, lower case): its domain signs the message. */
+  from_address: string;
   envelope: { from: string; to: string[] };
   content: Content;
   message_id_hdr: string;
