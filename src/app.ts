@@ -62,7 +62,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, authenticator: new KeyAuthenticator(db), log, isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, clock, authenticator: new KeyAuthenticator(db), log, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }

@@ -3,19 +3,24 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
 import type { Database } from '../db/database.js';
+import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
+import type { Clock } from '../shared/clock.js';
 import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
+import { queueRoutes } from './routes/queue.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 
 export interface HttpDeps {
   db: Database;
   pipeline: SendPipeline;
   authenticator: KeyAuthenticator;
+  notifier: QueueNotifier;
+  clock: Clock;
   log: Logger;
   isShuttingDown: () => boolean;
 }
@@ -54,6 +59,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     api.addHook('onRequest', authHook(deps.authenticator));
     emailRoutes(api, deps);
     sandboxRoutes(api, deps);
+    queueRoutes(api, deps);
   });
   return app;
 }

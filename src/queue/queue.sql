@@ -50,3 +50,41 @@ SELECT min(due_at) AS due_at FROM queue;
 
 -- name: depth
 SELECT count(*) AS depth, min(queued_at) AS oldest FROM queue;
+
+-- name: summaryByDomain
+-- What an account has waiting, per destination (recipient domain).
+SELECT q.domain,
+       count(*) FILTER (WHERE m.status = 'QUEUED') AS queued,
+       count(*) FILTER (WHERE m.status = 'DEFERRED') AS deferred,
+       count(*) FILTER (WHERE m.status = 'SCHEDULED') AS scheduled,
+       count(*) FILTER (WHERE q.lease_token IS NOT NULL) AS in_delivery,
+       min(q.queued_at) AS oldest_queued_at,
+       min(q.due_at) FILTER (WHERE q.lease_token IS NULL) AS next_attempt_at
+FROM queue q JOIN messages m ON m.id = q.message_id
+WHERE q.account_id = $1
+GROUP BY q.domain ORDER BY count(*) DESC, q.domain LIMIT 1000;
+
+-- name: retryNow
+-- Makes waiting messages of an account due now (all, one destination, or one message);
+-- rows a worker holds are left alone.
+UPDATE queue SET due_at = $2
+WHERE account_id = $1 AND lease_token IS NULL AND due_at > $2
+  AND ($3::text IS NULL OR domain = $3) AND ($4::text IS NULL OR message_id = $4)
+RETURNING message_id;
+
+-- name: cancel
+-- Takes a message out of the queue unless a worker holds it right now; the caller records the event.
+DELETE FROM queue q USING messages m
+WHERE q.message_id = $2 AND q.account_id = $1 AND m.id = q.message_id
+  AND (q.lease_token IS NULL OR q.due_at <= $3)
+RETURNING m.status;
+
+-- name: appendEvent
+WITH e AS (
+  INSERT INTO message_events (message_id, account_id, type, created_at, details)
+  VALUES ($1, $2, $3, $5, $6)
+)
+UPDATE messages SET status = $4, updated_at = $5 WHERE id = $1 AND account_id = $2;
+
+-- name: depthByDomain
+SELECT domain, count(*) AS depth, min(queued_at) AS oldest FROM queue GROUP BY domain ORDER BY count(*) DESC LIMIT 200;

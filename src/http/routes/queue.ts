@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/database.js';
+import { cancelMessage, queueSummary, retryNow } from '../../queue/admin.js';
+import type { QueueNotifier } from '../../queue/notifier.js';
+import type { Clock } from '../../shared/clock.js';
+import { principalOf } from '../auth.js';
+import { metaOf } from '../errors.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const RetryBody = Type.Object(
+  { domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'only this destination (recipient domain)' })) },
+  { additionalProperties: false },
+);
+
+/** Queue administration: what waits per destination, retry now, cancel. */
+export function queueRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; notifier: QueueNotifier }): void {
+  app.get('/queue', { schema: { summary: 'Waiting emails per destination (recipient domain)', tags: ['queue'] } }, async (request) => ({
+    meta: metaOf(request),
+    data: await queueSummary(deps.db, principalOf(request).accountId),
+  }));
+
+  app.post<{ Body: Static<typeof RetryBody> | undefined }>(
+    '/queue/retry',
+    { schema: { summary: 'Retry waiting emails now (all, or one destination)', tags: ['queue'], body: Type.Optional(RetryBody) } },
+    async (request) => {
+      const count = await retryNow(deps.db, principalOf(request).accountId, deps.clock.now(), { domain: request.body?.domain });
+      if (count > 0) deps.notifier.poke();
+      return { meta: metaOf(request), data: { retried: count } };
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id/retry',
+    { schema: { summary: 'Retry one waiting email now', tags: ['queue'], params: IdParams } },
+    async (request) => {
+      const count = await retryNow(deps.db, principalOf(request).accountId, deps.clock.now(), { messageId: request.params.id });
+      if (count > 0) deps.notifier.poke();
+      return { meta: metaOf(request), data: { id: request.params.id, retried: count } };
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id/cancel',
+    { schema: { summary: 'Cancel a queued, scheduled or deferred email', tags: ['queue'], params: IdParams } },
+    async (request) => {
+      const status = await cancelMessage(deps.db, principalOf(request).accountId, request.params.id, deps.clock.now());
+      return { meta: metaOf(request), data: { id: request.params.id, status } };
+    },
+  );
+}
