@@ -15,6 +15,7 @@ import { SenderPolicy } from './sending/policy.js';
 import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
+import { createMetrics } from './shared/metrics.js';
 
 export interface Mailroom {
   db: Database;
@@ -48,21 +49,22 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const unavailable = config.roles.filter((role) => role === 'smtp' || role === 'mx');
     if (unavailable.length > 0) log.info({ roles: unavailable }, 'roles not part of this version yet; skipped');
 
+    const metrics = createMetrics(db);
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
-    const pipeline = new SendPipeline({ db, writer, notifier, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
+    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
 
     if (config.roles.includes('worker')) {
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
-      });
+      }, metrics);
       await worker.start();
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, notifier, clock, authenticator: new KeyAuthenticator(db), log, isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator: new KeyAuthenticator(db), log, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }

@@ -7,6 +7,7 @@ import { Batcher } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
 import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
+import type { Metrics } from '../shared/metrics.js';
 import { DkimSigner } from './dkim.js';
 import { composeMime } from './mime.js';
 import type { DeliveryOutcome, Transport } from './transport.js';
@@ -48,6 +49,7 @@ export class DeliveryWorker {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: WorkerOptions,
+    private readonly metrics: Pick<Metrics, 'deliveries' | 'deliverySeconds' | 'dkimSeconds'>,
   ) {
     this.queue = new Queue(db);
     this.recorder = new Batcher<DeliveryResult, boolean>({
@@ -141,7 +143,10 @@ export class DeliveryWorker {
     let outcome: DeliveryOutcome | { kind: 'failed'; error: string };
     try {
       const composed = await composeMime(message.content, message.message_id_hdr, new Date(message.created_at));
+      const endSigning = this.metrics.dkimSeconds.startTimer();
       const raw = await this.dkim.sign(message.account_id, message.from_address, composed);
+      endSigning();
+      const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });
       outcome = await this.transport.deliver({
         messageId: message.message_id,
         accountId: message.account_id,
@@ -149,10 +154,12 @@ export class DeliveryWorker {
         subject: message.content.subject,
         raw,
       });
+      endDelivery();
     } catch (error) {
       outcome = { kind: 'failed', error: (error as Error).message };
       this.log.error({ err: error, messageId: message.message_id }, 'delivery failed with an internal error');
     }
+    this.metrics.deliveries.inc({ outcome: outcome.kind, transport: this.transport.name });
     try {
       await this.recorder.submit(this.resultOf(message, token, outcome));
     } catch (error) {

@@ -6,6 +6,7 @@ import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
 import type { Clock } from '../shared/clock.js';
+import type { Metrics } from '../shared/metrics.js';
 import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
@@ -20,6 +21,7 @@ export interface HttpDeps {
   pipeline: SendPipeline;
   authenticator: KeyAuthenticator;
   notifier: QueueNotifier;
+  metrics: Metrics;
   clock: Clock;
   log: Logger;
   isShuttingDown: () => boolean;
@@ -54,6 +56,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   healthRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Aggregates only (counts per outcome and per recipient domain), no account's data: open like
+  // most exporters, for a Prometheus on the same network.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics.render()),
+  );
 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(deps.authenticator));

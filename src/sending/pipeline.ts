@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import type { Batcher } from '../shared/batcher.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { Clock } from '../shared/clock.js';
+import type { Metrics } from '../shared/metrics.js';
 import { ApiError, validationError, type ErrorDetail } from '../shared/errors.js';
 import { newMessageId } from '../shared/ids.js';
 import { claimKey, KeyTaken, replayFor, requestHash, type StoredResponse } from './idempotency.js';
@@ -37,6 +38,7 @@ export interface PipelineDeps {
   db: Database;
   writer: Batcher<NewMessage, void>;
   notifier: QueueNotifier;
+  metrics: Pick<Metrics, 'accepted'>;
   clock: Clock;
   policy: SenderPolicy;
 }
@@ -157,6 +159,7 @@ export class SendPipeline {
       // one statement, so it is stored whole or not at all.
       if (rows.length === 1) await writer.submit(rows[0]!);
       else if (rows.length > 1 && (await insertMessages(db, rows)) > 0) this.deps.notifier.poke();
+      this.deps.metrics.accepted.inc(rows.length);
       return response;
     }
     const accountId = context.principal.accountId;
@@ -170,6 +173,7 @@ export class SendPipeline {
         if (rows.length > 0) await insertMessages(tx, rows);
       });
       if (rows.length > 0) this.deps.notifier.poke();
+      this.deps.metrics.accepted.inc(rows.length);
       return response;
     } catch (error) {
       if (!(error instanceof KeyTaken) && !isUniqueViolation(error)) throw error;

@@ -43,6 +43,7 @@ interface Summary {
   deferred: number;
   scheduled: number;
   inDelivery: number;
+  oldestQueuedAt: string | null;
   nextAttemptAt: string | null;
 }
 
