@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createAccount } from '../../src/accounts/accounts.js';
 import { createKey } from '../../src/accounts/apiKeys.js';
+import type { DestinationSummary } from '../../src/queue/admin.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { SEED_REQUEST, eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
@@ -37,15 +38,7 @@ async function eventTypes(id: string): Promise<string[]> {
   return body.data.map((event) => event.type);
 }
 
-interface Summary {
-  domain: string;
-  queued: number;
-  deferred: number;
-  scheduled: number;
-  inDelivery: number;
-  oldestQueuedAt: string | null;
-  nextAttemptAt: string | null;
-}
+type Summary = DestinationSummary;
 
 test('a scheduled email shows in the queue summary and can be canceled once; it ends REJECTED (canceled)', async () => {
   const id = await send({ to: 'later@future.example', sendAt: new Date(clock.now().getTime() + 3_600_000).toISOString() });
