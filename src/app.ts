@@ -1,3 +1,5 @@
+import { Verp } from './bounces/verp.js';
+import { loadEncryptionKey } from './config/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { KeyAuthenticator } from './accounts/apiKeys.js';
 import { bootstrapAccounts } from './accounts/bootstrap.js';
@@ -59,6 +61,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
+        verp: new Verp(loadEncryptionKey(config)),
+        bounceDomain: config.bounceDomain,
       }, metrics);
       await worker.start();
     }

@@ -88,9 +88,12 @@ const domains: Admin = (args, options) =>
     const account = await requireAccount(db, need(options.account, '--account NAME'));
     switch (action) {
       case 'add': {
-        const domain = await addDomain(db, account.id, need(name, 'domain'), { verified: options.verified ?? false });
+        const domain = await addDomain(db, account.id, need(name, 'domain'), { verified: options.verified ?? false, ed25519: options.ed25519 ?? false });
         console.log(`domain ${domain.domain} added to ${account.name}${domain.verified ? ' (verified)' : ''}`);
         console.log(`publish DKIM: ${domain.dkim_selector}._domainkey.${domain.domain} TXT "${dkimRecord(domain.dkim_public_key)}"`);
+        if (domain.dkim_ed25519_selector && domain.dkim_ed25519_public_key) {
+          console.log(`publish DKIM: ${domain.dkim_ed25519_selector}._domainkey.${domain.domain} TXT "${dkimRecord(domain.dkim_ed25519_public_key, 'ed25519')}"`);
+        }
         return;
       }
       case 'list':

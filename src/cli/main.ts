@@ -14,7 +14,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom accounts list | create NAME | suspend NAME | reinstate NAME
   mailroom keys create --account NAME [--operator NAME] [--name LABEL]
   mailroom keys list --account NAME | revoke ID --account NAME
-  mailroom domains add DOMAIN --account NAME [--verified] | list --account NAME
+  mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
 
 Settings come from MAILROOM_* variables or mailroom.config.json (see README).`;
 
@@ -25,6 +25,7 @@ export interface CliOptions {
   operator?: string | undefined;
   name?: string | undefined;
   verified?: boolean | undefined;
+  ed25519?: boolean | undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
       operator: { type: 'string' },
       name: { type: 'string' },
       verified: { type: 'boolean' },
+      ed25519: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -57,8 +57,8 @@ function checkCombination(config: Config): void {
   if (config.transport === 'relay' && !config.relayUrl) {
     throw new ConfigError('invalid MAILROOM_RELAY_URL: required when MAILROOM_TRANSPORT=relay');
   }
-  if (config.transport === 'ses' || config.transport === 'mx') {
-    throw new ConfigError(`invalid MAILROOM_TRANSPORT: "${config.transport}" is not available in this version (use sandbox or relay)`);
+  if (config.transport === 'ses') {
+    throw new ConfigError(`invalid MAILROOM_TRANSPORT: "${config.transport}" is not available in this version (use sandbox, mx or relay)`);
   }
 }
 

@@ -92,3 +92,54 @@ export const base64Key32: Parser<Buffer> = (raw) => {
   }
   return key;
 };
+
+/** Per-destination limits for one group of MX hosts (see src/delivery/destinations.ts). */
+export interface DestinationLimitRule {
+  /** An MX host name, or `*.suffix` for every MX host under that suffix (e.g. `*.google.com`). */
+  match: string;
+  concurrency?: number;
+  ratePerSecond?: number;
+}
+
+/**
+ * JSON list of `{"match": "*.outlook.com", "concurrency": 5, "ratePerSecond": 20}`: overrides of
+ * the default per-destination limits for the providers whose MX hosts match.
+ */
+export const destinationLimitRules: Parser<DestinationLimitRule[]> = (raw) => {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new InvalidValue('expected a JSON list like [{"match":"*.example.com","concurrency":5,"ratePerSecond":10}]');
+    }
+  }
+  if (!Array.isArray(value)) throw new InvalidValue('expected a JSON list of {match, concurrency?, ratePerSecond?}');
+  return value.map((item: unknown, index) => {
+    const rule = item as Record<string, unknown> | null;
+    const where = `item ${index + 1}`;
+    if (!rule || typeof rule !== 'object' || typeof rule.match !== 'string' || !/^(\*\.)?[A-Za-z0-9.-]+$/.test(rule.match)) {
+      throw new InvalidValue(`${where}: expected "match" as a host name or *.suffix`);
+    }
+    for (const field of ['concurrency', 'ratePerSecond'] as const) {
+      const limit = rule[field];
+      if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > 100_000)) {
+        throw new InvalidValue(`${where}: expected "${field}" as an integer from 0 to 100000`);
+      }
+    }
+    return {
+      match: rule.match.toLowerCase(),
+      concurrency: rule.concurrency as number | undefined,
+      ratePerSecond: rule.ratePerSecond as number | undefined,
+    };
+  });
+};
+
+/** A domain name (for the bounce domain); empty allowed. */
+export const domainName: Parser<string> = (raw) => {
+  const value = asString(raw).toLowerCase();
+  if (value && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(value)) {
+    throw new InvalidValue('expected a domain name like bounces.example.com');
+  }
+  return value;
+};

@@ -42,6 +42,12 @@ export const SETTINGS = {
   workerConcurrency: setting('MAILROOM_WORKER_CONCURRENCY', p.integer(1, 10000), 100, 'deliveries in flight per worker process'),
   leaseSeconds: setting('MAILROOM_QUEUE_LEASE_SECONDS', p.integer(5, 86400), 300, 'how long a claimed message stays with its worker'),
   maxRetryHours: setting('MAILROOM_MAX_RETRY_HOURS', p.integer(1, 720), 72, 'how long a deferred message is retried'),
+  heloName: setting('MAILROOM_HELO_NAME', p.text, '', 'name sent in EHLO to MX hosts; empty = the host name'),
+  bounceDomain: setting('MAILROOM_BOUNCE_DOMAIN', p.domainName, '', 'domain of VERP Return-Paths; empty = bounces.<sending domain>'),
+  destinationConcurrency: setting('MAILROOM_DESTINATION_CONCURRENCY', p.integer(1, 1000), 20, 'connections per destination (MX host set)'),
+  destinationRate: setting('MAILROOM_DESTINATION_RATE', p.integer(0, 100000), 0, 'messages per second per destination; 0 = no limit'),
+  destinationLimits: setting('MAILROOM_DESTINATION_LIMITS', p.destinationLimitRules, [] as p.DestinationLimitRule[], 'per-provider overrides (JSON)'),
+  smtpTimeoutSeconds: setting('MAILROOM_SMTP_TIMEOUT_SECONDS', p.integer(1, 600), 60, 'connect, greeting and reply time-out towards MX hosts'),
   shutdownSeconds: setting('MAILROOM_SHUTDOWN_SECONDS', p.integer(1, 3600), 30, 'grace period for in-flight work at shutdown'),
 } as const;
 

@@ -13,6 +13,8 @@ export const SIGNED_HEADERS = [
 interface SigningKey {
   selector: string;
   privateKey: string;
+  /** RFC 8463 second signature, when the domain has an Ed25519 key. */
+  ed25519: { selector: string; privateKey: string } | null;
 }
 
 /**
@@ -30,9 +32,11 @@ export class DkimSigner {
     const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
     const key = await this.keyFor(accountId, domain);
     if (!key) return raw;
-    const signature = { signingDomain: domain, selector: key.selector, privateKey: key.privateKey, algorithm: 'rsa-sha256', canonicalization: 'relaxed/relaxed' };
-    // mailauth signs once per entry of signatureData (an Ed25519 second signature will be a second entry).
-    const result = await dkimSign(raw, { ...signature, headerList: SIGNED_HEADERS, signatureData: [signature] });
+    const rsa = { signingDomain: domain, selector: key.selector, privateKey: key.privateKey, algorithm: 'rsa-sha256', canonicalization: 'relaxed/relaxed' };
+    const signatures = [rsa];
+    if (key.ed25519) signatures.push({ ...rsa, ...key.ed25519, algorithm: 'ed25519-sha256' });
+    // mailauth signs once per entry of signatureData, over one pass of the body.
+    const result = await dkimSign(raw, { ...rsa, headerList: SIGNED_HEADERS, signatureData: signatures });
     if (result.errors.length > 0) throw new Error(`DKIM signing for ${domain} failed: ${result.errors[0]!.message}`);
     if (!/^DKIM-Signature:/i.test(result.signatures)) throw new Error(`DKIM signing for ${domain} produced no signature`);
     return Buffer.concat([Buffer.from(result.signatures), raw]);
@@ -43,8 +47,14 @@ export class DkimSigner {
     const now = Date.now();
     const hit = this.cache.get(cacheKey);
     if (hit && hit.until > now) return hit.key;
-    const [row] = await this.db.query<{ dkim_selector: string; dkim_private_key: string }>(sql.signingKey, [accountId, domain]);
-    const key = row ? { selector: row.dkim_selector, privateKey: row.dkim_private_key } : null;
+    const [row] = await this.db.query<{
+      dkim_selector: string; dkim_private_key: string; dkim_ed25519_selector: string | null; dkim_ed25519_private_key: string | null;
+    }>(sql.signingKey, [accountId, domain]);
+    const key = row ? {
+      selector: row.dkim_selector,
+      privateKey: row.dkim_private_key,
+      ed25519: row.dkim_ed25519_selector && row.dkim_ed25519_private_key ? { selector: row.dkim_ed25519_selector, privateKey: row.dkim_ed25519_private_key } : null,
+    } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(cacheKey, { key, until: now + this.ttlMs });
     return key;

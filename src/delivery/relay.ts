@@ -1,57 +1,58 @@
-import nodemailer from 'nodemailer';
-import type { DeliveryOutcome, OutboundMessage, Transport } from './transport.js';
-import { classifySmtpError } from './smtpReply.js';
+import type { SmtpTarget } from './mxResolver.js';
+import type { EngineOptions, SmtpEngine } from './smtpEngine.js';
+import type { Destinations } from './destinations.js';
+import type { DeliveryReport, OutboundMessage, Transport } from './transport.js';
 
 /**
- * Every message to one smarthost (MAILROOM_RELAY_URL) over Nodemailer's pooled SMTP connections:
+ * Every message to one smarthost (MAILROOM_RELAY_URL) through the same engine as `mx`:
  * `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://` (implicit TLS).
  * Query options: `starttls=required` refuses plain text; `verify=false` accepts a self-signed
  * certificate (a relay on the same host).
  */
-export function relayOptions(url: string, maxConnections: number) {
+export interface RelaySettings {
+  target: SmtpTarget;
+  engine: Pick<EngineOptions, 'tls' | 'verifyCertificates' | 'auth'>;
+}
+
+export function relaySettings(url: string): RelaySettings {
   const parsed = new URL(url);
-  const secure = parsed.protocol === 'smtps:';
-  const starttls = parsed.searchParams.get('starttls') ?? 'opportunistic';
+  const implicit = parsed.protocol === 'smtps:';
+  const starttls = parsed.searchParams.get('starttls');
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
   return {
-    pool: true as const,
-    host: parsed.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(parsed.port || (secure ? 465 : 587)),
-    secure,
-    requireTLS: starttls === 'required',
-    ignoreTLS: starttls === 'off',
-    auth: parsed.username ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } : undefined,
-    tls: { rejectUnauthorized: parsed.searchParams.get('verify') !== 'false' },
-    maxConnections,
-    maxMessages: Infinity,
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 120_000,
+    target: { address: host, hostname: host, port: Number(parsed.port || (implicit ? 465 : 587)) },
+    engine: {
+      tls: implicit ? 'implicit' : starttls === 'required' ? 'required' : starttls === 'off' ? 'off' : 'opportunistic',
+      verifyCertificates: parsed.searchParams.get('verify') !== 'false',
+      auth: parsed.username ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } : undefined,
+    },
   };
 }
 
 export class RelayTransport implements Transport {
   readonly name = 'relay';
-  private readonly mailer;
 
-  constructor(url: string, maxConnections: number) {
-    this.mailer = nodemailer.createTransport(relayOptions(url, maxConnections));
+  constructor(
+    private readonly target: SmtpTarget,
+    private readonly engine: SmtpEngine,
+    private readonly destinations: Destinations,
+  ) {}
+
+  async deliver(message: OutboundMessage): Promise<DeliveryReport> {
+    const { target } = this;
+    const limitKey = `relay:${target.hostname}`;
+    const report = await this.destinations.run(limitKey, [target.hostname], () =>
+      this.engine.send([target], { from: message.returnPath(message.envelope.to), to: message.envelope.to }, message.raw),
+    );
+    // A relay's 250 means "queued there", not "in the mailbox".
+    return { ...report, acceptedAs: 'sent' };
   }
 
-  async deliver(message: OutboundMessage): Promise<DeliveryOutcome> {
-    try {
-      const info = await this.mailer.sendMail({ envelope: message.envelope, raw: message.raw });
-      const rejected = (info.rejected ?? []).map(String);
-      if (rejected.length > 0 && rejected.length === message.envelope.to.length) {
-        const error = info.rejectedErrors?.[0];
-        return classifySmtpError(error ?? { response: info.response });
-      }
-      return { kind: 'sent', reply: info.response };
-    } catch (error) {
-      return classifySmtpError(error);
-    }
+  busyDomains(): string[] {
+    return [];
   }
 
   async close(): Promise<void> {
-    this.mailer.close();
+    await this.engine.close();
   }
 }

@@ -2,7 +2,7 @@ import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { Batcher } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
-import type { DeliveryOutcome, OutboundMessage, Transport } from './transport.js';
+import type { DeliveryReport, OutboundMessage, Transport } from './transport.js';
 
 const sql = sqlFile(new URL('./sandbox.sql', import.meta.url), ['insertCaught', 'listCaught', 'caughtById', 'caughtByMessage'] as const);
 
@@ -32,17 +32,23 @@ export class SandboxTransport implements Transport {
     });
   }
 
-  async deliver(message: OutboundMessage): Promise<DeliveryOutcome> {
+  async deliver(message: OutboundMessage): Promise<DeliveryReport> {
     await this.writer.submit({
       account_id: message.accountId,
       message_id: message.messageId,
-      envelope_from: message.envelope.from,
+      envelope_from: message.returnPath(message.envelope.to),
       envelope_to: message.envelope.to,
       subject: message.subject,
       raw: message.raw.toString('utf8'),
       received_at: this.clock.now().toISOString(),
     });
-    return { kind: 'delivered', reply: '250 2.0.0 Ok: caught by the sandbox' };
+    const reply = '250 2.0.0 Ok: caught by the sandbox';
+    return {
+      acceptedAs: 'delivered',
+      recipients: message.envelope.to.map((address) => ({
+        address, reply, outcome: 'delivered', code: 250, enhancedCode: '2.0.0', reason: null, bounceClass: null, retryAfterMs: null, rule: 'sandbox',
+      })),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,25 +1,60 @@
 /**
- * Every way out (sandbox, relay, later mx and ses) implements this one interface: given the
- * envelope and the finished MIME bytes, report what the next hop said.
+ * Every way out (sandbox, relay, mx, later ses) implements this one interface: given the
+ * envelope and the finished MIME bytes, report what the next hop said about each recipient.
  */
 export interface OutboundMessage {
   messageId: string;
   accountId: number;
+  /** `from` is the sender's address; `to` are the recipients still to be delivered. */
   envelope: { from: string; to: string[] };
+  /** The Return-Path (VERP address) for a transaction carrying these recipients. */
+  returnPath(recipients: readonly string[]): string;
   subject: string;
   raw: Buffer;
 }
 
-export type DeliveryOutcome =
-  /** Final delivery: the recipient's server (or the sandbox catcher) has it. */
-  | { kind: 'delivered'; reply: string }
-  /** Handed to a relay or a sending service; final delivery not yet known. */
-  | { kind: 'sent'; reply: string }
-  | { kind: 'deferred'; reply: string; code: number | null }
-  | { kind: 'bounced'; reply: string; code: number | null; enhancedCode: string | null; bounceClass: 'HARD' | 'SOFT' };
+export type BounceClass = 'HARD' | 'SOFT';
+
+/**
+ * What one reply (or one connection failure) means, decided by the rules in replyRules.ts.
+ * `reason` uses the bounce vocabulary of ../shared/data/bounces/README.md (userunknown,
+ * mailboxfull, blocked, spamdetected, ...), so events and reports speak one language.
+ */
+export interface ReplyClassification {
+  outcome: 'delivered' | 'deferred' | 'bounced';
+  code: number | null;
+  enhancedCode: string | null;
+  reason: string | null;
+  /** Set for bounces only: HARD when the address itself is bad. */
+  bounceClass: BounceClass | null;
+  /** A "try again in N minutes" hint from the receiver, in milliseconds. */
+  retryAfterMs: number | null;
+  /** The id of the rule that decided, for the event and for debugging a misclassification. */
+  rule: string;
+}
+
+export interface RecipientResult extends ReplyClassification {
+  address: string;
+  /** The reply text as the server sent it (or the connection error). */
+  reply: string;
+}
+
+export interface DeliveryReport {
+  /**
+   * `delivered`: final delivery (the recipient's server, or the sandbox catcher, has it).
+   * `sent`: handed to a relay or a sending service; final delivery not yet known.
+   */
+  acceptedAs: 'delivered' | 'sent';
+  recipients: RecipientResult[];
+  /** Which host answered, and how the connection was protected, for the event. */
+  host?: string;
+  tls?: 'starttls' | 'implicit' | 'none' | 'plaintext-after-tls-failure';
+}
 
 export interface Transport {
   readonly name: string;
-  deliver(message: OutboundMessage): Promise<DeliveryOutcome>;
+  deliver(message: OutboundMessage): Promise<DeliveryReport>;
+  /** Recipient domains whose destination is saturated right now: the worker claims none of them. */
+  busyDomains?(): string[];
   close(): Promise<void>;
 }

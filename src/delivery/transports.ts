@@ -1,16 +1,32 @@
+import { hostname } from 'node:os';
 import type { Config } from '../config/settings.js';
 import type { Database } from '../db/database.js';
 import type { Clock } from '../shared/clock.js';
-import { RelayTransport } from './relay.js';
+import { Destinations } from './destinations.js';
+import { MxResolver } from './mxResolver.js';
+import { MxTransport } from './mx.js';
+import { RelayTransport, relaySettings } from './relay.js';
 import { SandboxTransport } from './sandbox.js';
+import { SmtpEngine } from './smtpEngine.js';
 import type { Transport } from './transport.js';
 
 export function createTransport(config: Config, db: Database, clock: Clock): Transport {
+  const heloName = config.heloName || hostname();
+  const timeoutMs = config.smtpTimeoutSeconds * 1000;
   switch (config.transport) {
     case 'sandbox':
       return new SandboxTransport(db, clock);
-    case 'relay':
-      return new RelayTransport(config.relayUrl, config.relayMaxConnections);
+    case 'relay': {
+      const relay = relaySettings(config.relayUrl);
+      const engine = new SmtpEngine({ heloName, timeoutMs, maxConnectionsPerHost: config.relayMaxConnections, ...relay.engine });
+      const destinations = new Destinations({ concurrency: config.relayMaxConnections, ratePerSecond: config.destinationRate });
+      return new RelayTransport(relay.target, engine, destinations);
+    }
+    case 'mx': {
+      const limits = { concurrency: config.destinationConcurrency, ratePerSecond: config.destinationRate };
+      const engine = new SmtpEngine({ heloName, timeoutMs, maxConnectionsPerHost: limits.concurrency, tls: 'opportunistic', verifyCertificates: false });
+      return new MxTransport(new MxResolver(config.dnsServers, config.mxDeliveryPort), engine, new Destinations(limits, config.destinationLimits));
+    }
     default:
       throw new Error(`transport ${config.transport} is not available in this version`);
   }

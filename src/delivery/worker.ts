@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { Database } from '../db/database.js';
-import { nextStatus, type EventType } from '../events/status.js';
-import { retryDelayMs } from '../queue/backoff.js';
+import { bounceDomainFor, type Verp } from '../bounces/verp.js';
 import { QUEUE_CHANNEL, Queue, type ClaimedMessage, type DeliveryResult } from '../queue/queue.js';
 import { Batcher } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
@@ -10,7 +9,8 @@ import type { Logger } from '../shared/log.js';
 import type { Metrics } from '../shared/metrics.js';
 import { DkimSigner } from './dkim.js';
 import { composeMime } from './mime.js';
-import type { DeliveryOutcome, Transport } from './transport.js';
+import { resultOfAttempt, resultOfFailure } from './outcome.js';
+import type { Transport } from './transport.js';
 import { Signal } from './signal.js';
 
 /** Names the process in event details, so an operator can tell which worker handled a message. */
@@ -22,6 +22,9 @@ export interface WorkerOptions {
   maxRetryMs: number;
   /** Longest sleep with nothing due, in case a wake-up was missed. */
   idleMs?: number;
+  verp: Verp;
+  /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
+  bounceDomain: string;
 }
 
 /**
@@ -100,9 +103,11 @@ export class DeliveryWorker {
       try {
         const free = this.options.concurrency - this.inFlight.size;
         if (free > 0) {
-          const claimed = await this.claim(Math.min(free, 200));
+          const { claimed, skippedBusy } = await this.claim(Math.min(free, 200));
           if (claimed > 0) continue;
-          await this.wake.wait(await this.sleepMs());
+          // With destinations saturated, what is due may be all theirs: the next finished
+          // delivery (which fires the signal) is the moment to look again, not the next due_at.
+          await this.wake.wait(skippedBusy ? this.options.idleMs ?? 5_000 : await this.sleepMs());
         } else {
           await this.wake.wait(this.options.idleMs ?? 5_000);
         }
@@ -120,11 +125,12 @@ export class DeliveryWorker {
     return Math.max(10, Math.min(idle, next.getTime() - this.clock.now().getTime()));
   }
 
-  private async claim(limit: number): Promise<number> {
+  private async claim(limit: number): Promise<{ claimed: number; skippedBusy: boolean }> {
     const now = this.clock.now();
     const token = randomToken(12);
-    const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit);
-    if (claimed.length === 0) return 0;
+    const busy = this.transport.busyDomains?.() ?? [];
+    const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit, busy);
+    if (claimed.length === 0) return { claimed: 0, skippedBusy: busy.length > 0 };
     this.heldTokens.set(token, claimed.length);
     for (const message of claimed) {
       const work = this.deliver(message, token).finally(() => {
@@ -136,75 +142,61 @@ export class DeliveryWorker {
       });
       this.inFlight.set(message.message_id, work);
     }
-    return claimed.length;
+    return { claimed: claimed.length, skippedBusy: busy.length > 0 };
   }
 
   private async deliver(message: ClaimedMessage, token: string): Promise<void> {
-    let outcome: DeliveryOutcome | { kind: 'failed'; error: string };
+    const context = {
+      message,
+      leaseToken: token,
+      now: this.clock.now(),
+      maxRetryMs: this.options.maxRetryMs,
+      details: { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID },
+    };
+    let result: DeliveryResult;
     try {
       const composed = await composeMime(message.content, message.message_id_hdr, new Date(message.created_at));
       const endSigning = this.metrics.dkimSeconds.startTimer();
       const raw = await this.dkim.sign(message.account_id, message.from_address, composed);
       endSigning();
       const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });
-      outcome = await this.transport.deliver({
+      const report = await this.transport.deliver({
         messageId: message.message_id,
         accountId: message.account_id,
-        envelope: message.envelope,
+        envelope: { from: message.envelope.from, to: message.pending_recipients ?? message.envelope.to },
+        returnPath: (recipients) => this.returnPath(message, recipients),
         subject: message.content.subject,
         raw,
       });
       endDelivery();
+      context.now = this.clock.now();
+      result = resultOfAttempt(context, report);
+      for (const recipient of report.recipients) {
+        const outcome = recipient.outcome === 'delivered' ? report.acceptedAs : recipient.outcome;
+        this.metrics.deliveries.inc({ outcome, transport: this.transport.name, reason: recipient.reason ?? 'none' });
+      }
     } catch (error) {
-      outcome = { kind: 'failed', error: (error as Error).message };
       this.log.error({ err: error, messageId: message.message_id }, 'delivery failed with an internal error');
+      this.metrics.deliveries.inc({ outcome: 'failed', transport: this.transport.name, reason: 'internal' });
+      context.now = this.clock.now();
+      result = resultOfFailure(context, (error as Error).message);
     }
-    this.metrics.deliveries.inc({ outcome: outcome.kind, transport: this.transport.name });
     try {
-      await this.recorder.submit(this.resultOf(message, token, outcome));
+      await this.recorder.submit(result);
     } catch (error) {
       // The lease will expire and the message will be tried again: at-least-once.
       this.log.error({ err: error, messageId: message.message_id }, 'could not record a delivery result');
     }
   }
 
-  private resultOf(message: ClaimedMessage, token: string, outcome: DeliveryOutcome | { kind: 'failed'; error: string }): DeliveryResult {
-    const now = this.clock.now();
-    const base = { message_id: message.message_id, lease_token: token, at: now.toISOString(), retry_at: null, last_error: null };
-    const details: Record<string, unknown> = { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID };
-    let type: EventType;
-    let retryAt: string | null = null;
-    let lastError: string | null = null;
-    switch (outcome.kind) {
-      case 'delivered':
-      case 'sent':
-        type = outcome.kind === 'delivered' ? 'DELIVERED' : 'SENT';
-        details.reply = outcome.reply;
-        break;
-      case 'bounced':
-        type = 'BOUNCED';
-        Object.assign(details, { reply: outcome.reply, code: outcome.code, enhancedCode: outcome.enhancedCode, bounceClass: outcome.bounceClass });
-        break;
-      case 'deferred': {
-        details.reply = outcome.reply;
-        details.code = outcome.code;
-        const nextAttempt = now.getTime() + retryDelayMs(message.attempts);
-        if (nextAttempt - new Date(message.queued_at).getTime() > this.options.maxRetryMs) {
-          type = 'BOUNCED';
-          Object.assign(details, { bounceClass: 'SOFT', reason: 'expired' });
-        } else {
-          type = 'DEFERRED';
-          retryAt = new Date(nextAttempt).toISOString();
-          details.nextAttemptAt = retryAt;
-          lastError = outcome.reply;
-        }
-        break;
-      }
-      case 'failed':
-        type = 'FAILED';
-        details.error = outcome.error;
-        break;
-    }
-    return { ...base, type, status: nextStatus(message.status, type) ?? message.status, details, retry_at: retryAt, last_error: lastError };
+  /** The VERP Return-Path: names the recipient too when the transaction carries only one. */
+  private returnPath(message: ClaimedMessage, recipients: readonly string[]): string {
+    const fromDomain = message.from_address.slice(message.from_address.lastIndexOf('@') + 1);
+    const index = recipients.length === 1 ? message.envelope.to.indexOf(recipients[0]!) : -1;
+    return this.options.verp.address({
+      messageId: message.message_id,
+      recipientIndex: index >= 0 ? index : null,
+      bounceDomain: bounceDomainFor(this.options.bounceDomain, fromDomain),
+    });
   }
 }

@@ -1,14 +1,16 @@
 -- name: claimDue
 -- Takes up to $4 due rows nobody holds (SKIP LOCKED lets several workers claim side by side),
--- leases them until $2 under token $3, and returns what delivery needs.
+-- except those for the recipient domains in $5 (destinations this worker cannot start more
+-- for right now), leases them until $2 under token $3, and returns what delivery needs.
 WITH claimed AS (
   UPDATE queue q SET due_at = $2, lease_token = $3, attempts = q.attempts + 1
-  FROM (SELECT message_id FROM queue WHERE due_at <= $1 ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
+  FROM (SELECT message_id FROM queue WHERE due_at <= $1 AND domain <> ALL($5::text[])
+        ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
   WHERE q.message_id = due.message_id
-  RETURNING q.message_id, q.attempts, q.queued_at
+  RETURNING q.message_id, q.attempts, q.queued_at, q.pending_recipients
 )
-SELECT c.message_id, c.attempts, c.queued_at, m.account_id, m.status, m.from_address, m.envelope, m.content,
-       m.message_id_hdr, m.created_at
+SELECT c.message_id, c.attempts, c.queued_at, c.pending_recipients, m.account_id, m.status, m.from_address,
+       m.envelope, m.content, m.message_id_hdr, m.created_at
 FROM claimed c JOIN messages m ON m.id = c.message_id;
 
 -- name: recordResults
@@ -17,13 +19,14 @@ FROM claimed c JOIN messages m ON m.id = c.message_id;
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
     message_id text, lease_token text, type text, status text, details jsonb, at timestamptz,
-    retry_at timestamptz, last_error text)
+    retry_at timestamptz, last_error text, pending_recipients jsonb)
 ), done AS (
   DELETE FROM queue q USING r
   WHERE q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NULL
   RETURNING q.message_id
 ), retried AS (
-  UPDATE queue q SET due_at = r.retry_at, lease_token = NULL, last_error = r.last_error
+  UPDATE queue q SET due_at = r.retry_at, lease_token = NULL, last_error = r.last_error,
+                     pending_recipients = r.pending_recipients
   FROM r WHERE q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NOT NULL
   RETURNING q.message_id
 ), applied AS (

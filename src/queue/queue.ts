@@ -13,6 +13,8 @@ export interface ClaimedMessage {
   message_id: string;
   attempts: number;
   queued_at: Date;
+  /** Recipients still to deliver after a partial result; null means the whole envelope. */
+  pending_recipients: string[] | null;
   account_id: number;
   status: Status;
   /** The From address (bare, lower case): its domain signs the message. */
@@ -33,14 +35,17 @@ export interface DeliveryResult {
   /** Set for a retry: when the next attempt is due. */
   retry_at: string | null;
   last_error: string | null;
+  /** With retry_at: the recipients the retry is for. */
+  pending_recipients: string[] | null;
 }
 
 /** The durable queue, in the same database as the messages (SPEC: PostgreSQL is the queue). */
 export class Queue {
   constructor(private readonly db: Database) {}
 
-  claim(now: Date, leaseUntil: Date, token: string, limit: number): Promise<ClaimedMessage[]> {
-    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit], 'claimDue');
+  /** Leases due messages, skipping those for `busyDomains`. */
+  claim(now: Date, leaseUntil: Date, token: string, limit: number, busyDomains: readonly string[] = []): Promise<ClaimedMessage[]> {
+    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit, busyDomains], 'claimDue');
   }
 
   /** Returns the ids whose results were applied (their lease was still held). */

@@ -15,8 +15,8 @@ export function createMetrics(db: Database) {
   const accepted = new Counter({ name: 'mailroom_messages_accepted_total', help: 'Messages stored by the send pipeline', registers: [registry] });
   const deliveries = new Counter({
     name: 'mailroom_deliveries_total',
-    help: 'Delivery attempts by outcome (delivered, sent, deferred, bounced, failed)',
-    labelNames: ['outcome', 'transport'] as const,
+    help: 'Delivery attempts per recipient by outcome (delivered, sent, deferred, bounced, failed) and reply class (bounce reason vocabulary)',
+    labelNames: ['outcome', 'transport', 'reason'] as const,
     registers: [registry],
   });
   const deliverySeconds = new Histogram({

@@ -26,7 +26,7 @@ test('GET /metrics: accepted, deliveries by outcome, DKIM and delivery timings, 
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
     const body = await response.text();
     // Counted when the transport answers; the queue row goes when the result is recorded just after.
-    const delivered = value(body, 'mailroom_deliveries_total{outcome="delivered",transport="sandbox"}') === 3;
+    const delivered = value(body, 'mailroom_deliveries_total{outcome="delivered",transport="sandbox",reason="none"}') === 3;
     const left = value(body, 'mailroom_queue_depth{destination="example.com"}') === undefined;
     return delivered && left ? body : undefined;
   }, 15_000, 'three sandbox deliveries counted and recorded');

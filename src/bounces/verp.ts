@@ -1,0 +1,58 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+
+/**
+ * VERP Return-Paths: `bounces+<message id>-<recipient>-<mac>@<bounce domain>`, so that a DSN
+ * that comes back days later names the message (and, for a one-recipient transaction, the
+ * recipient) it is about. `<recipient>` is the index in the message's envelope, or `x` when one
+ * transaction carried several recipients (the DSN then names them itself). The MAC (HMAC-SHA256,
+ * 50 bits) makes the address unforgeable: a DSN to a made-up token matches nothing.
+ *
+ * Everything is lower-case letters and digits (message ids are Crockford base32), because some
+ * MTAs lower-case the local part of the address they bounce to. The local part stays under the
+ * 64 octets RFC 5321 allows.
+ */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const PREFIX = 'bounces+';
+const PATTERN = /^bounces\+([0-9a-hjkmnp-tv-z]{22})-(x|\d{1,4})-([0-9a-hjkmnp-tv-z]{10})@(.+)$/;
+
+export interface VerpTarget {
+  messageId: string;
+  /** Index of the recipient in the message's envelope; null when the transaction had several. */
+  recipientIndex: number | null;
+  bounceDomain: string;
+}
+
+export class Verp {
+  private readonly key: Buffer;
+
+  constructor(masterKey: Buffer) {
+    this.key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'mailroom verp v1', 32));
+  }
+
+  address(target: VerpTarget): string {
+    const recipient = target.recipientIndex === null ? 'x' : String(target.recipientIndex);
+    return `${PREFIX}${target.messageId}-${recipient}-${this.mac(target.messageId, recipient)}@${target.bounceDomain}`;
+  }
+
+  /** The message and recipient an address was made for, or null if it is not one of ours. */
+  decode(address: string): VerpTarget | null {
+    const match = PATTERN.exec(address.trim().toLowerCase());
+    if (!match) return null;
+    const [, messageId, recipient, mac, bounceDomain] = match as unknown as [string, string, string, string, string];
+    const expected = Buffer.from(this.mac(messageId, recipient));
+    if (!timingSafeEqual(expected, Buffer.from(mac))) return null;
+    return { messageId, recipientIndex: recipient === 'x' ? null : Number(recipient), bounceDomain };
+  }
+
+  private mac(messageId: string, recipient: string): string {
+    const digest = createHmac('sha256', this.key).update(`${messageId}-${recipient}`).digest();
+    let text = '';
+    for (let i = 0; i < 10; i++) text += ALPHABET[digest[i]! & 31];
+    return text;
+  }
+}
+
+/** Where DSNs for a message sent from `fromDomain` go: the configured domain, else bounces.<fromDomain>. */
+export function bounceDomainFor(configured: string, fromDomain: string): string {
+  return configured || `bounces.${fromDomain}`;
+}

@@ -1,0 +1,383 @@
+import type { BounceClass, ReplyClassification } from './transport.js';
+
+/**
+ * What an SMTP reply (or a failure without one) means, as data: classifyReply.ts walks these
+ * rules in order and the first whose every given field matches decides. Rules are ordered from
+ * specific to general: phrases first (servers misuse enhanced codes, 5.7.1 above all), then the
+ * RFC 3463 enhanced code, then the bare reply code. Rule ids are stored with every delivery event,
+ * so they must stay stable once released.
+ */
+
+/** The bounce vocabulary of shared/data/bounces (sisimai's reason names), restricted to the ones used here. */
+export type BounceReason =
+  | 'userunknown' | 'hostunknown' | 'hasmoved' | 'notaccept'
+  | 'mailboxfull' | 'suspend' | 'mesgtoobig'
+  | 'blocked' | 'badreputation' | 'filtered' | 'spamdetected' | 'virusdetected' | 'policyviolation'
+  | 'authfailure' | 'requireptr' | 'securityerror' | 'failedstarttls' | 'norelaying' | 'rejected'
+  | 'notcompliantrfc' | 'contenterror' | 'syntaxerror' | 'speeding' | 'toomanyconn'
+  | 'networkerror' | 'systemerror' | 'undefined';
+
+/** An exact reply code (551) or an inclusive range ({ from: 500, to: 599 }). */
+export type CodeMatch = number | { from: number; to: number };
+
+export interface RuleMatch {
+  codes?: readonly CodeMatch[];
+  /** A RegExp, or a dotted prefix: '5.7' matches 5.7.x, '5.1.1' matches 5.1.1 but not 5.1.10. */
+  enhanced?: RegExp | string;
+  /** Tested against the reply text with continuation prefixes ("550-5.1.1 ") removed; must carry the i flag. */
+  text?: RegExp;
+  /** Node and Nodemailer error codes, for failures that came with no reply. */
+  errorCodes?: readonly string[];
+}
+
+export interface RuleResult {
+  outcome: ReplyClassification['outcome'];
+  reason: BounceReason | null;
+  bounceClass: BounceClass | null;
+}
+
+export interface ReplyRule {
+  id: string;
+  description: string;
+  match: RuleMatch;
+  result: RuleResult;
+}
+
+const SUCCESS = [{ from: 200, to: 299 }] as const;
+const TEMPORARY = [{ from: 400, to: 499 }] as const;
+const PERMANENT = [{ from: 500, to: 599 }] as const;
+
+const delivered: RuleResult = { outcome: 'delivered', reason: null, bounceClass: null };
+const defer = (reason: BounceReason): RuleResult => ({ outcome: 'deferred', reason, bounceClass: null });
+/** HARD only where the address itself is bad: only then may it be suppressed. */
+const bounce = (reason: BounceReason, bounceClass: BounceClass = 'SOFT'): RuleResult => ({ outcome: 'bounced', reason, bounceClass });
+
+/** One case-insensitive pattern from several, so that each phrase reads on its own line. */
+const anyOf = (...patterns: RegExp[]): RegExp => new RegExp(patterns.map((pattern) => pattern.source).join('|'), 'i');
+
+// Phrases shared by the 4xx and 5xx rules of the same reason.
+const GREYLIST = anyOf(/\bgr[ae]y-?list(?:ed|ing)?\b/, /postgrey/, /come back (?:later|in)/);
+const TLS = anyOf(/starttls/, /\btls\b.{0,40}(?:required|not available|failed|negotiation|handshake)/, /encryption required/);
+const PTR = anyOf(/\bptr\b/, /reverse (?:dns|host ?name|lookup|mapping)/, /\brdns\b/, /cannot find your hostname/);
+const AUTH = anyOf(
+  /\b(?:spf|dkim|dmarc)\b/, /sender policy framework/, /domainkeys/, /authentication (?:checks|information|level)/,
+  /unauthenticated (?:e-?mail|mail|message|sender)/, /(?:sender|mail|message|it) is unauthenticated/,
+);
+const VIRUS = anyOf(/\bvirus/, /malware/, /infected/, /trojan/);
+const RECIPIENT_FILTER = anyOf(
+  /blocked senders/, /user entry/, /:blocked\)/, /recipient (?:has )?(?:blocked|refused) /, /rejected by (?:the )?recipient/,
+  /sender is on .{0,30}block/,
+);
+const BLOCKLIST = anyOf(
+  /block ?list/, /black ?list/, /deny ?list/, /\bdnsbls?\b/, /\brbl\b/, /spamhaus/, /spamcop/, /blocked (?:using|by)/,
+  /(?<!not )listed (?:at|on|in|by)\b/, /\[(?:ts0[1-3]|bl2[1-3])\]/, /banned sending ip/, /not accepted from (?:this|your) ip/,
+  /connections will not be accepted/, /(?:your|sending|client) ip(?: address)? (?:has been|is|was) (?:blocked|banned|rejected|refused)/,
+  /client host (?:\S+ )?blocked/, /envelope blocked/, /blocked - see/, /\bip\b.{0,40}not authori[sz]ed to send/,
+);
+const REPUTATION = anyOf(/reputation/);
+const NOT_RFC = anyOf(
+  /rfc ?(?:5322|2822|822)/, /not (?:rfc )?compliant/, /message-id header/, /multiple (?:from|date|subject|to) headers/,
+  /multiple addresses in from/, /duplicate header/, /bare (?:lf|linefeed)/, /line (?:too long|length exceeded)/,
+);
+const SPAM = anyOf(/\bspam\b/, /unsolicited/, /junk (?:e-?)?mail/, /content filter/, /message content rejected/, /spam ?score/, /scored too high/, /\bube\b/);
+const CONNECTIONS = anyOf(/too many (?:concurrent |simultaneous |open |smtp )*(?:connections|sessions)/, /connection limit/, /server (?:is )?(?:too )?busy|too busy/);
+const MAILBOX_FULL = anyOf(
+  /mailbox (?:is )?full/, /over ?quota/, /quota (?:exceeded|full)/, /exceeded (?:the |its |their )?(?:storage|quota)/,
+  /insufficient (?:storage|space) for/, /out of storage space/, /mailbox size limit/, /(?:inbox|mailfolder|account) is full/,
+);
+const CONTENT = anyOf(/invalid mime/, /mime (?:content|structure)/, /malformed/, /invalid (?:header|content)/, /header (?:line )?too long/);
+const SIZE = anyOf(/message (?:size|length)/, /too (?:big|large)/, /size (?:limit|exceeds)/, /exceeds? .{0,40}(?:size|databytes)/, /maximum (?:message )?size/);
+const RATE = anyOf(
+  /rate.?limit/, /at a rate that/, /too many (?:messages|mails|emails|recipients)/, /sending (?:rate|limit|quota)/, /unexpected volume/,
+  /throttl/, /reached its limit/, /slow down/, /too fast/, /(?:emails|messages) per (?:hour|minute|day)/, /exceeded .{0,40}limit/,
+);
+const SUSPEND = anyOf(
+  /(?:account|mailbox|user)\b.{0,40}\b(?:disabled|suspended|deactivated|discontinued|inactive|locked|frozen|expired)\b/,
+  /(?:disabled|suspended|inactive) (?:account|mailbox|user)/, /account (?:is|has been) blocked/,
+);
+const MOVED = anyOf(/has moved/, /moved (?:to|permanently)/, /no longer (?:with|at|works) /, /new (?:e-?mail )?address is/);
+const RELAY = anyOf(/relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed)/, /unable to relay/, /allowed rcpthosts/, /no relaying/, /we do not relay/);
+const SENDER = anyOf(
+  /sender (?:address |domain )?(?:rejected|denied|invalid|unknown)/, /sender verif\w* failed/, /domain of sender address/,
+  /envelope sender domain/, /sender domain (?:must exist|not found|does not exist)/, /unresolvable .{0,30}from address/,
+);
+const NOT_ACCEPT = anyOf(/does not accept (?:e-?)?mail/, /not accepting (?:e-?)?mail/, /accepts no (?:e-?)?mail/, /null ?mx/);
+const USER_UNKNOWN = anyOf(
+  /user unknown/, /unknown (?:user|recipient|mailbox|local.?part|or illegal alias)/, /no such (?:user|mailbox|recipient|account|person)/,
+  /(?:user|recipient|mailbox|address|account)\b.{0,50}\b(?:does not|doesn't|not) exist/, /recipient ?not ?found/, /user ?not ?found/,
+  /mailbox (?:not found|unavailable)/, /invalid (?:recipient|mailbox|user|address)/, /not a valid (?:mailbox|recipient|user)/,
+  /no mailbox here/, /doesn't have an? .{0,40}account/, /addressee unknown/, /bad destination mailbox/, /user not listed/,
+);
+const HOST_UNKNOWN = anyOf(
+  /host (?:or domain name )?not found/, /domain (?:name )?(?:not found|does not exist|unknown)/, /unknown (?:domain|host)/,
+  /unrout(?:e)?able/, /no such domain/, /host unknown/, /no mx (?:record|for)/,
+);
+const AUTH_REQUIRED = anyOf(/not authenticated/, /authentication (?:is )?required/, /must (?:first )?authenticate/, /authrequired/);
+const POLICY = anyOf(/polic(?:y|ies)/, /prohibited/, /administratively/, /access denied/, /not authori[sz]ed/, /not allowed/);
+const SYSTEM = anyOf(
+  /temporar(?:y|ily) (?:local |system )?(?:problem|failure|error|unavailable|rejected|lookup failure)/, /local (?:problem|error)/,
+  /insufficient (?:system )?(?:storage|resources|disk)/, /system (?:resources|not accepting)/, /disk space/, /qq temporary problem/,
+  /internal (?:resources|error)/, /service (?:is )?(?:currently |temporarily )?(?:not available|unavailable)/,
+);
+
+export const replyRules: readonly ReplyRule[] = [
+  {
+    id: 'relay-auth-rejected', description: 'The relay refused our own credentials: a configuration problem, never the recipient\'s bounce',
+    match: { errorCodes: ['EAUTH'] }, result: defer('securityerror'),
+  },
+  { id: 'accepted', description: 'Any 2xx: the server took responsibility for the message', match: { codes: SUCCESS }, result: delivered },
+
+  // 4xx: always a deferral, however final the text sounds ("Retrying will NOT succeed"): RFC 5321 says transient.
+  {
+    id: 'greylisted', description: 'Greylisting: the first attempt from an unknown triplet is refused',
+    match: { codes: TEMPORARY, text: GREYLIST }, result: defer('undefined'),
+  },
+  {
+    id: 'tls-problem-temporary', description: 'STARTTLS unavailable or failed on the server side',
+    match: { codes: TEMPORARY, text: TLS }, result: defer('failedstarttls'),
+  },
+  {
+    id: 'mailbox-full-temporary', description: 'Mailbox over quota, may drain',
+    match: { codes: TEMPORARY, text: MAILBOX_FULL }, result: defer('mailboxfull'),
+  },
+  {
+    id: 'blocklisted-temporary', description: 'Sending IP on a blocklist or deferred for complaints',
+    match: { codes: TEMPORARY, text: BLOCKLIST }, result: defer('blocked'),
+  },
+  {
+    id: 'bad-reputation-temporary', description: 'Throttled because of IP or domain reputation',
+    match: { codes: TEMPORARY, text: REPUTATION }, result: defer('badreputation'),
+  },
+  {
+    id: 'ptr-required-temporary', description: 'The sending IP has no usable reverse DNS',
+    match: { codes: TEMPORARY, text: PTR }, result: defer('requireptr'),
+  },
+  {
+    id: 'auth-failure-temporary', description: 'SPF, DKIM or DMARC did not pass',
+    match: { codes: TEMPORARY, text: AUTH }, result: defer('authfailure'),
+  },
+  {
+    id: 'too-many-connections-temporary', description: 'Too many connections or the server is busy',
+    match: { codes: TEMPORARY, text: CONNECTIONS }, result: defer('toomanyconn'),
+  },
+  {
+    id: 'rate-limited-temporary', description: 'Sending too fast for the receiver',
+    match: { codes: TEMPORARY, text: RATE }, result: defer('speeding'),
+  },
+  {
+    id: 'relay-denied-temporary', description: 'Relay refused (soft_bounce or a temporary policy)',
+    match: { codes: TEMPORARY, text: RELAY }, result: defer('norelaying'),
+  },
+  {
+    id: 'sender-rejected-temporary', description: 'The envelope sender could not be verified yet',
+    match: { codes: TEMPORARY, text: SENDER }, result: defer('rejected'),
+  },
+  {
+    id: 'user-unknown-temporary', description: 'Recipient not verifiable now (e.g. Postfix unverified address)',
+    match: { codes: TEMPORARY, text: USER_UNKNOWN }, result: defer('userunknown'),
+  },
+  {
+    id: 'host-unknown-temporary', description: 'Recipient domain not resolvable now',
+    match: { codes: TEMPORARY, text: HOST_UNKNOWN }, result: defer('hostunknown'),
+  },
+  {
+    id: 'system-error-temporary', description: 'A local problem on the receiving system',
+    match: { codes: TEMPORARY, text: SYSTEM }, result: defer('systemerror'),
+  },
+  {
+    id: 'network-status-temporary', description: 'Enhanced 4.4.x: network or routing trouble',
+    match: { codes: TEMPORARY, enhanced: '4.4' }, result: defer('networkerror'),
+  },
+  {
+    id: 'system-status-temporary', description: 'Enhanced 4.3.x: mail system status',
+    match: { codes: TEMPORARY, enhanced: '4.3' }, result: defer('systemerror'),
+  },
+  {
+    id: 'deferred-other', description: 'Any other 4xx',
+    match: { codes: TEMPORARY }, result: defer('undefined'),
+  },
+
+  // 5xx: always a bounce; the phrases decide the reason, since servers put 5.7.1 on nearly everything.
+  {
+    id: 'tls-required', description: 'The server insists on TLS we did not provide',
+    match: { codes: PERMANENT, text: TLS }, result: bounce('failedstarttls'),
+  },
+  {
+    id: 'ptr-required', description: 'The sending IP has no usable reverse DNS',
+    match: { codes: PERMANENT, text: PTR }, result: bounce('requireptr'),
+  },
+  // Before auth-failure ("duplicate header 'DKIM-Signature'") and spam-detected (Gmail's RFC 5322 refusals say "to reduce the amount of spam").
+  {
+    id: 'not-rfc-compliant', description: 'The message breaks RFC 5322 (missing headers, bare LF, long lines)',
+    match: { codes: PERMANENT, text: NOT_RFC }, result: bounce('notcompliantrfc'),
+  },
+  {
+    id: 'auth-failure', description: 'SPF, DKIM or DMARC failed, or the sender is unauthenticated',
+    match: { codes: PERMANENT, text: AUTH }, result: bounce('authfailure'),
+  },
+  {
+    id: 'virus-detected', description: 'The message carries malware',
+    match: { codes: PERMANENT, text: VIRUS }, result: bounce('virusdetected'),
+  },
+  {
+    id: 'recipient-filter', description: 'The recipient\'s own block list or filter refused the sender',
+    match: { codes: PERMANENT, text: RECIPIENT_FILTER }, result: bounce('filtered'),
+  },
+  {
+    id: 'ip-blocklisted', description: 'The sending IP is on a blocklist or banned',
+    match: { codes: PERMANENT, text: BLOCKLIST }, result: bounce('blocked'),
+  },
+  {
+    id: 'bad-reputation', description: 'Refused for the reputation of the sending IP or domain',
+    match: { codes: PERMANENT, text: REPUTATION }, result: bounce('badreputation'),
+  },
+  {
+    id: 'spam-detected', description: 'The content was judged spam',
+    match: { codes: PERMANENT, text: SPAM }, result: bounce('spamdetected'),
+  },
+  {
+    id: 'too-many-connections', description: 'Too many connections',
+    match: { codes: PERMANENT, text: CONNECTIONS }, result: bounce('toomanyconn'),
+  },
+  {
+    id: 'mailbox-full', description: 'Mailbox over quota',
+    match: { codes: PERMANENT, text: MAILBOX_FULL }, result: bounce('mailboxfull'),
+  },
+  // Before message-too-big: Exchange's MIME errors mention sizes of single header values.
+  {
+    id: 'content-error', description: 'Malformed MIME or headers',
+    match: { codes: PERMANENT, text: CONTENT }, result: bounce('contenterror'),
+  },
+  {
+    id: 'message-too-big', description: 'The message exceeds the size limit',
+    match: { codes: PERMANENT, text: SIZE }, result: bounce('mesgtoobig'),
+  },
+  {
+    id: 'rate-limited', description: 'Sending too fast or over a quota (a 5xx even though it would pass)',
+    match: { codes: PERMANENT, text: RATE }, result: bounce('speeding'),
+  },
+  {
+    id: 'mailbox-disabled', description: 'The account exists but is disabled or suspended',
+    match: { codes: PERMANENT, text: SUSPEND }, result: bounce('suspend'),
+  },
+  {
+    id: 'user-not-local', description: '551: the user is not here, try the forward path',
+    match: { codes: [551] }, result: bounce('hasmoved', 'HARD'),
+  },
+  {
+    id: 'has-moved', description: 'The recipient has moved to another address',
+    match: { codes: PERMANENT, text: MOVED }, result: bounce('hasmoved', 'HARD'),
+  },
+  {
+    id: 'relay-denied', description: 'The server is not responsible for the recipient domain',
+    match: { codes: PERMANENT, text: RELAY }, result: bounce('norelaying'),
+  },
+  {
+    id: 'sender-rejected', description: 'The envelope sender was refused',
+    match: { codes: PERMANENT, text: SENDER }, result: bounce('rejected'),
+  },
+  {
+    id: 'does-not-accept-mail', description: 'The domain accepts no mail (null MX, RFC 7505)',
+    match: { codes: PERMANENT, text: NOT_ACCEPT }, result: bounce('notaccept', 'HARD'),
+  },
+  {
+    id: 'office365-recipient-rejected',
+    description: 'Office 365 directory-based edge blocking: the recipient does not exist in the tenant',
+    match: { codes: PERMANENT, enhanced: '5.4.1', text: /recipient address rejected: access denied/i },
+    result: bounce('userunknown', 'HARD'),
+  },
+  {
+    id: 'user-unknown', description: 'The mailbox does not exist',
+    match: { codes: PERMANENT, text: USER_UNKNOWN }, result: bounce('userunknown', 'HARD'),
+  },
+  {
+    id: 'host-unknown', description: 'The recipient domain does not exist or cannot be routed',
+    match: { codes: PERMANENT, text: HOST_UNKNOWN }, result: bounce('hostunknown', 'HARD'),
+  },
+  {
+    id: 'authentication-required', description: 'The server wants an authenticated client',
+    match: { codes: PERMANENT, text: AUTH_REQUIRED }, result: bounce('securityerror'),
+  },
+  {
+    id: 'system-error', description: 'The receiving system is out of service',
+    match: { codes: PERMANENT, text: SYSTEM }, result: bounce('systemerror'),
+  },
+  {
+    id: 'policy-rejection', description: 'Refused by a local policy',
+    match: { codes: PERMANENT, text: POLICY }, result: bounce('policyviolation'),
+  },
+
+  // No telling phrase (often a reply in another language): the RFC 3463 enhanced code decides.
+  {
+    id: 'user-unknown-status', description: '5.1.0 address rejected (Google Workspace), 5.1.1 bad mailbox, 5.1.3 bad address syntax',
+    match: { codes: PERMANENT, enhanced: /^5\.1\.[013]$/ }, result: bounce('userunknown', 'HARD'),
+  },
+  {
+    id: 'host-unknown-status', description: '5.1.2 bad destination system, 5.4.4 unable to route',
+    match: { codes: PERMANENT, enhanced: /^5\.(?:1\.2|4\.4)$/ }, result: bounce('hostunknown', 'HARD'),
+  },
+  {
+    id: 'has-moved-status', description: '5.1.6 mailbox has moved, no forwarding address',
+    match: { codes: PERMANENT, enhanced: '5.1.6' }, result: bounce('hasmoved', 'HARD'),
+  },
+  {
+    id: 'sender-status', description: '5.1.7/5.1.8 bad sender address, 5.7.27 sender domain has a null MX',
+    match: { codes: PERMANENT, enhanced: /^5\.(?:1\.[78]|7\.27)$/ }, result: bounce('rejected'),
+  },
+  {
+    id: 'mailbox-full-status', description: '5.2.2 mailbox full',
+    match: { codes: PERMANENT, enhanced: '5.2.2' }, result: bounce('mailboxfull'),
+  },
+  {
+    id: 'system-status', description: '5.3.x mail system status',
+    match: { codes: PERMANENT, enhanced: '5.3' }, result: bounce('systemerror'),
+  },
+  {
+    id: 'network-status', description: '5.4.x network and routing status',
+    match: { codes: PERMANENT, enhanced: '5.4' }, result: bounce('networkerror'),
+  },
+  {
+    id: 'content-status', description: '5.6.x media (content) status',
+    match: { codes: PERMANENT, enhanced: '5.6' }, result: bounce('contenterror'),
+  },
+  {
+    id: 'security-policy-status', description: 'Any other 5.7.x: security or policy',
+    match: { codes: PERMANENT, enhanced: '5.7' }, result: bounce('policyviolation'),
+  },
+  {
+    id: 'command-rejected', description: '500-504: the server did not understand a command or its arguments',
+    match: { codes: [{ from: 500, to: 504 }] }, result: bounce('syntaxerror'),
+  },
+  {
+    id: 'bounced-other', description: 'Any other 5xx',
+    match: { codes: PERMANENT }, result: bounce('undefined'),
+  },
+
+  // Only failures without a 2xx-5xx reply get here.
+  {
+    id: 'tls-failed', description: 'The TLS handshake failed',
+    match: { errorCodes: ['ETLS'] }, result: defer('failedstarttls'),
+  },
+  {
+    id: 'dns-failed', description: 'The MX host name did not resolve',
+    match: { errorCodes: ['EDNS', 'ENOTFOUND', 'EAI_AGAIN', 'ESERVFAIL'] }, result: defer('networkerror'),
+  },
+  {
+    id: 'connection-failed',
+    description: 'Refused, reset or timed-out connection',
+    match: { errorCodes: ['ECONNECTION', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED'] },
+    result: defer('networkerror'),
+  },
+  {
+    id: 'protocol-error', description: 'The server spoke something other than SMTP',
+    match: { errorCodes: ['EPROTOCOL'] }, result: defer('systemerror'),
+  },
+  {
+    id: 'client-error', description: 'Nodemailer refused the envelope or message before any reply',
+    match: { errorCodes: ['EENVELOPE', 'EMESSAGE', 'ESTREAM'] }, result: defer('undefined'),
+  },
+  {
+    id: 'no-reply-other', description: 'Anything else without a reply: retrying is the safe choice',
+    match: {}, result: defer('undefined'),
+  },
+];

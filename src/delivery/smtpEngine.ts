@@ -1,0 +1,195 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import { classifyReply, classifySmtpError } from './classifyReply.js';
+import type { SmtpTarget } from './mxResolver.js';
+import type { DeliveryReport, RecipientResult, ReplyClassification } from './transport.js';
+
+export interface EngineOptions {
+  /** Name sent in EHLO. */
+  heloName: string;
+  /** Pooled connections per host (the destination lane bounds concurrency above this). */
+  maxConnectionsPerHost: number;
+  timeoutMs: number;
+  /** `opportunistic`: STARTTLS when offered, plain text after a failed handshake. */
+  tls: 'opportunistic' | 'required' | 'off' | 'implicit';
+  /** False accepts any certificate: MX hosts rarely have one that verifies (RFC 7435). */
+  verifyCertificates: boolean;
+  auth?: { user: string; pass: string };
+}
+
+export type Envelope = {
+  from: string;
+  to: string[];
+};
+
+/** The parts of a Nodemailer result and error that the engine reads. */
+interface SentInfo {
+  accepted?: unknown[];
+  rejectedErrors?: SmtpError[];
+  response?: string;
+}
+interface SmtpError {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+/** How long a host whose TLS handshake failed is reached in plain text before TLS is tried again. */
+const TLS_FAILURE_MEMORY_MS = 10 * 60_000;
+/** Pools with no message for this long are closed. */
+const IDLE_POOL_MS = 60_000;
+
+/**
+ * One SMTP client engine for every outbound transport: a pool of reusable connections per host
+ * (Nodemailer's SMTPPool, which pipelines and keeps connections open between messages), one
+ * transaction for all recipients of a message at one destination, every host of the destination
+ * tried in order until one answers, and opportunistic STARTTLS that falls back to plain text
+ * only after a failed handshake (recorded in the report). `mx` gives it the MX hosts of each
+ * domain; `relay` one fixed smarthost.
+ */
+export class SmtpEngine {
+  private readonly pools = new Map<string, { mailer: Transporter; usedAt: number }>();
+  private readonly tlsFailedAt = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: EngineOptions) {
+    this.sweeper = setInterval(() => this.closeIdlePools(), IDLE_POOL_MS);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Delivers one message to the first target that takes a transaction. `connected` is false when
+   * no target could be reached at all (for dead-destination accounting).
+   */
+  async send(targets: readonly SmtpTarget[], envelope: Envelope, raw: Buffer): Promise<DeliveryReport & { connected: boolean }> {
+    let lastError: SmtpError | null = null;
+    for (const target of targets) {
+      const attempt = await this.attempt(target, envelope, raw);
+      if (attempt.kind === 'answered') return { ...attempt.report, connected: true };
+      lastError = attempt.error;
+    }
+    const failure = classifySmtpError(lastError ?? { message: 'no host to deliver to' });
+    return {
+      acceptedAs: 'delivered',
+      recipients: envelope.to.map((address) => ({ address, reply: failure.reply, ...deferredOnly(failure) })),
+      connected: false,
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const { mailer } of this.pools.values()) mailer.close();
+    this.pools.clear();
+  }
+
+  private async attempt(target: SmtpTarget, envelope: Envelope, raw: Buffer): Promise<{ kind: 'answered'; report: DeliveryReport } | { kind: 'unreachable'; error: SmtpError }> {
+    const hostKey = `${target.address}:${target.port}`;
+    const failedAt = this.tlsFailedAt.get(hostKey);
+    let plain = this.options.tls === 'off' || (this.options.tls === 'opportunistic' && failedAt !== undefined && Date.now() - failedAt < TLS_FAILURE_MEMORY_MS);
+    let tlsNote: DeliveryReport['tls'] = plain && this.options.tls === 'opportunistic' ? 'plaintext-after-tls-failure' : undefined;
+    for (;;) {
+      try {
+        const info = (await this.pool(target, plain).sendMail({ envelope, raw })) as SentInfo;
+        return { kind: 'answered', report: this.report(target, envelope, info, tlsNote) };
+      } catch (caught) {
+        const error = (caught ?? {}) as SmtpError;
+        if (error.code === 'ETLS' && !plain && this.options.tls === 'opportunistic') {
+          // RFC 7435: a failed handshake is retried in plain text rather than not delivering at all.
+          this.tlsFailedAt.set(hostKey, Date.now());
+          plain = true;
+          tlsNote = 'plaintext-after-tls-failure';
+          continue;
+        }
+        if (error.code === 'EENVELOPE' && error.rejectedErrors?.length) {
+          return { kind: 'answered', report: this.report(target, envelope, { rejectedErrors: error.rejectedErrors }, tlsNote) };
+        }
+        // A reply to MAIL FROM or DATA is the host's answer for every recipient; a refusal in the
+        // greeting or EHLO (e.g. 421 too busy) or no reply at all sends us to the next host.
+        const answeredTransaction = typeof error.responseCode === 'number' && (error.command === 'MAIL FROM' || error.command === 'DATA' || error.command === 'RCPT TO');
+        if (answeredTransaction) {
+          const result = classifySmtpError(error);
+          return {
+            kind: 'answered',
+            report: { acceptedAs: 'delivered', host: target.hostname, tls: tlsNote, recipients: envelope.to.map((address) => ({ address, reply: result.reply, ...strip(result) })) },
+          };
+        }
+        return { kind: 'unreachable', error: { ...error, message: `${target.hostname} [${target.address}]: ${error.message ?? error.code ?? 'failed'}` } };
+      }
+    }
+  }
+
+  private report(target: SmtpTarget, envelope: Envelope, info: SentInfo, tls: DeliveryReport['tls']): DeliveryReport {
+    const rejected = new Map<string, SmtpError>();
+    for (const error of info.rejectedErrors ?? []) if (error.recipient) rejected.set(error.recipient, error);
+    const acceptedReply = info.response ?? '250 OK';
+    const accepted = classifyReply({ code: replyCode(acceptedReply), text: acceptedReply });
+    const recipients: RecipientResult[] = envelope.to.map((address) => {
+      const error = rejected.get(address);
+      if (!error) return { address, reply: acceptedReply, ...accepted };
+      const result = classifySmtpError(error);
+      return { address, reply: result.reply, ...strip(result) };
+    });
+    return { acceptedAs: 'delivered', recipients, host: target.hostname, tls };
+  }
+
+  private pool(target: SmtpTarget, plain: boolean): Transporter {
+    const key = `${target.address}:${target.port}:${plain ? 'plain' : 'tls'}`;
+    let entry = this.pools.get(key);
+    if (!entry) {
+      const { options } = this;
+      entry = {
+        mailer: nodemailer.createTransport({
+          pool: true,
+          host: target.address,
+          port: target.port,
+          name: options.heloName,
+          secure: options.tls === 'implicit',
+          ignoreTLS: plain,
+          requireTLS: options.tls === 'required',
+          opportunisticTLS: options.tls === 'opportunistic',
+          tls: { servername: target.hostname, rejectUnauthorized: options.verifyCertificates },
+          auth: options.auth,
+          maxConnections: options.maxConnectionsPerHost,
+          maxMessages: 1000,
+          connectionTimeout: options.timeoutMs,
+          greetingTimeout: options.timeoutMs,
+          socketTimeout: Math.max(options.timeoutMs, 60_000),
+          dnsTimeout: options.timeoutMs,
+        }),
+        usedAt: Date.now(),
+      };
+      this.pools.set(key, entry);
+    }
+    entry.usedAt = Date.now();
+    return entry.mailer;
+  }
+
+  private closeIdlePools(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.pools) {
+      if (now - entry.usedAt > IDLE_POOL_MS) {
+        entry.mailer.close();
+        this.pools.delete(key);
+      }
+    }
+  }
+}
+
+function replyCode(reply: string): number | null {
+  const match = /^([2-5]\d\d)/.exec(reply);
+  return match ? Number(match[1]) : null;
+}
+
+function strip(result: ReplyClassification & { reply: string }): ReplyClassification {
+  const { reply: _reply, ...classification } = result;
+  return classification;
+}
+
+/** A failure before any reply is never a bounce, whatever the error says. */
+function deferredOnly(result: ReplyClassification & { reply: string }): ReplyClassification {
+  const classification = strip(result);
+  return classification.outcome === 'deferred' ? classification : { ...classification, outcome: 'deferred', bounceClass: null };
+}

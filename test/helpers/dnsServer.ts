@@ -1,0 +1,91 @@
+import dns2 from 'dns2';
+
+const { Packet } = dns2;
+
+/** What the test's DNS server knows about one name. */
+export interface ZoneEntry {
+  MX?: { exchange: string; priority: number }[];
+  A?: string[];
+  AAAA?: string[];
+  TXT?: string[];
+  /** Answer every question for this name with this error instead. */
+  rcode?: 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED';
+  /** Never answer (a resolver time-out). */
+  silent?: boolean;
+}
+
+export type Zone = Record<string, ZoneEntry>;
+
+export interface TestDnsServer {
+  /** `127.0.0.1:port`, the value for MAILROOM_DNS_SERVERS. */
+  address: string;
+  port: number;
+  /** Mutable: tests may change records while the server runs. */
+  zone: Zone;
+  /** Every question asked, as `TYPE name`. */
+  queries: string[];
+  close(): Promise<void>;
+}
+
+const TYPE_NAMES: Record<number, keyof ZoneEntry> = {
+  [Packet.TYPE.MX]: 'MX', [Packet.TYPE.A]: 'A', [Packet.TYPE.AAAA]: 'AAAA', [Packet.TYPE.TXT]: 'TXT',
+};
+
+/**
+ * A real DNS server (the npm dns2 package, UDP and TCP on one loopback port) answering from a
+ * zone the test writes: names it does not know are NXDOMAIN, known names without the asked type
+ * answer NOERROR with no records (NODATA), as a real authoritative server would.
+ */
+export async function startDnsServer(zone: Zone = {}): Promise<TestDnsServer> {
+  const queries: string[] = [];
+  const handle: dns2.DnsHandler = (request, send) => {
+      const response = Packet.createResponseFromRequest(request);
+      const [question] = request.questions;
+      if (!question) return void send(response);
+      const name = question.name.toLowerCase().replace(/\.$/, '');
+      const typeName = TYPE_NAMES[question.type] ?? `TYPE${question.type}`;
+      queries.push(`${typeName} ${name}`);
+      const entry = zone[name];
+      if (entry?.silent) return;
+      if (!entry || entry.rcode) {
+        response.header.rcode = Packet.RCODE[entry?.rcode ?? 'NXDOMAIN'];
+        return void send(response);
+      }
+      // dns2's Resource type describes decoded records; plain objects encode the same way.
+      const add = (record: Record<string, unknown>) => response.answers.push({ name: question.name, class: Packet.CLASS.IN, ttl: 60, ...record } as unknown as dns2.Packet.Resource);
+      if (question.type === Packet.TYPE.MX) {
+        for (const mx of entry.MX ?? []) add({ type: Packet.TYPE.MX, exchange: mx.exchange, priority: mx.priority });
+      } else if (question.type === Packet.TYPE.A) {
+        for (const address of entry.A ?? []) add({ type: Packet.TYPE.A, address });
+      } else if (question.type === Packet.TYPE.AAAA) {
+        for (const address of entry.AAAA ?? []) add({ type: Packet.TYPE.AAAA, address });
+      } else if (question.type === Packet.TYPE.TXT) {
+        for (const data of entry.TXT ?? []) add({ type: Packet.TYPE.TXT, data });
+      }
+      void send(response);
+  };
+  const { server, port } = await listenOnOnePort(handle);
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    zone,
+    queries,
+    close: () => server.close(),
+  };
+}
+
+/** UDP first on a free port, then TCP on the same number (resolvers retry truncated answers over TCP). */
+async function listenOnOnePort(handle: dns2.DnsHandler) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const server = dns2.createServer({ udp: true, tcp: true, handle });
+    server.on('error', () => undefined);
+    try {
+      await server.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } });
+      return { server, port };
+    } catch {
+      await server.close().catch(() => undefined);
+    }
+  }
+  throw new Error('no free port for the test DNS server');
+}
