@@ -1,6 +1,7 @@
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { createPrivateKey } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
+import { dkimSignatures, type SignatureSpec } from './dkimSign.js';
 
 const sql = sqlFile(new URL('../domains/domains.sql', import.meta.url), ['signingKey'] as const);
 
@@ -10,53 +11,41 @@ export const SIGNED_HEADERS = [
   'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
 ];
 
-interface SigningKey {
-  selector: string;
-  privateKey: string;
-  /** RFC 8463 second signature, when the domain has an Ed25519 key. */
-  ed25519: { selector: string; privateKey: string } | null;
-}
-
 /**
- * DKIM-signs each outgoing message for its From domain with that domain's key (mailauth's
- * signer: rsa-sha256, relaxed/relaxed). A message whose domain has no key in the account (only
- * possible with the sandbox, which accepts any sender) goes unsigned. Keys are cached briefly:
- * this runs for every message.
+ * DKIM-signs each outgoing message for its From domain with that domain's keys: RSA always,
+ * Ed25519 as a second signature when the domain has one (RFC 8463). A message whose domain has
+ * no key in the account (only possible with the sandbox, which accepts any sender) goes unsigned.
+ * Keys are cached briefly, already parsed: this runs for every message.
  */
 export class DkimSigner {
-  private cache = new Map<string, { key: SigningKey | null; until: number }>();
+  private cache = new Map<string, { specs: SignatureSpec[]; until: number }>();
 
   constructor(private readonly db: Queryable, private readonly ttlMs = 60_000) {}
 
   async sign(accountId: number, fromAddress: string, raw: Buffer): Promise<Buffer> {
     const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
-    const key = await this.keyFor(accountId, domain);
-    if (!key) return raw;
-    const rsa = { signingDomain: domain, selector: key.selector, privateKey: key.privateKey, algorithm: 'rsa-sha256', canonicalization: 'relaxed/relaxed' };
-    const signatures = [rsa];
-    if (key.ed25519) signatures.push({ ...rsa, ...key.ed25519, algorithm: 'ed25519-sha256' });
-    // mailauth signs once per entry of signatureData, over one pass of the body.
-    const result = await dkimSign(raw, { ...rsa, headerList: SIGNED_HEADERS, signatureData: signatures });
-    if (result.errors.length > 0) throw new Error(`DKIM signing for ${domain} failed: ${result.errors[0]!.message}`);
-    if (!/^DKIM-Signature:/i.test(result.signatures)) throw new Error(`DKIM signing for ${domain} produced no signature`);
-    return Buffer.concat([Buffer.from(result.signatures), raw]);
+    const specs = await this.specsFor(accountId, domain);
+    if (specs.length === 0) return raw;
+    return Buffer.concat([Buffer.from(dkimSignatures(raw, SIGNED_HEADERS, specs), 'latin1'), raw]);
   }
 
-  private async keyFor(accountId: number, domain: string): Promise<SigningKey | null> {
+  private async specsFor(accountId: number, domain: string): Promise<SignatureSpec[]> {
     const cacheKey = `${accountId}:${domain}`;
     const now = Date.now();
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.until > now) return hit.key;
+    if (hit && hit.until > now) return hit.specs;
     const [row] = await this.db.query<{
       dkim_selector: string; dkim_private_key: string; dkim_ed25519_selector: string | null; dkim_ed25519_private_key: string | null;
     }>(sql.signingKey, [accountId, domain]);
-    const key = row ? {
-      selector: row.dkim_selector,
-      privateKey: row.dkim_private_key,
-      ed25519: row.dkim_ed25519_selector && row.dkim_ed25519_private_key ? { selector: row.dkim_ed25519_selector, privateKey: row.dkim_ed25519_private_key } : null,
-    } : null;
+    const specs: SignatureSpec[] = [];
+    if (row) {
+      specs.push({ domain, selector: row.dkim_selector, algorithm: 'rsa-sha256', key: createPrivateKey(row.dkim_private_key) });
+      if (row.dkim_ed25519_selector && row.dkim_ed25519_private_key) {
+        specs.push({ domain, selector: row.dkim_ed25519_selector, algorithm: 'ed25519-sha256', key: createPrivateKey(row.dkim_ed25519_private_key) });
+      }
+    }
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(cacheKey, { key, until: now + this.ttlMs });
-    return key;
+    this.cache.set(cacheKey, { specs, until: now + this.ttlMs });
+    return specs;
   }
 }

@@ -25,5 +25,9 @@ export async function composeMime(content: Content, messageIdHeader: string, dat
     messageId: messageIdHeader,
     date,
   });
-  return composer.compile().build();
+  const built = await composer.compile().build();
+  // The composer leaves the caller's bare LFs inside text parts; SMTP clients turn them into CRLF
+  // on the wire, so they are turned into CRLF here, before signing, or the body hash would cover
+  // other bytes than the receiver sees. latin1 maps bytes one to one.
+  return built.includes(0x0a) ? Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1') : built;
 }
