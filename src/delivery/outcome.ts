@@ -51,9 +51,18 @@ export function resultOfAttempt(context: OutcomeContext, report: DeliveryReport)
   return result(context, 'BOUNCED', { ...transportDetails, ...(bounced ? replyDetails(bounced) : {}), ...recipientList(results) });
 }
 
-/** An internal failure (composition, signing): the message cannot be sent as it is. */
-export function resultOfFailure(context: OutcomeContext, error: string): DeliveryResult {
-  return result(context, 'FAILED', { ...context.details, error });
+/**
+ * An internal failure (composition, signing, a preparation thread that died): nothing was sent,
+ * so every recipient is deferred and retried on the schedule, never dropped.
+ */
+export function resultOfFailure(context: OutcomeContext, recipients: readonly string[], error: string): DeliveryResult {
+  return resultOfAttempt(context, {
+    acceptedAs: 'delivered',
+    recipients: recipients.map((address) => ({
+      address, reply: `internal error: ${error}`, outcome: 'deferred', code: null, enhancedCode: null,
+      reason: 'systemerror', bounceClass: null, retryAfterMs: null, rule: 'internal-error',
+    })),
+  });
 }
 
 function result(

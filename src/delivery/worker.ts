@@ -7,8 +7,8 @@ import type { Clock } from '../shared/clock.js';
 import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import type { Metrics } from '../shared/metrics.js';
-import { DkimSigner } from './dkim.js';
-import { composeMime } from './mime.js';
+import { SigningKeys } from './dkim.js';
+import { MessagePreparer } from './preparePool.js';
 import { resultOfAttempt, resultOfFailure } from './outcome.js';
 import type { Transport } from './transport.js';
 import { Signal } from './signal.js';
@@ -23,6 +23,8 @@ export interface WorkerOptions {
   /** Longest sleep with nothing due, in case a wake-up was missed. */
   idleMs?: number;
   verp: Verp;
+  /** Threads that compose and sign (0: on the event loop). */
+  prepareThreads?: number;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
 }
@@ -64,11 +66,13 @@ export class DeliveryWorker {
       },
     });
     this.db = db;
-    this.dkim = new DkimSigner(db);
+    this.keys = new SigningKeys(db);
+    this.preparer = new MessagePreparer(options.prepareThreads ?? 0);
   }
 
   private readonly db: Database;
-  private readonly dkim: DkimSigner;
+  private readonly keys: SigningKeys;
+  private readonly preparer: MessagePreparer;
 
   /** Looks for due work now (e.g. after a test moved its clock). */
   wakeUp(): void {
@@ -96,6 +100,7 @@ export class DeliveryWorker {
     await this.recorder.drain();
     await this.queue.release([...this.heldTokens.keys()], this.clock.now());
     await this.transport.close();
+    await this.preparer.close();
   }
 
   private async run(): Promise<void> {
@@ -155,10 +160,11 @@ export class DeliveryWorker {
     };
     let result: DeliveryResult;
     try {
-      const composed = await composeMime(message.content, message.message_id_hdr, new Date(message.created_at));
-      const endSigning = this.metrics.dkimSeconds.startTimer();
-      const raw = await this.dkim.sign(message.account_id, message.from_address, composed);
-      endSigning();
+      const keys = await this.keys.forSender(message.account_id, message.from_address);
+      const { raw, signMs } = await this.preparer.prepare({
+        content: message.content, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys,
+      });
+      if (keys.length > 0) this.metrics.dkimSeconds.observe(signMs / 1000);
       const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });
       const report = await this.transport.deliver({
         messageId: message.message_id,
@@ -179,7 +185,7 @@ export class DeliveryWorker {
       this.log.error({ err: error, messageId: message.message_id }, 'delivery failed with an internal error');
       this.metrics.deliveries.inc({ outcome: 'failed', transport: this.transport.name, reason: 'internal' });
       context.now = this.clock.now();
-      result = resultOfFailure(context, (error as Error).message);
+      result = resultOfFailure(context, message.pending_recipients ?? message.envelope.to, (error as Error).message);
     }
     try {
       await this.recorder.submit(result);

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { requireAccount } from '../../src/accounts/accounts.js';
+import { addDomain } from '../../src/domains/domains.js';
 import { SEED_REQUEST, eventually, startTestApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;
 before(async () => {
   app = await startTestApp();
+  // A key for the sender's domain, so that the messages are signed and signing is timed.
+  const account = await requireAccount(app.mailroom.db, 'default');
+  await addDomain(app.mailroom.db, account.id, SEED_REQUEST.from.replace(/^.*@/, ''), { verified: true });
 });
 after(() => app.stop());
 
