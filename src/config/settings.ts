@@ -49,7 +49,7 @@ export const SETTINGS = {
   destinationConcurrency: setting('MAILROOM_DESTINATION_CONCURRENCY', p.integer(1, 1000), 20, 'connections per destination (MX host set)'),
   destinationRate: setting('MAILROOM_DESTINATION_RATE', p.integer(0, 100000), 0, 'messages per second per destination; 0 = no limit'),
   destinationLimits: setting('MAILROOM_DESTINATION_LIMITS', p.destinationLimitRules, [] as p.DestinationLimitRule[], 'per-provider overrides (JSON)'),
-  smtpTimeoutSeconds: setting('MAILROOM_SMTP_TIMEOUT_SECONDS', p.integer(1, 600), 60, 'connect, greeting and reply time-out towards MX hosts'),
+  smtpTimeoutSeconds: setting('MAILROOM_SMTP_TIMEOUT_SECONDS', p.integer(1, 3600), 120, 'time-out for connecting to and each reply of a receiving server'),
   shutdownSeconds: setting('MAILROOM_SHUTDOWN_SECONDS', p.integer(1, 3600), 30, 'grace period for in-flight work at shutdown'),
 } as const;
 

@@ -96,7 +96,7 @@ export class SmtpEngine {
         return { kind: 'answered', report: this.report(target, envelope, info, tlsNote) };
       } catch (caught) {
         const error = (caught ?? {}) as SmtpError;
-        if (error.code === 'ETLS' && !plain && this.options.tls === 'opportunistic') {
+        if (isHandshakeFailure(error) && !plain && this.options.tls === 'opportunistic') {
           // RFC 7435: a failed handshake is retried in plain text rather than not delivering at all.
           this.tlsFailedAt.set(hostKey, Date.now());
           plain = true;
@@ -156,7 +156,7 @@ export class SmtpEngine {
           maxMessages: 1000,
           connectionTimeout: options.timeoutMs,
           greetingTimeout: options.timeoutMs,
-          socketTimeout: Math.max(options.timeoutMs, 60_000),
+          socketTimeout: options.timeoutMs,
           dnsTimeout: options.timeoutMs,
         }),
         usedAt: Date.now(),
@@ -176,6 +176,11 @@ export class SmtpEngine {
       }
     }
   }
+}
+
+/** Nodemailer reports a failed TLS handshake as ETLS, or as ESOCKET carrying OpenSSL's message. */
+function isHandshakeFailure(error: SmtpError): boolean {
+  return error.code === 'ETLS' || (error.code === 'ESOCKET' && /\b(?:SSL|TLS)\b|certificate|handshake/i.test(error.message ?? ''));
 }
 
 function replyCode(reply: string): number | null {
