@@ -101,6 +101,8 @@ async function measureMailroom(messages: number, database: 'pglite' | 'postgres'
     MAILROOM_DNS_SERVERS: dns.address,
     MAILROOM_MX_DELIVERY_PORT: String(sink.port),
     MAILROOM_WORKER_CONCURRENCY: '500',
+    // Unset: Mailroom's default (cores - 1).
+    ...(process.env.MAILROOM_PREPARE_THREADS ? { MAILROOM_PREPARE_THREADS: process.env.MAILROOM_PREPARE_THREADS } : {}),
   };
   const log = createLogger('warn');
 
