@@ -13,6 +13,9 @@ interface Thread {
   pending: Map<number, Pending>;
 }
 
+const BACKLOG_FOR_INLINE = 8;
+const MAX_INLINE = 1;
+
 type Reply = { id: number; raw: Uint8Array; signMs: number } | { id: number; error: string };
 
 /**
@@ -26,15 +29,26 @@ export class MessagePreparer {
   private readonly threads: Thread[] = [];
   private readonly inline = new KeyCache();
   private nextId = 1;
+  private inlineRunning = 0;
   private closed = false;
 
-  constructor(threadCount: number) {
+  /**
+   * `shareEventLoop`: let the event loop take jobs when the threads are backlogged. Right with
+   * PostgreSQL; wrong with PGlite, whose database engine runs on the event loop itself.
+   */
+  constructor(threadCount: number, private readonly shareEventLoop = false) {
     for (let i = 0; i < threadCount; i++) this.threads.push(this.spawn());
   }
 
   prepare(job: PrepareJob): Promise<Prepared> {
     if (this.threads.length === 0) return prepareMessage(job, this.inline);
     const thread = this.threads.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
+    // When every thread has a backlog, the event loop (which waits on the network most of the
+    // time) takes a job too, so that its idle time is not wasted on a small machine.
+    if (this.shareEventLoop && thread.pending.size >= BACKLOG_FOR_INLINE && this.inlineRunning < MAX_INLINE) {
+      this.inlineRunning++;
+      return prepareMessage(job, this.inline).finally(() => this.inlineRunning--);
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });

@@ -67,7 +67,7 @@ export class DeliveryWorker {
     });
     this.db = db;
     this.keys = new SigningKeys(db);
-    this.preparer = new MessagePreparer(options.prepareThreads ?? 0);
+    this.preparer = new MessagePreparer(options.prepareThreads ?? 0, db.kind === 'postgres');
   }
 
   private readonly db: Database;

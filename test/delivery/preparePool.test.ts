@@ -24,9 +24,9 @@ function content(index: number): Content {
   };
 }
 
-for (const threads of [0, 2]) {
-  test(`${threads} thread(s): 40 messages composed and signed, each verifies and keeps its Message-ID`, async () => {
-    const preparer = new MessagePreparer(threads);
+for (const [threads, share] of [[0, false], [2, false], [1, true]] as const) {
+  test(`${threads} thread(s)${share ? ', event loop sharing' : ''}: 40 messages composed and signed, each verifies and keeps its Message-ID`, async () => {
+    const preparer = new MessagePreparer(threads, share);
     try {
       const keys = [{ domain: 'example.com', selector: 'sel', algorithm: 'rsa-sha256' as const, pem: rsa.privateKey }];
       const results = await Promise.all(Array.from({ length: 40 }, (_, index) =>
