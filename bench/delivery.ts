@@ -1,80 +1,115 @@
 /**
- * `npm run bench -- delivery [--messages N] [--database pglite|postgres|both] [--skip-postfix]`
+ * delivery: how many queued messages per second Mailroom's worker delivers, by the mx transport
+ * with DKIM RSA-2048, to postfix's `smtp-sink` on loopback; and, as the reference measured in the
+ * same run, how many a private Postfix relays to the same sink from its own queue.
  *
- * Queues N (default 50,000) messages of about 1 KB to recipients spread over 100 domains, then
- * times their delivery by the mx transport (MX look-ups against a DNS server started here, DKIM
- * RSA-2048 on every message) to postfix's `smtp-sink` on loopback. In the same run a private
- * Postfix instance relays the same number of 1 KB messages, queued the same way beforehand, to
- * the same sink. Prints messages/s for both and the ratio.
+ * N messages of about 1 KB to recipients spread over 100 domains (d0.bench.test ... d99, each
+ * with its own MX host mx.dN.bench.test at 127.0.0.1, served by a DNS server started here) are
+ * queued first with no worker running; then a worker-only process starts and is timed until the
+ * sink has counted all N. Postfix gets the same number of messages with delivery held, then is
+ * released and timed the same way.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { requireAccount } from '../src/accounts/accounts.js';
-import { startMailroom } from '../src/app.js';
-import { loadConfig } from '../src/config/load.js';
-import { addDomain } from '../src/domains/domains.js';
-import { createLogger } from '../src/shared/log.js';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startDnsServer, type Zone } from '../test/helpers/dnsServer.js';
-import { UsageError, invocation, positiveInteger } from './lib/args.js';
+import { invocation, positiveInteger, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
-import { startPostfix } from './lib/postfix.js';
-import { createScratchDatabase } from './lib/postgres.js';
-import { startCountingSink, waitForCount } from './lib/smtpSink.js';
+import { formatSplit } from './lib/cpu.js';
+import { createDeliveryStore } from './lib/deliveryStore.js';
+import { mailroomRow, number, postfixRow, table, type Row } from './lib/deliveryReport.js';
+import { runMailroom } from './lib/mailroomDelivery.js';
+import { postfixVersion } from './lib/postfix.js';
+import { runPostfix } from './lib/postfixDelivery.js';
+import { BENCH_SERVER_URL, serverVersion } from './lib/postgres.js';
+import { startCountingSink } from './lib/smtpSink.js';
 
-export const description = 'mx delivery with DKIM to smtp-sink vs Postfix relaying to it (messages/s)';
+export const description = 'queued messages/s delivered by mx with DKIM RSA-2048 to smtp-sink, against Postfix relaying the same load';
 
-const KEY = 'mr_bench_delivery_key_0123456789abcdef';
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const API_KEY = 'mr_bench_delivery_0123456789abcdef';
+const SENDING_DOMAIN = 'shop.bench.test';
 const DOMAINS = 100;
-const BODY = 'Your order has shipped. '.repeat(38); // about 900 bytes of text
+const TARGET_RATE = 2_000;
+const TARGET_RATIO = 1.0;
+/** About 720 bytes of text: the composed message is about 1 KB before its DKIM signature. */
+const BODY = 'Your order has shipped and is on its way. Track it in your account at any time.\n'.repeat(9);
 
-interface Measured {
-  label: string;
+const USAGE = `npm run bench -- delivery [--messages=N] [--database=pglite|postgres|both] [--transport=mx|relay]
+                            [--concurrency=N] [--prepare-threads=N] [--skip-postfix] [--profile] [--no-build]
+
+  --messages         messages per run (default 50000)
+  --database         Mailroom's store (default pglite; both: PGlite then PostgreSQL)
+  --transport        mx (default: MX look-ups against the bench's DNS server) or relay (smtp://sink)
+  --concurrency      deliveries in flight, both sides (default 100): Mailroom's worker concurrency and
+                     its per-destination (per-address) connection limit; Postfix's destination
+                     concurrency for its relayhost
+  --prepare-threads  MAILROOM_PREPARE_THREADS for the worker (default: Mailroom's own default)
+  --skip-postfix     leave out the Postfix reference
+  --profile          run the worker under node --cpu-prof and print where its threads spent the run
+                     (profiling slows it down: do not quote those rates)
+  --no-build         use dist/ as it is instead of running npm run build first
+
+PostgreSQL: postgres://postgres@127.0.0.1:5432 (MAILROOM_BENCH_DATABASE_URL overrides); each run
+creates a database mr_bench_<random> and drops it afterwards. The Postfix reference needs root
+and the Debian postfix package (smtp-sink, smtp-source, postfix, postsuper, postqueue).`;
+
+interface Options {
   messages: number;
-  seconds: number;
-  cpuSeconds: number | null;
+  databases: ('pglite' | 'postgres')[];
+  transport: 'mx' | 'relay';
+  concurrency: number;
+  prepareThreads: number | null;
+  skipPostfix: boolean;
+  profile: boolean;
+  build: boolean;
 }
 
-export async function run(args: string[]): Promise<number> {
-  const options = parse(args);
-  console.log(`# ${invocation(['delivery', ...args])}`);
-  const sink = await startCountingSink();
-  const results: Measured[] = [];
-  for (const database of options.databases) results.push(await measureMailroom(options.messages, database, sink));
-  if (!options.skipPostfix) results.push(await measurePostfix(options.messages, sink));
-  await sink.stop();
-
-  const postfix = results.find((result) => result.label.startsWith('Postfix'));
-  console.log('\n| target | messages | seconds | messages/s | CPU ms per 1,000 | ratio to Postfix |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const result of results) {
-    const rate = result.messages / result.seconds;
-    const ratio = postfix ? (rate / (postfix.messages / postfix.seconds)).toFixed(2) : 'n/a';
-    const cpu = result.cpuSeconds === null ? 'n/a' : ((result.cpuSeconds * 1000) / (result.messages / 1000)).toFixed(0);
-    console.log(`| ${result.label} | ${result.messages} | ${result.seconds.toFixed(2)} | ${rate.toFixed(0)} | ${cpu} | ${ratio} |`);
+function parseOptions(args: string[]): Options | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        messages: { type: 'string' },
+        database: { type: 'string' },
+        transport: { type: 'string' },
+        concurrency: { type: 'string' },
+        'prepare-threads': { type: 'string' },
+        'skip-postfix': { type: 'boolean' },
+        profile: { type: 'boolean' },
+        'no-build': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
   }
-  for (const result of results.filter((entry) => entry !== postfix)) {
-    const rate = result.messages / result.seconds;
-    const versus = postfix ? rate >= postfix.messages / postfix.seconds : null;
-    console.log(`${result.label}: ≥ 2,000/s ${rate >= 2000 ? 'met' : 'NOT met'}; ≥ Postfix ${versus === null ? 'not measured' : versus ? 'met' : 'NOT met'}`);
+  if (values.help) {
+    console.log(USAGE);
+    return null;
   }
-  return 0;
-}
-
-function parse(args: string[]) {
-  let messages = 50_000;
-  let databases: ('pglite' | 'postgres')[] = ['postgres'];
-  let skipPostfix = false;
-  for (const arg of args) {
-    const [name, value] = arg.replace(/^--/, '').split('=');
-    if (name === 'messages') messages = positiveInteger('messages', value, 50_000, 1_000_000);
-    else if (name === 'database' && (value === 'pglite' || value === 'postgres')) databases = [value];
-    else if (name === 'database' && value === 'both') databases = ['postgres', 'pglite'];
-    else if (name === 'skip-postfix') skipPostfix = true;
-    else throw new UsageError(`unknown option ${arg}: --messages=N, --database=pglite|postgres|both, --skip-postfix`);
-  }
-  return { messages: Math.ceil(messages / 500) * 500, databases, skipPostfix };
+  const database = values.database ?? 'pglite';
+  if (!['pglite', 'postgres', 'both'].includes(database)) throw new UsageError(`--database takes pglite, postgres or both; got "${database}"`);
+  const transport = values.transport ?? 'mx';
+  if (transport !== 'mx' && transport !== 'relay') throw new UsageError(`--transport takes mx or relay; got "${transport}"`);
+  const threads = values['prepare-threads'];
+  if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError(`--prepare-threads takes a number from 0; got "${threads}"`);
+  return {
+    messages: positiveInteger('messages', values.messages, 50_000, 1_000_000),
+    databases: database === 'both' ? ['pglite', 'postgres'] : [database as 'pglite' | 'postgres'],
+    transport,
+    concurrency: positiveInteger('concurrency', values.concurrency, 100, 1000),
+    prepareThreads: threads === undefined ? null : Number(threads),
+    skipPostfix: values['skip-postfix'] ?? false,
+    profile: values.profile ?? false,
+    build: !values['no-build'],
+  };
 }
 
 function zone(): Zone {
@@ -86,72 +121,157 @@ function zone(): Zone {
   return entries;
 }
 
-async function measureMailroom(messages: number, database: 'pglite' | 'postgres', sink: Awaited<ReturnType<typeof startCountingSink>>): Promise<Measured> {
-  const dns = await startDnsServer(zone());
-  const dataDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-delivery-'));
-  const removeDir = onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
-  const scratch = database === 'postgres' ? await createScratchDatabase() : null;
-  const env = {
-    MAILROOM_DATA_DIR: dataDir,
-    MAILROOM_DATABASE_URL: scratch?.url ?? '',
-    MAILROOM_HTTP_PORT: '0',
-    MAILROOM_BOOTSTRAP_API_KEY: KEY,
-    MAILROOM_LOG_LEVEL: 'warn',
-    MAILROOM_TRANSPORT: 'mx',
-    MAILROOM_DNS_SERVERS: dns.address,
-    MAILROOM_MX_DELIVERY_PORT: String(sink.port),
-    MAILROOM_WORKER_CONCURRENCY: '500',
-    // Unset: Mailroom's default (cores - 1).
-    ...(process.env.MAILROOM_PREPARE_THREADS ? { MAILROOM_PREPARE_THREADS: process.env.MAILROOM_PREPARE_THREADS } : {}),
+function request(n: number): Record<string, unknown> {
+  return {
+    from: `Shop <orders@${SENDING_DOMAIN}>`,
+    to: `customer${n}@d${n % DOMAINS}.bench.test`,
+    subject: `Your order ${n} has shipped`,
+    text: BODY,
+    externalId: `order-${n}`,
   };
-  const log = createLogger('warn');
-
-  // Queue first, with no worker running, so that delivery alone is timed.
-  const ingest = await startMailroom(loadConfig({ env: { ...env, MAILROOM_ROLES: 'api' }, cwd: dataDir }), log);
-  const account = await requireAccount(ingest.db, 'default');
-  await addDomain(ingest.db, account.id, 'shop.bench.test', { verified: true });
-  for (let batch = 0; batch < messages / 500; batch++) {
-    const list = Array.from({ length: 500 }, (_, index) => {
-      const n = batch * 500 + index;
-      return { from: 'Shop <orders@shop.bench.test>', to: `customer${n}@d${n % DOMAINS}.bench.test`, subject: `Order ${n} has shipped`, text: BODY };
-    });
-    const response = await fetch(`${ingest.url}/emails/bulk`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: list }),
-    });
-    if (response.status !== 200) throw new Error(`bulk ingest answered ${response.status}: ${await response.text()}`);
-  }
-  await ingest.stop();
-
-  const before = sink.delivered();
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const worker = await startMailroom(loadConfig({ env: { ...env, MAILROOM_ROLES: 'worker' }, cwd: dataDir }), log);
-  await waitForCount(() => sink.delivered() - before, messages);
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const [left] = await worker.db.query<{ queued: number; delivered: number }>(
-    `SELECT (SELECT count(*) FROM queue) AS queued, (SELECT count(*) FROM messages WHERE status = 'DELIVERED') AS delivered`);
-  await worker.stop();
-  await dns.close();
-  await scratch?.drop();
-  await removeDir();
-  if (left && left.delivered !== messages) console.warn(`warning: ${left.delivered} of ${messages} DELIVERED, ${left.queued} still queued`);
-  return { label: `Mailroom mx, ${database === 'postgres' ? 'PostgreSQL' : 'PGlite'}, DKIM RSA-2048`, messages, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function measurePostfix(messages: number, sink: Awaited<ReturnType<typeof startCountingSink>>): Promise<Measured> {
-  const postfix = await startPostfix(sink.port, 100);
-  // smtp-source: 20 parallel sessions of 1 KB messages into Postfix's smtpd (held by defer_transports).
-  execFileSync('/usr/sbin/smtp-source', ['-s', '20', '-m', String(messages), '-l', '1024', '-f', 'orders@shop.bench.test', '-t', 'customer@d0.bench.test', `127.0.0.1:${postfix.smtpdPort}`], { stdio: 'ignore' });
-  // Wait until every message is in the queue (cleanup may still be writing the last ones).
-  await waitForCount(() => postfix.queueSize(), messages, 60_000, 500);
-  const before = sink.delivered();
-  const started = performance.now();
-  postfix.release();
-  await waitForCount(() => sink.delivered() - before, messages);
-  const seconds = (performance.now() - started) / 1000;
-  await postfix.stop();
-  return { label: 'Postfix (relayhost, no DKIM)', messages, seconds, cpuSeconds: null };
+/** A message shaped like Mailroom's (with a dummy DKIM-Signature), for when no Mailroom run produced one. */
+function syntheticMessage(): Buffer {
+  const signature = `DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=${SENDING_DOMAIN}; s=bench; h=from:to:subject:date:message-id:mime-version:content-type:content-transfer-encoding; bh=${'A'.repeat(44)}; b=${'B'.repeat(344)}`;
+  const headers = [
+    signature.replace(/(.{76})/g, '$1\r\n '),
+    `From: Shop <orders@${SENDING_DOMAIN}>`,
+    'To: customer0@d0.bench.test',
+    'Subject: Your order 0 has shipped',
+    `Message-ID: <bench-0@${SENDING_DOMAIN}>`,
+    `Date: ${new Date().toUTCString()}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 7bit',
+  ];
+  return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${BODY.replace(/\n/g, '\r\n')}`, 'latin1');
+}
+
+function build(): void {
+  const started = Date.now();
+  process.stdout.write('building dist/ (npm run build) ... ');
+  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (result.status !== 0) {
+    console.log('failed');
+    throw new Error(`npm run build failed (--no-build runs dist/ as it is):\n${result.stdout}${result.stderr}`);
+  }
+  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+export async function run(args: string[]): Promise<number> {
+  const options = parseOptions(args);
+  if (!options) return 0;
+  const command = invocation(['delivery', ...args]);
+  const started = new Date();
+  console.log(`delivery benchmark, ${started.toISOString()}`);
+  console.log(`command: ${command}`);
+  console.log(
+    `machine: nproc ${availableParallelism()} (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ` +
+      `load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`,
+  );
+  if (options.databases.includes('postgres')) {
+    try {
+      console.log(`postgresql: ${await serverVersion()} at ${new URL(BENCH_SERVER_URL).host}`);
+    } catch (error) {
+      throw new UsageError(`cannot reach PostgreSQL at ${new URL(BENCH_SERVER_URL).host} (${(error as Error).message}): start it, set MAILROOM_BENCH_DATABASE_URL, or use --database=pglite`);
+    }
+  }
+  if (!options.skipPostfix) console.log(`postfix: ${postfixVersion()}`);
+  console.log(
+    `load: ${number(options.messages)} messages, one recipient each over ${DOMAINS} domains, from ${SENDING_DOMAIN} (DKIM RSA-2048), ` +
+      `concurrency ${options.concurrency}, transport ${options.transport}`,
+  );
+  if (options.build) build();
+
+  const scratch = mkdtempSync(join(tmpdir(), 'mailroom-bench-delivery-'));
+  const removeScratch = onCleanup(() => rmSync(scratch, { recursive: true, force: true }));
+  const dns = await startDnsServer(zone());
+  const closeDns = onCleanup(() => dns.close());
+  const sink = await startCountingSink();
+  console.log(`smtp-sink on 127.0.0.1:${sink.port}, DNS server on ${dns.address}`);
+  const profileRoot = join(ROOT, '.bench', 'profiles', started.toISOString().replace(/[:.]/g, '-'));
+
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const profiles: string[] = [];
+  let sample: Buffer | null = null;
+  for (const database of options.databases) {
+    const label = `Mailroom ${options.transport}, ${database === 'postgres' ? 'PostgreSQL' : 'PGlite'}, DKIM RSA-2048`;
+    console.log(`\n${label}`);
+    const store = await createDeliveryStore(database, API_KEY, SENDING_DOMAIN);
+    try {
+      const result = await runMailroom({
+        root: ROOT,
+        store,
+        apiKey: API_KEY,
+        messages: options.messages,
+        request,
+        transport: options.transport,
+        concurrency: options.concurrency,
+        prepareThreads: options.prepareThreads,
+        sink,
+        dnsAddress: dns.address,
+        profileDir: options.profile ? join(profileRoot, `worker-${database}`) : null,
+      });
+      sample ??= result.sample;
+      rows.push(mailroomRow(label, result, options.messages, database));
+      console.log(`  ${formatSplit(result.split, 'worker')}`);
+      for (const problem of result.problems) notes.push(`${label}: ${problem}`);
+      if (result.profile) profiles.push(`${label}\n${result.profile}`);
+    } catch (error) {
+      console.error(`  failed: ${(error as Error).message}`);
+      notes.push(`${label}: failed: ${(error as Error).message.split('\n')[0]}`);
+    } finally {
+      await store.remove();
+    }
+  }
+
+  if (!options.skipPostfix) {
+    console.log(`\nPostfix ${postfixVersion()}, private instance, relayhost = [127.0.0.1]:${sink.port}`);
+    if (!sample) {
+      sample = syntheticMessage();
+      notes.push('Postfix: no Mailroom run produced a message to copy: Postfix relayed a hand-made one of about the same size');
+    }
+    try {
+      const result = await runPostfix({ messages: options.messages, concurrency: options.concurrency, sink, payload: sample, payloadFile: join(scratch, 'message.eml') });
+      rows.push(postfixRow(result, options.messages));
+      console.log(`  ${formatSplit(result.split, '(none)')} (Postfix's master and daemons: ${(result.cpuSeconds / result.seconds).toFixed(2)} cores, within "other")`);
+      for (const problem of result.problems) notes.push(`Postfix: ${problem}`);
+    } catch (error) {
+      console.error(`  failed: ${(error as Error).message}`);
+      notes.push(`Postfix: failed: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  await sink.stop();
+  await closeDns();
+  await removeScratch();
+
+  console.log(`\nResults (${started.toISOString().slice(0, 10)}; ${command})\n`);
+  console.log(table(rows));
+  console.log(
+    `\nmessages/s = messages / seconds from the worker's spawn (Postfix: from the release) until smtp-sink counted the last;\n` +
+      `first→last = the rate between the first and the last message at the sink (without start-up);\n` +
+      `CPU s per 1,000 = CPU time of the Mailroom worker process (all threads), or of Postfix's master and its daemons, per 1,000 messages.\n` +
+      `Each message is ${sample ? number(sample.length) : '?'} bytes as Mailroom sends it (DKIM-Signature included); Postfix relays the same bytes, ` +
+      `without signing them (it would need an OpenDKIM milter): the comparison favours Postfix.`,
+  );
+  if (notes.length > 0) console.log(`\nnotes:\n${notes.map((note) => `  ${note}`).join('\n')}`);
+
+  const reference = rows.find((row) => row.postfix);
+  console.log('\ntargets:');
+  for (const row of rows.filter((entry) => !entry.postfix)) {
+    const rate = row.messages / row.seconds;
+    console.log(`  ${rate >= TARGET_RATE ? 'met    ' : 'NOT met'}  at least ${number(TARGET_RATE)} messages/s: ${number(rate)}/s (${row.label})`);
+    if (reference) {
+      const ratio = rate / (reference.messages / reference.seconds);
+      console.log(`  ${ratio >= TARGET_RATIO ? 'met    ' : 'NOT met'}  at least ${TARGET_RATIO.toFixed(1)}x Postfix: ${ratio.toFixed(2)}x (${row.label})`);
+    } else {
+      console.log(`  -        at least ${TARGET_RATIO.toFixed(1)}x Postfix: not measured`);
+    }
+  }
+  for (const profile of profiles) console.log(`\n${profile}`);
+  if (options.profile) console.log(`\nprofiles kept in ${relative(ROOT, profileRoot)}/ (open them in Chrome DevTools or speedscope)`);
+  const failed = rows.length < options.databases.length + (options.skipPostfix ? 0 : 1) || rows.some((row) => !row.verified.startsWith('yes'));
+  return failed ? 1 : 0;
 }

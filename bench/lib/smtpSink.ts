@@ -1,43 +1,108 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { onCleanup } from './cleanup.js';
 import { freePort } from './processes.js';
 
 /**
- * Postfix's `smtp-sink` on a loopback port, counting what it accepts: with -c it prints
- * "sess=N quit=N mesg=N" after every message, which is read here as the delivered count.
+ * Postfix's real `smtp-sink` on a loopback port, counting what it accepts. With -c it rewrites a
+ * status line "sess=N quit=N mesg=N" (ended by CR) every time a session ends, QUIT arrives or a
+ * message's final "." is received; the last mesg= value is the number of messages received.
  */
-export async function startCountingSink(): Promise<{ port: number; delivered(): number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn('/usr/sbin/smtp-sink', ['-u', process.getuid?.() === 0 ? 'root' : 'nobody', '-c', '-m', '1000', `127.0.0.1:${port}`, '1000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let count = 0;
-  let tail = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    tail = (tail + chunk.toString('latin1')).slice(-200);
-    const matches = [...tail.matchAll(/mesg=(\d+)/g)];
-    const last = matches[matches.length - 1];
-    if (last) count = Number(last[1]);
-  });
-  const stop = onCleanup(() => {
-    child.kill('SIGKILL');
-  });
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  if (child.exitCode !== null) throw new Error(`smtp-sink exited at once (is postfix installed? apt-get install postfix)`);
-  return { port, delivered: () => count, stop };
+export interface CountingSink {
+  port: number;
+  pid: number;
+  /** Messages received since the sink started. */
+  count(): number;
+  /**
+   * Resolves when `more` messages beyond the current count have arrived, with the times
+   * (performance.now()) of the first and the last of them; rejects when nothing arrives for
+   * `stallMs`.
+   */
+  track(more: number, stallMs: number): Promise<{ firstAt: number; doneAt: number }>;
+  stop(): Promise<void>;
 }
 
-/** Resolves when `count()` reaches `target`; rejects after `timeoutMs` without progress. */
-export async function waitForCount(count: () => number, target: number, timeoutMs = 60_000, intervalMs = 20): Promise<void> {
-  let last = -1;
-  let lastChange = Date.now();
-  while (count() < target) {
-    if (count() !== last) {
-      last = count();
-      lastChange = Date.now();
-    } else if (Date.now() - lastChange > timeoutMs) {
-      throw new Error(`stuck at ${last} of ${target} for ${timeoutMs / 1000} s`);
+const SMTP_SINK = '/usr/sbin/smtp-sink';
+
+interface Tracker {
+  target: number;
+  firstAt: number | null;
+  resolve(times: { firstAt: number; doneAt: number }): void;
+}
+
+export async function startCountingSink(maxConnections = 1000): Promise<CountingSink> {
+  if (!existsSync(SMTP_SINK)) throw new Error(`${SMTP_SINK} is missing: apt-get install postfix`);
+  const port = await freePort();
+  // As root, smtp-sink insists on -u: it drops to that user after binding.
+  const user = process.getuid?.() === 0 ? ['-u', 'postfix'] : [];
+  const args = [...user, '-c', '-m', String(maxConnections), `127.0.0.1:${port}`, String(maxConnections)];
+  const child = spawn(SMTP_SINK, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let count = 0;
+  let carry = '';
+  let stderr = '';
+  let trackers: Tracker[] = [];
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (chunk: string) => {
+    const text = carry + chunk;
+    const end = text.lastIndexOf('\r');
+    if (end === -1) {
+      carry = text.slice(-200);
+      return;
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+    carry = text.slice(end + 1);
+    const at = text.lastIndexOf('mesg=', end);
+    if (at === -1) return;
+    const value = Number(text.slice(at + 5, end));
+    if (!Number.isInteger(value) || value <= count) return;
+    count = value;
+    const now = performance.now();
+    for (const tracker of trackers) tracker.firstAt ??= now;
+    const done = trackers.filter((tracker) => count >= tracker.target);
+    if (done.length > 0) {
+      trackers = trackers.filter((tracker) => count < tracker.target);
+      for (const tracker of done) tracker.resolve({ firstAt: tracker.firstAt ?? now, doneAt: now });
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  if (child.exitCode !== null || child.pid === undefined) throw new Error(`smtp-sink exited at once: ${stderr.trim()}`);
+  return {
+    port,
+    pid: child.pid,
+    count: () => count,
+    track(more, stallMs) {
+      const target = count + more;
+      return new Promise((resolve, reject) => {
+        let last = count;
+        let lastChange = performance.now();
+        const timer = setInterval(() => {
+          if (count !== last) {
+            last = count;
+            lastChange = performance.now();
+          } else if (performance.now() - lastChange > stallMs) {
+            clearInterval(timer);
+            trackers = trackers.filter((tracker) => tracker.target !== target);
+            reject(new Error(`smtp-sink stuck at ${count - (target - more)} of ${more} messages for ${stallMs / 1000} s`));
+          }
+        }, 250);
+        trackers.push({
+          target,
+          firstAt: null,
+          resolve: (times) => {
+            clearInterval(timer);
+            resolve(times);
+          },
+        });
+      });
+    },
+    stop,
+  };
 }
