@@ -1,6 +1,6 @@
-import nodemailer, { type Transporter } from 'nodemailer';
 import { classifyReply, classifySmtpError } from './classifyReply.js';
 import type { SmtpTarget } from './mxResolver.js';
+import { HostPool, type SmtpError } from './smtpPool.js';
 import type { DeliveryReport, RecipientResult, ReplyClassification } from './transport.js';
 
 export interface EngineOptions {
@@ -21,37 +21,31 @@ export type Envelope = {
   to: string[];
 };
 
-/** The parts of a Nodemailer result and error that the engine reads. */
+/** The parts of a Nodemailer send result that the engine reads. */
 interface SentInfo {
-  accepted?: unknown[];
   rejectedErrors?: SmtpError[];
   response?: string;
-}
-interface SmtpError {
-  code?: string;
-  responseCode?: number;
-  response?: string;
-  command?: string;
-  message?: string;
-  recipient?: string;
-  rejectedErrors?: SmtpError[];
 }
 
 /** How long a host whose TLS handshake failed is reached in plain text before TLS is tried again. */
 const TLS_FAILURE_MEMORY_MS = 10 * 60_000;
 /** Pools with no message for this long are closed. */
 const IDLE_POOL_MS = 60_000;
+/** Idle connections are closed well before servers' own idle time-outs (Postfix: 300 s). */
+const IDLE_CONNECTION_MS = 30_000;
+/** Transactions per connection, as Postfix's smtp_connection_reuse_count_limit would bound them. */
+const MESSAGES_PER_CONNECTION = 1000;
 
 /**
  * One SMTP client engine for every outbound transport: a pool of reusable connections per host
- * (Nodemailer's SMTPPool, which pipelines and keeps connections open between messages), one
+ * (smtpPool.ts, on Nodemailer's SMTPConnection, which pipelines the envelope), one
  * transaction for all recipients of a message at one destination, every host of the destination
  * tried in order until one answers, and opportunistic STARTTLS that falls back to plain text
  * only after a failed handshake (recorded in the report). `mx` gives it the MX hosts of each
  * domain; `relay` one fixed smarthost.
  */
 export class SmtpEngine {
-  private readonly pools = new Map<string, { mailer: Transporter; usedAt: number }>();
+  private readonly pools = new Map<string, HostPool>();
   private readonly tlsFailedAt = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -81,7 +75,7 @@ export class SmtpEngine {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const { mailer } of this.pools.values()) mailer.close();
+    for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
   }
 
@@ -92,10 +86,11 @@ export class SmtpEngine {
     let tlsNote: DeliveryReport['tls'] = plain && this.options.tls === 'opportunistic' ? 'plaintext-after-tls-failure' : undefined;
     for (;;) {
       try {
-        const info = (await this.pool(target, plain).sendMail({ envelope, raw })) as SentInfo;
-        return { kind: 'answered', report: this.report(target, envelope, info, tlsNote) };
+        const { info, secure } = await this.pool(target, plain).send(envelope, raw);
+        const tls = tlsNote ?? (this.options.tls === 'implicit' ? 'implicit' : secure ? 'starttls' : 'none');
+        return { kind: 'answered', report: this.report(target, envelope, info, tls) };
       } catch (caught) {
-        const error = (caught ?? {}) as SmtpError;
+        const error = (caught ?? new Error('SMTP send failed')) as SmtpError;
         if (isHandshakeFailure(error) && !plain && this.options.tls === 'opportunistic') {
           // RFC 7435: a failed handshake is retried in plain text rather than not delivering at all.
           this.tlsFailedAt.set(hostKey, Date.now());
@@ -135,14 +130,13 @@ export class SmtpEngine {
     return { acceptedAs: 'delivered', recipients, host: target.hostname, tls };
   }
 
-  private pool(target: SmtpTarget, plain: boolean): Transporter {
+  private pool(target: SmtpTarget, plain: boolean): HostPool {
     const key = `${target.address}:${target.port}:${plain ? 'plain' : 'tls'}`;
-    let entry = this.pools.get(key);
-    if (!entry) {
+    let pool = this.pools.get(key);
+    if (!pool) {
       const { options } = this;
-      entry = {
-        mailer: nodemailer.createTransport({
-          pool: true,
+      pool = new HostPool({
+        connection: {
           host: target.address,
           port: target.port,
           name: options.heloName,
@@ -151,27 +145,26 @@ export class SmtpEngine {
           requireTLS: options.tls === 'required',
           opportunisticTLS: options.tls === 'opportunistic',
           tls: { servername: target.hostname, rejectUnauthorized: options.verifyCertificates },
-          auth: options.auth,
-          maxConnections: options.maxConnectionsPerHost,
-          maxMessages: 1000,
           connectionTimeout: options.timeoutMs,
           greetingTimeout: options.timeoutMs,
           socketTimeout: options.timeoutMs,
           dnsTimeout: options.timeoutMs,
-        }),
-        usedAt: Date.now(),
-      };
-      this.pools.set(key, entry);
+        },
+        auth: options.auth,
+        maxConnections: options.maxConnectionsPerHost,
+        maxMessagesPerConnection: MESSAGES_PER_CONNECTION,
+        idleMs: IDLE_CONNECTION_MS,
+      });
+      this.pools.set(key, pool);
     }
-    entry.usedAt = Date.now();
-    return entry.mailer;
+    return pool;
   }
 
   private closeIdlePools(): void {
     const now = Date.now();
-    for (const [key, entry] of this.pools) {
-      if (now - entry.usedAt > IDLE_POOL_MS) {
-        entry.mailer.close();
+    for (const [key, pool] of this.pools) {
+      if (now - pool.lastUsedAt > IDLE_POOL_MS && pool.size === 0) {
+        pool.close();
         this.pools.delete(key);
       }
     }
