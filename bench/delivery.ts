@@ -39,7 +39,7 @@ const TARGET_RATIO = 1.0;
 const BODY = 'Your order has shipped and is on its way. Track it in your account at any time.\n'.repeat(9);
 
 const USAGE = `npm run bench -- delivery [--messages=N] [--database=pglite|postgres|both] [--transport=mx|relay]
-                            [--concurrency=N] [--prepare-threads=N] [--skip-postfix] [--profile] [--no-build]
+                            [--concurrency=N] [--signing-threads=N] [--skip-postfix] [--profile] [--no-build]
 
   --messages         messages per run (default 50000)
   --database         Mailroom's store (default pglite; both: PGlite then PostgreSQL)
@@ -47,7 +47,7 @@ const USAGE = `npm run bench -- delivery [--messages=N] [--database=pglite|postg
   --concurrency      deliveries in flight, both sides (default 100): Mailroom's worker concurrency and
                      its per-destination (per-address) connection limit; Postfix's destination
                      concurrency for its relayhost
-  --prepare-threads  MAILROOM_PREPARE_THREADS for the worker (default: Mailroom's own default)
+  --signing-threads  UV_THREADPOOL_SIZE for the worker, the threads that DKIM-sign (default: Node's, 4)
   --skip-postfix     leave out the Postfix reference
   --profile          run the worker under node --cpu-prof and print where its threads spent the run
                      (profiling slows it down: do not quote those rates)
@@ -62,7 +62,7 @@ interface Options {
   databases: ('pglite' | 'postgres')[];
   transport: 'mx' | 'relay';
   concurrency: number;
-  prepareThreads: number | null;
+  signingThreads: number | null;
   skipPostfix: boolean;
   profile: boolean;
   build: boolean;
@@ -80,7 +80,7 @@ function parseOptions(args: string[]): Options | null {
         database: { type: 'string' },
         transport: { type: 'string' },
         concurrency: { type: 'string' },
-        'prepare-threads': { type: 'string' },
+        'signing-threads': { type: 'string' },
         'skip-postfix': { type: 'boolean' },
         profile: { type: 'boolean' },
         'no-build': { type: 'boolean' },
@@ -98,14 +98,14 @@ function parseOptions(args: string[]): Options | null {
   if (!['pglite', 'postgres', 'both'].includes(database)) throw new UsageError(`--database takes pglite, postgres or both; got "${database}"`);
   const transport = values.transport ?? 'mx';
   if (transport !== 'mx' && transport !== 'relay') throw new UsageError(`--transport takes mx or relay; got "${transport}"`);
-  const threads = values['prepare-threads'];
-  if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError(`--prepare-threads takes a number from 0; got "${threads}"`);
+  const threads = values['signing-threads'];
+  if (threads !== undefined && !/^[1-9]\d*$/.test(threads)) throw new UsageError(`--signing-threads takes a number from 1; got "${threads}"`);
   return {
     messages: positiveInteger('messages', values.messages, 50_000, 1_000_000),
     databases: database === 'both' ? ['pglite', 'postgres'] : [database as 'pglite' | 'postgres'],
     transport,
     concurrency: positiveInteger('concurrency', values.concurrency, 100, 1000),
-    prepareThreads: threads === undefined ? null : Number(threads),
+    signingThreads: threads === undefined ? null : Number(threads),
     skipPostfix: values['skip-postfix'] ?? false,
     profile: values.profile ?? false,
     build: !values['no-build'],
@@ -209,7 +209,7 @@ export async function run(args: string[]): Promise<number> {
         request,
         transport: options.transport,
         concurrency: options.concurrency,
-        prepareThreads: options.prepareThreads,
+        signingThreads: options.signingThreads,
         sink,
         dnsAddress: dns.address,
         profileDir: options.profile ? join(profileRoot, `worker-${database}`) : null,

@@ -63,7 +63,6 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
         verp: new Verp(loadEncryptionKey(config)),
         bounceDomain: config.bounceDomain,
-        prepareThreads: config.prepareThreads,
       }, metrics);
       await worker.start();
     }

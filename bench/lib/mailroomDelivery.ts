@@ -27,7 +27,7 @@ export interface MailroomRunOptions {
   transport: 'mx' | 'relay';
   /** MAILROOM_WORKER_CONCURRENCY, MAILROOM_DESTINATION_CONCURRENCY, MAILROOM_RELAY_MAX_CONNECTIONS. */
   concurrency: number;
-  prepareThreads: number | null;
+  signingThreads: number | null;
   sink: CountingSink;
   dnsAddress: string;
   profileDir: string | null;
@@ -87,7 +87,7 @@ function baseEnv(options: MailroomRunOptions): Record<string, string> {
     MAILROOM_RELAY_MAX_CONNECTIONS: String(Math.min(500, options.concurrency)),
   };
   if (store.databaseUrl) env.MAILROOM_DATABASE_URL = store.databaseUrl;
-  if (options.prepareThreads !== null) env.MAILROOM_PREPARE_THREADS = String(options.prepareThreads);
+  if (options.signingThreads !== null) env.UV_THREADPOOL_SIZE = String(options.signingThreads);
   return env;
 }
 

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import * as p from './parsers.js';
 
 /**
@@ -43,7 +42,6 @@ export const SETTINGS = {
   workerConcurrency: setting('MAILROOM_WORKER_CONCURRENCY', p.integer(1, 10000), 100, 'deliveries in flight per worker process'),
   leaseSeconds: setting('MAILROOM_QUEUE_LEASE_SECONDS', p.integer(5, 86400), 300, 'how long a claimed message stays with its worker'),
   maxRetryHours: setting('MAILROOM_MAX_RETRY_HOURS', p.integer(1, 720), 72, 'how long a deferred message is retried'),
-  prepareThreads: setting('MAILROOM_PREPARE_THREADS', p.integer(0, 64), Math.min(4, availableParallelism() - 1), 'threads that compose and DKIM-sign outgoing mail (0 = event loop)'),
   heloName: setting('MAILROOM_HELO_NAME', p.text, '', 'name sent in EHLO to MX hosts; empty = the host name'),
   bounceDomain: setting('MAILROOM_BOUNCE_DOMAIN', p.domainName, '', 'domain of VERP Return-Paths; empty = bounces.<sending domain>'),
   destinationConcurrency: setting('MAILROOM_DESTINATION_CONCURRENCY', p.integer(1, 1000), 20, 'connections per destination (MX host set)'),

@@ -8,7 +8,7 @@ import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import type { Metrics } from '../shared/metrics.js';
 import { SigningKeys } from './dkim.js';
-import { MessagePreparer } from './preparePool.js';
+import { KeyCache, prepareMessage } from './prepare.js';
 import { resultOfAttempt, resultOfFailure } from './outcome.js';
 import type { Transport } from './transport.js';
 import { Signal } from './signal.js';
@@ -23,8 +23,6 @@ export interface WorkerOptions {
   /** Longest sleep with nothing due, in case a wake-up was missed. */
   idleMs?: number;
   verp: Verp;
-  /** Threads that compose and sign (0: on the event loop). */
-  prepareThreads?: number;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
 }
@@ -67,12 +65,12 @@ export class DeliveryWorker {
     });
     this.db = db;
     this.keys = new SigningKeys(db);
-    this.preparer = new MessagePreparer(options.prepareThreads ?? 0, db.kind === 'postgres');
+
   }
 
   private readonly db: Database;
   private readonly keys: SigningKeys;
-  private readonly preparer: MessagePreparer;
+  private readonly parsedKeys = new KeyCache();
 
   /** Looks for due work now (e.g. after a test moved its clock). */
   wakeUp(): void {
@@ -100,7 +98,6 @@ export class DeliveryWorker {
     await this.recorder.drain();
     await this.queue.release([...this.heldTokens.keys()], this.clock.now());
     await this.transport.close();
-    await this.preparer.close();
   }
 
   private async run(): Promise<void> {
@@ -161,9 +158,9 @@ export class DeliveryWorker {
     let result: DeliveryResult;
     try {
       const keys = await this.keys.forSender(message.account_id, message.from_address);
-      const { raw, signMs } = await this.preparer.prepare({
+      const { raw, signMs } = await prepareMessage({
         content: message.content, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys,
-      });
+      }, this.parsedKeys);
       if (keys.length > 0) this.metrics.dkimSeconds.observe(signMs / 1000);
       const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });
       const report = await this.transport.deliver({
