@@ -8,7 +8,7 @@ export type Row = Record<string, unknown>;
 export interface Queryable {
   /**
    * `name` marks a hot statement: PostgreSQL prepares it once per connection instead of parsing
-   * and planning it on every call. (PGlite ignores it.)
+   * and planning it on every call; PGlite runs it as a prepared statement too (pglite.ts).
    */
   query<R extends Row = Row>(sql: string, params?: readonly unknown[], name?: string): Promise<R[]>;
 }

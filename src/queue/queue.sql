@@ -16,31 +16,46 @@ FROM claimed c JOIN messages m ON m.id = c.message_id;
 -- name: recordResults
 -- Applies a batch of delivery results, each only if its lease is still held: a worker whose
 -- lease expired (and whose message another worker took) changes nothing.
+-- The queue and message rows are found through `= ANY(ARRAY(...))` on their primary keys: a plain
+-- join with the batch (estimated at 100 rows) made the planner hash-join it against a sequential
+-- scan of the whole queue, a cost that grew with the queue on every flush.
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
     message_id text, lease_token text, type text, status text, details jsonb, at timestamptz,
     retry_at timestamptz, last_error text, pending_recipients jsonb)
 ), done AS (
   DELETE FROM queue q USING r
-  WHERE q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NULL
-  RETURNING q.message_id
+  WHERE q.message_id = ANY (ARRAY(SELECT message_id FROM r WHERE retry_at IS NULL))
+    AND q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NULL
+  RETURNING q.message_id, q.account_id
 ), retried AS (
   UPDATE queue q SET due_at = r.retry_at, lease_token = NULL, last_error = r.last_error,
                      pending_recipients = r.pending_recipients
-  FROM r WHERE q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NOT NULL
-  RETURNING q.message_id
+  FROM r
+  WHERE q.message_id = ANY (ARRAY(SELECT message_id FROM r WHERE retry_at IS NOT NULL))
+    AND q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NOT NULL
+  RETURNING q.message_id, q.account_id
 ), applied AS (
-  SELECT message_id FROM done UNION ALL SELECT message_id FROM retried
+  SELECT message_id, account_id FROM done UNION ALL SELECT message_id, account_id FROM retried
 ), e AS (
   INSERT INTO message_events (message_id, account_id, type, created_at, details)
-  SELECT r.message_id, m.account_id, r.type, r.at, r.details
-  FROM r JOIN applied a ON a.message_id = r.message_id JOIN messages m ON m.id = r.message_id
+  SELECT r.message_id, a.account_id, r.type, r.at, r.details
+  FROM applied a JOIN r ON r.message_id = a.message_id
 ), u AS (
   UPDATE messages m SET status = r.status, updated_at = r.at
-  FROM r JOIN applied a ON a.message_id = r.message_id
-  WHERE m.id = r.message_id
+  FROM applied a JOIN r ON r.message_id = a.message_id
+  WHERE m.id = ANY (ARRAY(SELECT message_id FROM applied)) AND m.id = a.message_id
+), async_commit AS (
+  -- $2 = 'off' (PostgreSQL): this transaction commits without waiting for its WAL to reach the
+  -- disk. Between a receiver's 250 and this commit, a worker crash sends the message again: the
+  -- shorter the commit, the fewer duplicates. What a database crash could lose here is only
+  -- results (the last fraction of a second of them), whose queue rows then fall due and are
+  -- sent again: duplicates, never a lost message. Acceptance (messages.sql) keeps synchronous
+  -- commits. PGlite passes 'on': it has no WAL writer to flush later, so an asynchronous commit
+  -- would stay in its memory until the next synchronous one, and die with the process.
+  SELECT set_config('synchronous_commit', $2, true) AS setting
 )
-SELECT message_id FROM applied;
+SELECT message_id FROM applied, async_commit;
 
 -- name: releaseLeases
 UPDATE queue SET due_at = $2, lease_token = NULL WHERE lease_token = ANY($1::text[]);

@@ -50,7 +50,8 @@ export class Queue {
 
   /** Returns the ids whose results were applied (their lease was still held). */
   async record(results: readonly DeliveryResult[]): Promise<Set<string>> {
-    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results)], 'recordResults');
+    const synchronousCommit = this.db.kind === 'postgres' ? 'off' : 'on';
+    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results), synchronousCommit], 'recordResults');
     return new Set(rows.map((row) => row.message_id));
   }
 
