@@ -23,11 +23,13 @@ export class MxTransport implements Transport {
     }
     const reports = await Promise.all([...byDomain].map(([domain, recipients]) => this.deliverToDomain(message, domain, recipients)));
     const first = reports.find((report) => report.host) ?? reports[0];
+    const waiting = reports.find((report) => report.recipients.some((recipient) => recipient.outcome === 'deferred'));
     return {
       acceptedAs: 'delivered',
       recipients: reports.flatMap((report) => report.recipients),
       host: first?.host,
       tls: reports.find((report) => report.tls)?.tls,
+      destination: (waiting ?? first)?.destination,
     };
   }
 
@@ -50,13 +52,14 @@ export class MxTransport implements Transport {
     }
     if (this.domainDestination.size > 100_000) this.domainDestination.clear();
     this.domainDestination.set(domain, route.destination);
-    const dead = this.destinations.deadReason(route.destination);
-    if (dead !== null) return { acceptedAs: 'delivered', recipients: recipients.map((address) => deadDestination(address, dead)) };
-    return this.destinations.run(route.destination, route.mxHosts, async () => {
+    const { destination } = route;
+    const dead = this.destinations.deadReason(destination);
+    if (dead !== null) return { acceptedAs: 'delivered', destination, recipients: recipients.map((address) => deadDestination(address, dead)) };
+    return this.destinations.run(destination, route.mxHosts, async () => {
       const envelope = { from: message.returnPath(recipients), to: recipients };
       const result = await this.engine.send(route.targets, envelope, message.raw);
-      this.destinations.recordConnection(route.destination, result.connected, result.recipients[0]?.reply);
-      return result;
+      this.destinations.recordConnection(destination, result.connected, result.recipients[0]?.reply);
+      return { ...result, destination };
     });
   }
 }

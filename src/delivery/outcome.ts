@@ -25,6 +25,7 @@ export interface OutcomeContext {
  */
 export function resultOfAttempt(context: OutcomeContext, report: DeliveryReport): DeliveryResult {
   const { message, now, maxRetryMs } = context;
+  const destination = report.destination ?? null;
   let results = report.recipients;
   const deferred = results.filter((result) => result.outcome === 'deferred');
   const transportDetails = { ...context.details, ...(report.host ? { host: report.host } : {}), ...(report.tls ? { tls: report.tls } : {}) };
@@ -37,7 +38,7 @@ export function resultOfAttempt(context: OutcomeContext, report: DeliveryReport)
       const first = deferred[0]!;
       return result(context, 'DEFERRED', {
         ...transportDetails, ...replyDetails(first), nextAttemptAt: nextAttempt.toISOString(), ...recipientList(results),
-      }, { retryAt: nextAttempt, lastError: first.reply, pending: deferred.map((entry) => entry.address) });
+      }, destination, { retryAt: nextAttempt, lastError: first.reply, pending: deferred.map((entry) => entry.address) });
     }
     results = results.map((entry) => (entry.outcome === 'deferred' ? expired(entry) : entry));
   }
@@ -45,10 +46,10 @@ export function resultOfAttempt(context: OutcomeContext, report: DeliveryReport)
   const delivered = results.filter((entry) => entry.outcome === 'delivered');
   if (delivered.length > 0) {
     const type = report.acceptedAs === 'sent' ? 'SENT' : 'DELIVERED';
-    return result(context, type, { ...transportDetails, reply: delivered[0]!.reply, ...recipientList(results) });
+    return result(context, type, { ...transportDetails, reply: delivered[0]!.reply, ...recipientList(results) }, destination);
   }
   const bounced = results.find((entry) => entry.bounceClass === 'HARD') ?? results[0];
-  return result(context, 'BOUNCED', { ...transportDetails, ...(bounced ? replyDetails(bounced) : {}), ...recipientList(results) });
+  return result(context, 'BOUNCED', { ...transportDetails, ...(bounced ? replyDetails(bounced) : {}), ...recipientList(results) }, destination);
 }
 
 /**
@@ -69,6 +70,7 @@ function result(
   context: OutcomeContext,
   type: EventType,
   details: Record<string, unknown>,
+  destination: string | null,
   retry?: { retryAt: Date; lastError: string; pending: string[] },
 ): DeliveryResult {
   const { message } = context;
@@ -82,6 +84,7 @@ function result(
     retry_at: retry ? retry.retryAt.toISOString() : null,
     last_error: retry ? retry.lastError : null,
     pending_recipients: retry ? retry.pending : null,
+    destination,
   };
 }
 

@@ -45,7 +45,7 @@ export class RelayTransport implements Transport {
       this.engine.send([target], { from: message.returnPath(message.envelope.to), to: message.envelope.to }, message.raw),
     );
     // A relay's 250 means "queued there", not "in the mailbox".
-    return { ...report, acceptedAs: 'sent' };
+    return { ...report, acceptedAs: 'sent', destination: `${target.hostname}:${target.port}` };
   }
 
   busyDomains(): string[] {

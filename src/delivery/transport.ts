@@ -48,6 +48,11 @@ export interface DeliveryReport {
   recipients: RecipientResult[];
   /** Which host answered, and how the connection was protected, for the event. */
   host?: string;
+  /**
+   * The destination the attempt went to (the MX host set of the recipients' domain, or the
+   * relay), kept on a waiting message for the queue views; for several, one still waiting.
+   */
+  destination?: string;
   tls?: 'starttls' | 'implicit' | 'none' | 'plaintext-after-tls-failure';
 }
 

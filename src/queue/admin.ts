@@ -3,10 +3,15 @@ import { sqlFile } from '../db/sql.js';
 import { nextStatus, type Status } from '../events/status.js';
 import { ApiError } from '../shared/errors.js';
 
-const sql = sqlFile(new URL('./queue.sql', import.meta.url), ['summaryByDomain', 'retryNow', 'cancel', 'appendEvent'] as const);
+const sql = sqlFile(new URL('./queue.sql', import.meta.url), ['summaryByDestination', 'retryNow', 'cancel', 'appendEvent'] as const);
 
 export interface DestinationSummary {
-  domain: string;
+  /** The MX host set (or relay) of the last attempt; before any attempt, the recipient domain. */
+  destination: string;
+  /** False while no message here has been attempted (the destination is then the domain). */
+  attempted: boolean;
+  /** The recipient domains waiting for this destination. */
+  domains: string[];
   queued: number;
   deferred: number;
   scheduled: number;
@@ -16,7 +21,9 @@ export interface DestinationSummary {
 }
 
 interface SummaryRow {
-  domain: string;
+  destination: string;
+  attempted: boolean;
+  domains: string[];
   queued: number;
   deferred: number;
   scheduled: number;
@@ -27,9 +34,11 @@ interface SummaryRow {
 
 /** Queue administration for one account: what waits where, retry now, cancel. */
 export async function queueSummary(db: Database, accountId: number): Promise<DestinationSummary[]> {
-  const rows = await db.query<SummaryRow & Record<string, unknown>>(sql.summaryByDomain, [accountId]);
+  const rows = await db.query<SummaryRow & Record<string, unknown>>(sql.summaryByDestination, [accountId]);
   return rows.map((row) => ({
-    domain: row.domain,
+    destination: row.destination,
+    attempted: row.attempted,
+    domains: row.domains,
     queued: row.queued,
     deferred: row.deferred,
     scheduled: row.scheduled,
@@ -40,8 +49,8 @@ export async function queueSummary(db: Database, accountId: number): Promise<Des
 }
 
 /** Makes waiting messages due now; returns how many. */
-export async function retryNow(db: Database, accountId: number, now: Date, filter: { domain?: string; messageId?: string }): Promise<number> {
-  const rows = await db.query(sql.retryNow, [accountId, now, filter.domain?.toLowerCase() ?? null, filter.messageId ?? null]);
+export async function retryNow(db: Database, accountId: number, now: Date, filter: { domain?: string; destination?: string; messageId?: string }): Promise<number> {
+  const rows = await db.query(sql.retryNow, [accountId, now, filter.domain?.toLowerCase() ?? null, filter.messageId ?? null, filter.destination ?? null]);
   return rows.length;
 }
 

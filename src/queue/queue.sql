@@ -22,7 +22,7 @@ FROM claimed c JOIN messages m ON m.id = c.message_id;
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
     message_id text, lease_token text, type text, status text, details jsonb, at timestamptz,
-    retry_at timestamptz, last_error text, pending_recipients jsonb)
+    retry_at timestamptz, last_error text, pending_recipients jsonb, destination text)
 ), done AS (
   DELETE FROM queue q USING r
   WHERE q.message_id = ANY (ARRAY(SELECT message_id FROM r WHERE retry_at IS NULL))
@@ -30,7 +30,7 @@ WITH r AS (
   RETURNING q.message_id, q.account_id
 ), retried AS (
   UPDATE queue q SET due_at = r.retry_at, lease_token = NULL, last_error = r.last_error,
-                     pending_recipients = r.pending_recipients
+                     pending_recipients = r.pending_recipients, destination = COALESCE(r.destination, q.destination)
   FROM r
   WHERE q.message_id = ANY (ARRAY(SELECT message_id FROM r WHERE retry_at IS NOT NULL))
     AND q.message_id = r.message_id AND q.lease_token = r.lease_token AND r.retry_at IS NOT NULL
@@ -69,9 +69,11 @@ SELECT min(due_at) AS due_at FROM queue;
 -- name: depth
 SELECT count(*) AS depth, min(queued_at) AS oldest FROM queue;
 
--- name: summaryByDomain
--- What an account has waiting, per destination (recipient domain).
-SELECT q.domain,
+-- name: summaryByDestination
+-- What an account has waiting, per destination: the MX host set (or relay) of the last attempt;
+-- before a first attempt, the recipient domain (its destination is not known yet).
+SELECT COALESCE(q.destination, q.domain) AS destination, q.destination IS NOT NULL AS attempted,
+       array_agg(DISTINCT q.domain ORDER BY q.domain) AS domains,
        count(*) FILTER (WHERE m.status = 'QUEUED') AS queued,
        count(*) FILTER (WHERE m.status = 'DEFERRED') AS deferred,
        count(*) FILTER (WHERE m.status = 'SCHEDULED') AS scheduled,
@@ -80,14 +82,15 @@ SELECT q.domain,
        min(q.due_at) FILTER (WHERE q.lease_token IS NULL) AS next_attempt_at
 FROM queue q JOIN messages m ON m.id = q.message_id
 WHERE q.account_id = $1
-GROUP BY q.domain ORDER BY count(*) DESC, q.domain LIMIT 1000;
+GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1000;
 
 -- name: retryNow
--- Makes waiting messages of an account due now (all, one destination, or one message);
--- rows a worker holds are left alone.
+-- Makes waiting messages of an account due now (all, one recipient domain, one destination or
+-- one message); rows a worker holds are left alone.
 UPDATE queue SET due_at = $2
 WHERE account_id = $1 AND lease_token IS NULL AND due_at > $2
   AND ($3::text IS NULL OR domain = $3) AND ($4::text IS NULL OR message_id = $4)
+  AND ($5::text IS NULL OR COALESCE(destination, domain) = $5)
 RETURNING message_id;
 
 -- name: cancel
@@ -104,5 +107,6 @@ WITH e AS (
 )
 UPDATE messages SET status = $4, updated_at = $5 WHERE id = $1 AND account_id = $2;
 
--- name: depthByDomain
-SELECT domain, count(*) AS depth, min(queued_at) AS oldest FROM queue GROUP BY domain ORDER BY count(*) DESC LIMIT 200;
+-- name: depthByDestination
+SELECT COALESCE(destination, domain) AS destination, count(*) AS depth, min(queued_at) AS oldest
+FROM queue GROUP BY 1 ORDER BY count(*) DESC LIMIT 200;

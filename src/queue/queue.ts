@@ -37,6 +37,8 @@ export interface DeliveryResult {
   last_error: string | null;
   /** With retry_at: the recipients the retry is for. */
   pending_recipients: string[] | null;
+  /** Where the attempt went (queue views per destination); null when it went nowhere. */
+  destination: string | null;
 }
 
 /** The durable queue, in the same database as the messages (SPEC: PostgreSQL is the queue). */

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 
-const sql = sqlFile(new URL('../queue/queue.sql', import.meta.url), ['depthByDomain'] as const);
+const sql = sqlFile(new URL('../queue/queue.sql', import.meta.url), ['depthByDestination'] as const);
 
 /**
  * Prometheus metrics of one Mailroom process, served at GET /metrics. Counters are per process;
@@ -41,13 +41,13 @@ export function createMetrics(db: Database) {
   });
   let lastScrape = Promise.resolve();
   const refreshQueue = async () => {
-    const rows = await db.query<{ domain: string; depth: number; oldest: Date }>(sql.depthByDomain);
+    const rows = await db.query<{ destination: string; depth: number; oldest: Date }>(sql.depthByDestination);
     depth.reset();
     oldest.reset();
     const now = Date.now();
     for (const row of rows) {
-      depth.set({ destination: row.domain }, row.depth);
-      oldest.set({ destination: row.domain }, Math.max(0, (now - row.oldest.getTime()) / 1000));
+      depth.set({ destination: row.destination }, row.depth);
+      oldest.set({ destination: row.destination }, Math.max(0, (now - row.oldest.getTime()) / 1000));
     }
   };
   return {

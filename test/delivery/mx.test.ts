@@ -46,6 +46,7 @@ before(async () => {
   servers.brokenTls = await startScriptedSmtp({ host: '127.0.0.6', port, tls: 'broken' });
   servers.goodTls = await startScriptedSmtp({ host: '127.0.0.7', port, tls: 'ok' });
   servers.slow = await startScriptedSmtp({ host: '127.0.0.8', port, tls: 'off', delayMs: 150 });
+  servers.deferring = await startScriptedSmtp({ host: '127.0.0.9', port, tls: 'off', rcpt: () => [451, '4.7.1 Try again later'] });
   dns = await startDnsServer({
     'plain.test': mx('mx.plain.test'),
     'mx.plain.test': { A: ['127.0.0.1'] },
@@ -66,6 +67,9 @@ before(async () => {
     'slow-a.test': mx('mx.slowprovider.test'),
     'slow-b.test': mx('mx.slowprovider.test'),
     'mx.slowprovider.test': { A: ['127.0.0.8'] },
+    'busy-a.test': mx('mx.busyprovider.test'),
+    'busy-b.test': mx('mx.busyprovider.test'),
+    'mx.busyprovider.test': { A: ['127.0.0.9'] },
   });
   store = await createTestStore();
   await prepareStore(store, ['elipackage.com']);
@@ -206,4 +210,20 @@ test('the MAIL FROM is a VERP address that decodes to the message and recipient;
   assert.equal(verp.decode(transaction!.from.replace(`${id}-0-`, `${id}-1-`)), null);
   assert.ok(transaction!.from.split('@')[0]!.length <= 64);
   assert.match(transaction!.raw.toString('latin1'), /^DKIM-Signature: v=1;/);
+});
+
+test('the queue is viewed per destination: two domains of one provider are one destination once attempted', async () => {
+  const ids = [await send('x@busy-a.test'), await send('y@busy-b.test')];
+  for (const id of ids) await waitFor(id, 'DEFERRED');
+  const summary = (await (await app.api('/queue')).json()) as { data: { destination: string; attempted: boolean; domains: string[]; deferred: number }[] };
+  const provider = summary.data.find((entry) => entry.destination === 'mx.busyprovider.test');
+  assert.deepEqual(provider && { attempted: provider.attempted, domains: provider.domains, deferred: provider.deferred }, {
+    attempted: true, domains: ['busy-a.test', 'busy-b.test'], deferred: 2,
+  });
+  const metrics = await (await app.api('/metrics')).text();
+  assert.match(metrics, /^mailroom_queue_depth\{destination="mx\.busyprovider\.test"\} 2$/m);
+
+  const retry = await app.api('/queue/retry', { method: 'POST', json: { destination: 'mx.busyprovider.test' } });
+  assert.equal(((await retry.json()) as { data: { retried: number } }).data.retried, 2);
+  for (const id of ids) await eventually(async () => ((await events(id)).filter((event) => event.type === 'DEFERRED').length === 2 ? true : undefined));
 });

@@ -43,8 +43,11 @@ type Summary = DestinationSummary;
 test('a scheduled email shows in the queue summary and can be canceled once; it ends REJECTED (canceled)', async () => {
   const id = await send({ to: 'later@future.example', sendAt: new Date(clock.now().getTime() + 3_600_000).toISOString() });
   const summary = (await (await app.api('/queue')).json()) as { data: Summary[] };
-  const entry = summary.data.find((item) => item.domain === 'future.example');
-  assert.deepEqual({ ...entry, nextAttemptAt: undefined }, { domain: 'future.example', queued: 0, deferred: 0, scheduled: 1, inDelivery: 0, nextAttemptAt: undefined, oldestQueuedAt: entry?.oldestQueuedAt });
+  const entry = summary.data.find((item) => item.destination === 'future.example');
+  assert.deepEqual({ ...entry, nextAttemptAt: undefined }, {
+    destination: 'future.example', attempted: false, domains: ['future.example'], queued: 0, deferred: 0, scheduled: 1, inDelivery: 0,
+    nextAttemptAt: undefined, oldestQueuedAt: entry?.oldestQueuedAt,
+  });
 
   const cancel = await app.api(`/emails/${id}/cancel`, { method: 'POST' });
   assert.equal(cancel.status, 200);
@@ -72,7 +75,10 @@ test('a deferred destination is listed, and "retry now" makes it due at once wit
   const second = await send({ to: 'b@slow.example' });
   for (const id of [first, second]) await eventually(async () => ((await eventTypes(id)).includes('DEFERRED') ? true : undefined));
   const summary = (await (await app.api('/queue')).json()) as { data: Summary[] };
-  const slow = summary.data.find((item) => item.domain === 'slow.example');
+  // Once attempted, the destination is where the attempt went: here the relay.
+  const slow = summary.data.find((item) => item.domains.includes('slow.example'));
+  assert.equal(slow?.destination, `127.0.0.1:${sink.port}`);
+  assert.equal(slow?.attempted, true);
   assert.equal(slow?.deferred, 2);
   assert.equal(new Date(slow!.nextAttemptAt!).getTime() - clock.now().getTime(), 60_000, 'next attempt on the 1-minute back-off');
 

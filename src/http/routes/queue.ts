@@ -9,22 +9,25 @@ import { metaOf } from '../errors.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const RetryBody = Type.Object(
-  { domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'only this destination (recipient domain)' })) },
+  {
+    domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'only emails to this recipient domain' })),
+    destination: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'only this destination, as GET /queue names it' })),
+  },
   { additionalProperties: false },
 );
 
 /** Queue administration: what waits per destination, retry now, cancel. */
 export function queueRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; notifier: QueueNotifier }): void {
-  app.get('/queue', { schema: { summary: 'Waiting emails per destination (recipient domain)', tags: ['queue'] } }, async (request) => ({
+  app.get('/queue', { schema: { summary: 'Waiting emails per destination (MX host set once attempted, else recipient domain)', tags: ['queue'] } }, async (request) => ({
     meta: metaOf(request),
     data: await queueSummary(deps.db, principalOf(request).accountId),
   }));
 
   app.post<{ Body: Static<typeof RetryBody> | undefined }>(
     '/queue/retry',
-    { schema: { summary: 'Retry waiting emails now (all, or one destination)', tags: ['queue'], body: Type.Optional(RetryBody) } },
+    { schema: { summary: 'Retry waiting emails now (all, one recipient domain, or one destination)', tags: ['queue'], body: Type.Optional(RetryBody) } },
     async (request) => {
-      const count = await retryNow(deps.db, principalOf(request).accountId, deps.clock.now(), { domain: request.body?.domain });
+      const count = await retryNow(deps.db, principalOf(request).accountId, deps.clock.now(), { domain: request.body?.domain, destination: request.body?.destination });
       if (count > 0) deps.notifier.poke();
       return { meta: metaOf(request), data: { retried: count } };
     },
