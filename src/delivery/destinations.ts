@@ -26,7 +26,7 @@ class Lane {
   deadUntil = 0;
   lastFailure = '';
 
-  constructor(readonly limits: DestinationLimits) {}
+  constructor(readonly limits: DestinationLimits, private readonly onWait: () => void) {}
 
   get waiting(): number {
     return this.waiters.length;
@@ -34,7 +34,10 @@ class Lane {
 
   async acquire(): Promise<void> {
     if (this.active >= this.limits.concurrency) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        this.onWait();
+      });
     } else {
       this.active++;
     }
@@ -66,6 +69,7 @@ class Lane {
 
 export class Destinations {
   private readonly lanes = new Map<string, Lane>();
+  private waitListener: () => void = () => undefined;
 
   constructor(private readonly defaults: DestinationLimits, private readonly rules: readonly DestinationLimitRule[] = []) {}
 
@@ -100,6 +104,18 @@ export class Destinations {
     this.lanes.get(destination)?.recordConnection(ok, error);
   }
 
+  /** Transactions waiting for a slot at their destination, over all destinations. */
+  waiting(): number {
+    let total = 0;
+    for (const lane of this.lanes.values()) total += lane.waiting;
+    return total;
+  }
+
+  /** Called whenever a transaction starts to wait for a slot. */
+  onWaiting(listener: () => void): void {
+    this.waitListener = listener;
+  }
+
   /** Destinations with more waiting than they can start: the worker claims nothing more for them. */
   saturated(): Set<string> {
     const full = new Set<string>();
@@ -112,7 +128,7 @@ export class Destinations {
   private lane(destination: string, mxHosts: readonly string[]): Lane {
     let lane = this.lanes.get(destination);
     if (!lane) {
-      lane = new Lane(this.limitsFor(mxHosts));
+      lane = new Lane(this.limitsFor(mxHosts), () => this.waitListener());
       this.lanes.set(destination, lane);
     }
     return lane;

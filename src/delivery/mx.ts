@@ -41,6 +41,14 @@ export class MxTransport implements Transport {
     return busy;
   }
 
+  waiting(): number {
+    return this.destinations.waiting();
+  }
+
+  onWaiting(listener: () => void): void {
+    this.destinations.onWaiting(listener);
+  }
+
   async close(): Promise<void> {
     await this.engine.close();
   }

@@ -52,6 +52,14 @@ export class RelayTransport implements Transport {
     return [];
   }
 
+  waiting(): number {
+    return this.destinations.waiting();
+  }
+
+  onWaiting(listener: () => void): void {
+    this.destinations.onWaiting(listener);
+  }
+
   async close(): Promise<void> {
     await this.engine.close();
   }

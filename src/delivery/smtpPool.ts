@@ -50,6 +50,8 @@ interface Waiter {
 
 export class HostPool {
   private readonly idle: PooledConnection[] = [];
+  /** Every connection not yet discarded: idle, busy or connecting. */
+  private readonly live = new Set<PooledConnection>();
   private readonly waiters: Waiter[] = [];
   /** Connections connecting, busy or idle. */
   private open = 0;
@@ -84,11 +86,16 @@ export class HostPool {
     }
   }
 
-  /** Closes every connection; waiting sends fail. */
+  /**
+   * Closes every connection: idle ones with QUIT, busy ones at once (at shutdown, after the
+   * grace period, a stalled server must not hold the process for its time-out). Their sends
+   * and the waiting ones fail.
+   */
   close(): void {
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter.reject(poolClosed());
-    for (const connection of this.idle.splice(0)) this.discard(connection, true);
+    const idle = new Set(this.idle);
+    for (const connection of [...this.live]) this.discard(connection, idle.has(connection));
   }
 
   private transact(connection: PooledConnection, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
@@ -149,6 +156,7 @@ export class HostPool {
     this.open++;
     const smtp = new SMTPConnection(this.options.connection);
     const connection: PooledConnection = { smtp, transactions: 0, idleTimer: null, closed: false };
+    this.live.add(connection);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (error: SmtpError) => {
@@ -207,6 +215,7 @@ export class HostPool {
   private discard(connection: PooledConnection, polite: boolean): void {
     if (connection.closed) return;
     connection.closed = true;
+    this.live.delete(connection);
     if (connection.idleTimer) clearTimeout(connection.idleTimer);
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);

@@ -61,5 +61,12 @@ export interface Transport {
   deliver(message: OutboundMessage): Promise<DeliveryReport>;
   /** Recipient domains whose destination is saturated right now: the worker claims none of them. */
   busyDomains?(): string[];
+  /**
+   * Messages waiting for a free slot at their destination. They hold no connection, so the
+   * worker does not count them against its concurrency: a slow destination's backlog must not
+   * use up the slots of every other destination. `onWaiting` is told when one starts to wait.
+   */
+  waiting?(): number;
+  onWaiting?(listener: () => void): void;
   close(): Promise<void>;
 }

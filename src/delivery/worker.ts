@@ -20,6 +20,12 @@ import { Signal } from './signal.js';
  * few slow deliveries never hold back due mail.
  */
 const CLAIM_LINGER_MS = 20;
+/**
+ * Messages waiting for a slot at a saturated destination do not count against the concurrency
+ * (see Transport.waiting), but all claimed messages together stay under this many times it, which
+ * bounds memory and the leases held.
+ */
+const MAX_CLAIMED_FACTOR = 4;
 
 /** Names the process in event details, so an operator can tell which worker handled a message. */
 const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -93,6 +99,8 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     this.running = true;
     this.unlisten = await this.db.listen(QUEUE_CHANNEL, () => this.wake.fire());
+    // A message that starts to wait for its destination frees a slot for another destination.
+    this.transport.onWaiting?.(() => this.wake.fire());
     this.loop = this.run();
     this.log.info({ transport: this.transport.name, concurrency: this.options.concurrency }, 'delivery worker started');
   }
@@ -116,7 +124,8 @@ export class DeliveryWorker {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const free = this.options.concurrency - this.inFlight.size;
+        const waiting = this.transport.waiting?.() ?? 0;
+        const free = Math.min(this.options.concurrency - (this.inFlight.size - waiting), this.options.concurrency * MAX_CLAIMED_FACTOR - this.inFlight.size);
         const sinceClaim = Date.now() - this.lastClaimAt;
         if (free >= this.claimBatch || (free > 0 && (this.inFlight.size === 0 || sinceClaim >= CLAIM_LINGER_MS))) {
           // PGlite runs one statement at a time on this thread: a claim taken while results wait

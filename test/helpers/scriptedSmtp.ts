@@ -37,6 +37,8 @@ export async function startScriptedSmtp(options: ScriptedOptions) {
     // TLS 1.0 only: Node's client refuses it, so the handshake fails after "220 Ready to start TLS".
     ...(tls === 'broken' ? { minVersion: 'TLSv1' as const, maxVersion: 'TLSv1' as const } : {}),
     size: 50 * 1024 * 1024,
+    // A stalled session never finishes by itself: close() gives up on it after a second.
+    closeTimeout: 1_000,
     onConnect(_session, callback) {
       stats.connections++;
       stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
