@@ -60,6 +60,7 @@ export class DeliveryWorker {
   private inFlight = new Map<string, Promise<void>>();
   private heldTokens = new Map<string, number>();
   private lastClaimAt = 0;
+  private renewer: NodeJS.Timeout | null = null;
   private readonly claimBatch: number;
   private readonly recordFirst: boolean;
 
@@ -102,6 +103,11 @@ export class DeliveryWorker {
     // A message that starts to wait for its destination frees a slot for another destination.
     this.transport.onWaiting?.(() => this.wake.fire());
     this.loop = this.run();
+    // A message can wait longer than its lease (a stalled receiver answers each command only at
+    // its time-out, and a backlog waits behind it): a live worker renews what it holds, so no
+    // other worker takes a message that is still being delivered. A dead one renews nothing.
+    this.renewer = setInterval(() => void this.renewLeases(), Math.max(1_000, this.options.leaseMs / 3));
+    this.renewer.unref();
     this.log.info({ transport: this.transport.name, concurrency: this.options.concurrency }, 'delivery worker started');
   }
 
@@ -111,6 +117,7 @@ export class DeliveryWorker {
     this.running = false;
     this.wake.fire();
     await this.loop;
+    if (this.renewer) clearInterval(this.renewer);
     await this.unlisten?.();
     const finished = Promise.all(this.inFlight.values());
     let timer: NodeJS.Timeout | undefined;
@@ -147,6 +154,14 @@ export class DeliveryWorker {
         this.log.error({ err: error }, 'delivery loop error; retrying in 1 s');
         await this.wake.wait(1_000);
       }
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    try {
+      await this.queue.renew([...this.heldTokens.keys()], new Date(this.clock.now().getTime() + this.options.leaseMs));
+    } catch (error) {
+      this.log.error({ err: error }, 'could not renew the leases of messages in delivery');
     }
   }
 

@@ -57,6 +57,10 @@ WITH r AS (
 )
 SELECT message_id FROM applied, async_commit;
 
+-- name: renewLeases
+-- Pushes the leases a live worker still holds forward (rows already done are gone).
+UPDATE queue SET due_at = $2 WHERE lease_token = ANY($1::text[]);
+
 -- name: releaseLeases
 UPDATE queue SET due_at = $2, lease_token = NULL WHERE lease_token = ANY($1::text[]);
 

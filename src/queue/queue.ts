@@ -4,7 +4,7 @@ import type { Content } from '../sending/render.js';
 import type { EventType, Status } from '../events/status.js';
 
 const sql = sqlFile(new URL('./queue.sql', import.meta.url), [
-  'claimDue', 'recordResults', 'releaseLeases', 'releaseAllLeases', 'nextDue', 'depth',
+  'claimDue', 'recordResults', 'renewLeases', 'releaseLeases', 'releaseAllLeases', 'nextDue', 'depth',
 ] as const);
 
 export { QUEUE_CHANNEL } from './notifier.js';
@@ -55,6 +55,11 @@ export class Queue {
     const synchronousCommit = this.db.kind === 'postgres' ? 'off' : 'on';
     const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results), synchronousCommit], 'recordResults');
     return new Set(rows.map((row) => row.message_id));
+  }
+
+  /** Extends the leases under these tokens until `until`. */
+  async renew(tokens: readonly string[], until: Date): Promise<void> {
+    if (tokens.length > 0) await this.db.query(sql.renewLeases, [tokens, until]);
   }
 
   async release(tokens: readonly string[], now: Date): Promise<void> {

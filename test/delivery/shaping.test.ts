@@ -7,7 +7,7 @@ import { freePort, prepareStore } from '../helpers/process.js';
 import { startScriptedSmtp } from '../helpers/scriptedSmtp.js';
 
 /**
- * A slow destination never holds back the others: with a worker of concurrency 4 and two
+ * A slow destination never holds back the others, and mail stuck behind it keeps its lease: with a worker of concurrency 4 and two
  * connections per destination, a destination that never answers DATA has a backlog far larger
  * than the worker's concurrency, and mail for another destination still goes out at once, long
  * before the stalled transactions time out.
@@ -40,6 +40,8 @@ before(async () => {
     MAILROOM_DESTINATION_CONCURRENCY: '2',
     // The stalled transactions are still in flight at the end: a short grace, then their leases go back.
     MAILROOM_SHUTDOWN_SECONDS: '1',
+    // Shorter than the stall, so the second test sees leases outlive it.
+    MAILROOM_QUEUE_LEASE_SECONDS: '5',
   }, { store });
 });
 after(async () => {
@@ -72,4 +74,18 @@ test('a destination that stalls with a backlog of 10 leaves the worker free for 
   const [first] = stalled;
   const status = ((await (await app.api(`/emails/${first}`)).json()) as { data: { status: string } }).data.status;
   assert.equal(status, 'QUEUED', 'the stalled messages are still waiting, none lost');
+});
+
+test('messages stuck longer than their lease are not taken again: the live worker renews the lease', async () => {
+  const connections = staller.stats.connections;
+  // 7 s: past the 5 s lease of the messages claimed in the first test, which are still stalled.
+  await new Promise((resolve) => setTimeout(resolve, 7_000));
+  assert.equal(staller.stats.connections, connections, 'a message was claimed and sent again while its first attempt was in flight');
+  const rows = await app.mailroom.db.query<{ held: number; due_later: number }>(
+    `SELECT count(*) FILTER (WHERE lease_token IS NOT NULL)::int AS held,
+            count(*) FILTER (WHERE lease_token IS NOT NULL AND due_at > now())::int AS due_later
+     FROM queue WHERE domain = 'stall.test'`,
+  );
+  assert.ok((rows[0]?.held ?? 0) >= 2, `only ${rows[0]?.held} stalled messages hold a lease`);
+  assert.equal(rows[0]?.due_later, rows[0]?.held, 'every held lease reaches into the future');
 });
