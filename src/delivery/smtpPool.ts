@@ -181,7 +181,9 @@ export class HostPool {
           settled = true;
           resolve(connection);
         };
-        if (!this.options.auth) return ready();
+        // As Nodemailer's own pool: credentials are offered only to a server that asks for them
+        // (one that needs them refuses MAIL FROM with a reply the engine classifies).
+        if (!this.options.auth || !smtp.allowsAuth) return ready();
         smtp.login({ user: this.options.auth.user, pass: this.options.auth.pass }, (loginError) => {
           if (loginError) fail(loginError as SmtpError);
           else ready();

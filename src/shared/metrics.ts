@@ -28,7 +28,7 @@ export function createMetrics(db: Database) {
   });
   const dkimSeconds = new Histogram({
     name: 'mailroom_dkim_sign_duration_seconds',
-    help: 'Time spent DKIM-signing one message',
+    help: 'Time from the start of DKIM-signing a message until its signatures were ready (waiting for a signing thread included)',
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [registry],
   });
