@@ -14,9 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startDnsServer, type Zone } from '../test/helpers/dnsServer.js';
-import { invocation, positiveInteger, UsageError } from './lib/args.js';
+import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
 import { formatSplit } from './lib/cpu.js';
 import { createDeliveryStore } from './lib/deliveryStore.js';
@@ -69,31 +68,17 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        messages: { type: 'string' },
-        database: { type: 'string' },
-        transport: { type: 'string' },
-        concurrency: { type: 'string' },
-        'signing-threads': { type: 'string' },
-        'skip-postfix': { type: 'boolean' },
-        profile: { type: 'boolean' },
-        'no-build': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return null;
-  }
+  const values = parseBenchOptions(args, {
+    messages: { type: 'string' },
+    database: { type: 'string' },
+    transport: { type: 'string' },
+    concurrency: { type: 'string' },
+    'signing-threads': { type: 'string' },
+    'skip-postfix': { type: 'boolean' },
+    profile: { type: 'boolean' },
+    'no-build': { type: 'boolean' },
+  }, USAGE);
+  if (!values) return null;
   const database = values.database ?? 'pglite';
   if (!['pglite', 'postgres', 'both'].includes(database)) throw new UsageError(`--database takes pglite, postgres or both; got "${database}"`);
   const transport = values.transport ?? 'mx';

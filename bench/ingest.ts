@@ -12,10 +12,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openPglite } from '../src/db/pglite.js';
-import { invocation, positiveInteger, UsageError } from './lib/args.js';
+import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
 import { cpuSnapshot, cpuSplit, formatSplit, perRequestUs, type CpuSplit } from './lib/cpu.js';
 import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuProfile.js';
@@ -96,28 +95,14 @@ interface Outcome {
 }
 
 function parseOptions(args: string[]): Options | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        duration: { type: 'string' },
-        connections: { type: 'string' },
-        warmup: { type: 'string' },
-        targets: { type: 'string' },
-        profile: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return null;
-  }
+  const values = parseBenchOptions(args, {
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    warmup: { type: 'string' },
+    targets: { type: 'string' },
+    profile: { type: 'boolean' },
+  }, USAGE);
+  if (!values) return null;
   const targets = (values.targets ?? TARGETS.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = targets.filter((name) => !(TARGETS as readonly string[]).includes(name));
   if (unknown.length > 0 || targets.length === 0) throw new UsageError(`--targets takes a list of ${TARGETS.join(', ')}; got "${values.targets}"`);

@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** A usage error in a benchmark's arguments: printed without a stack trace. */
 export class UsageError extends Error {}
 
@@ -14,4 +16,22 @@ export function positiveInteger(name: string, value: string | undefined, fallbac
 export function invocation(args: readonly string[]): string {
   const quoted = args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
   return process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${quoted}` : `node --import tsx bench/run.ts ${quoted}`;
+}
+
+/**
+ * A benchmark's options parsed strictly (node:util parseArgs, with `--help`/`-h` added): the
+ * values, or null when help was asked for and printed. A bad option is a UsageError with the usage.
+ */
+export function parseBenchOptions<const O extends ParseArgsConfig['options']>(args: string[], options: O, usage: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, strict: true, allowPositionals: false, options: { ...options, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${usage}`);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(usage);
+    return null;
+  }
+  return parsed.values as ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'];
 }

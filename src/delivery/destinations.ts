@@ -26,7 +26,8 @@ class Lane {
   deadUntil = 0;
   lastFailure = '';
 
-  constructor(readonly limits: DestinationLimits, private readonly onWait: () => void) {}
+  /** `onWaitChange(+1 | -1)`: a transaction started or stopped waiting for a slot here. */
+  constructor(readonly limits: DestinationLimits, private readonly onWaitChange: (delta: 1 | -1) => void) {}
 
   get waiting(): number {
     return this.waiters.length;
@@ -36,7 +37,7 @@ class Lane {
     if (this.active >= this.limits.concurrency) {
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
-        this.onWait();
+        this.onWaitChange(1);
       });
     } else {
       this.active++;
@@ -52,8 +53,12 @@ class Lane {
   release(): void {
     const next = this.waiters.shift();
     // The slot passes straight to the next waiter, so `active` stays as it is.
-    if (next) next();
-    else this.active--;
+    if (next) {
+      this.onWaitChange(-1);
+      next();
+    } else {
+      this.active--;
+    }
   }
 
   recordConnection(ok: boolean, error = ''): void {
@@ -70,6 +75,8 @@ class Lane {
 export class Destinations {
   private readonly lanes = new Map<string, Lane>();
   private waitListener: () => void = () => undefined;
+  /** Kept as lanes change, not summed on demand: the worker reads it on every turn of its loop. */
+  private waitingTotal = 0;
 
   constructor(private readonly defaults: DestinationLimits, private readonly rules: readonly DestinationLimitRule[] = []) {}
 
@@ -106,9 +113,7 @@ export class Destinations {
 
   /** Transactions waiting for a slot at their destination, over all destinations. */
   waiting(): number {
-    let total = 0;
-    for (const lane of this.lanes.values()) total += lane.waiting;
-    return total;
+    return this.waitingTotal;
   }
 
   /** Called whenever a transaction starts to wait for a slot. */
@@ -128,7 +133,10 @@ export class Destinations {
   private lane(destination: string, mxHosts: readonly string[]): Lane {
     let lane = this.lanes.get(destination);
     if (!lane) {
-      lane = new Lane(this.limitsFor(mxHosts), () => this.waitListener());
+      lane = new Lane(this.limitsFor(mxHosts), (delta) => {
+        this.waitingTotal += delta;
+        if (delta > 0) this.waitListener();
+      });
       this.lanes.set(destination, lane);
     }
     return lane;
