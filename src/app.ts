@@ -2,6 +2,7 @@ import { Verp } from './bounces/verp.js';
 import { loadEncryptionKey } from './config/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { KeyAuthenticator } from './accounts/apiKeys.js';
+import { SmtpCredentialResolver } from './accounts/smtpCredentials.js';
 import { bootstrapAccounts } from './accounts/bootstrap.js';
 import type { Config } from './config/settings.js';
 import type { Database } from './db/database.js';
@@ -18,6 +19,8 @@ import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
+import { startSubmissionServer, type SubmissionServer } from './smtp/server.js';
+import { loadTlsMaterial } from './smtp/tls.js';
 
 export interface Mailroom {
   db: Database;
@@ -28,6 +31,8 @@ export interface Mailroom {
   generatedKey: string | null;
   /** The delivery worker, when the worker role runs (tests wake it after moving a manual clock). */
   worker: DeliveryWorker | null;
+  /** host:port of the SMTP listeners, when the smtp role runs. */
+  smtp: SubmissionServer['addresses'] | null;
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let shuttingDown = false;
   let http: FastifyInstance | null = null;
   let worker: DeliveryWorker | null = null;
+  let smtp: SubmissionServer | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -48,13 +54,15 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       // The data directory is locked to this process: any lease in it belonged to a dead one.
       await new Queue(db).releaseAll(clock.now());
     }
-    const unavailable = config.roles.filter((role) => role === 'smtp' || role === 'mx');
+    const unavailable = config.roles.filter((role) => role === 'mx');
     if (unavailable.length > 0) log.info({ roles: unavailable }, 'roles not part of this version yet; skipped');
 
     const metrics = createMetrics(db);
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
     const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
+    const authenticator = new KeyAuthenticator(db);
+    const smtpCredentials = new SmtpCredentialResolver(db);
 
     if (config.roles.includes('worker')) {
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
@@ -68,23 +76,29 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator: new KeyAuthenticator(db), log, isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
+    }
+    if (config.roles.includes('smtp')) {
+      const tls = await loadTlsMaterial(config, log);
+      smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
+      log.info({ ...smtp.addresses, selfSignedCertificate: tls.selfSigned }, 'Mailroom SMTP submission listening');
     }
 
     let stopping: Promise<void> | null = null;
     const stop = () =>
       (stopping ??= (async () => {
         shuttingDown = true;
-        await http?.close();
+        await Promise.all([http?.close(), smtp?.close()]);
         await writer.drain();
         await worker?.stop(config.shutdownSeconds * 1000);
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, stop };
+    return { db, http, url, generatedKey, worker, smtp: smtp?.addresses ?? null, stop };
   } catch (error) {
     await http?.close().catch(() => {});
+    await smtp?.close().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await db.close().catch(() => {});
     throw error;

@@ -87,6 +87,6 @@ export async function composedSample(db: Database): Promise<Buffer> {
   if (!row) throw new Error('no message stored');
   const keys = await new SigningKeys(db).forSender(row.account_id, row.from_address);
   if (keys.length === 0) throw new Error(`no DKIM key for ${row.from_address}`);
-  const { raw } = await prepareMessage({ content: row.content, messageIdHeader: row.message_id_hdr, createdAt: new Date(row.created_at).getTime(), keys }, new KeyCache());
+  const { raw } = await prepareMessage({ content: row.content, body: null, messageIdHeader: row.message_id_hdr, createdAt: new Date(row.created_at).getTime(), keys }, new KeyCache());
   return raw;
 }

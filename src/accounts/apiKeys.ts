@@ -12,7 +12,8 @@ const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
 export const KEY_PREFIX = 'mr_';
 
 export interface Principal {
-  keyId: number;
+  /** The API key used; null for an SMTP credential (password or IP). */
+  keyId: number | null;
   accountId: number;
   accountName: string;
   accountStatus: 'active' | 'suspended';

@@ -3,7 +3,7 @@ import * as base64 from 'nodemailer/lib/base64';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type MimeNode from 'nodemailer/lib/mime-node';
 import * as qp from 'nodemailer/lib/qp';
-import type { Content } from '../sending/render.js';
+import type { ComposedContent } from '../sending/render.js';
 
 /** Nodemailer's line length for encoded bodies (RFC 2045: at most 76). */
 const LINE_LENGTH = 76;
@@ -22,12 +22,12 @@ const LINE_LENGTH = 76;
  * memory, so the same tree is written out synchronously with Nodemailer's own QP and base64
  * encoders, in about a tenth of the time; a test checks that the bytes equal build()'s.
  */
-export function composeMime(content: Content, messageIdHeader: string, date: Date): Buffer {
+export function composeMime(content: ComposedContent, messageIdHeader: string, date: Date): Buffer {
   return finish(writeNode(new MailComposer(composerOptions(content, messageIdHeader, date)).compile()));
 }
 
 /** What the composer is given for a stored message (exported for the test that compares build()). */
-export function composerOptions(content: Content, messageIdHeader: string, date: Date): ConstructorParameters<typeof MailComposer>[0] {
+export function composerOptions(content: ComposedContent, messageIdHeader: string, date: Date): ConstructorParameters<typeof MailComposer>[0] {
   return {
     from: content.from,
     to: content.to,

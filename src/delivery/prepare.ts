@@ -7,6 +7,8 @@ import { composeMime } from './mime.js';
 /** Everything needed to turn a stored message into the bytes sent. */
 export interface PrepareJob {
   content: Content;
+  /** The submitted bytes of raw (SMTP) content; null for composed content. */
+  body: Uint8Array | null;
   messageIdHeader: string;
   createdAt: number;
   keys: SigningKeyPem[];
@@ -34,15 +36,22 @@ export class KeyCache {
 }
 
 /**
- * Composes the MIME message and DKIM-signs it with every key given (none: unsigned). Composing
- * (about 40 µs) runs on the event loop; the private-key operations run on libuv's thread pool.
+ * Composes the MIME message (or takes the submitted one) and DKIM-signs it with every key given
+ * (none: unsigned). Composing (about 40 µs) runs on the event loop; the private-key operations
+ * run on libuv's thread pool.
  */
 export async function prepareMessage(job: PrepareJob, keys: KeyCache): Promise<Prepared> {
-  const composed = composeMime(job.content, job.messageIdHeader, new Date(job.createdAt));
+  const composed = messageBytes(job);
   if (job.keys.length === 0) return { raw: composed, signMs: 0 };
   const started = performance.now();
   const specs = job.keys.map((key) => ({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, key: keys.get(key.pem) }));
   const signatures = await dkimSignatures(composed, SIGNED_HEADERS, specs);
   const raw = Buffer.concat([Buffer.from(signatures, 'latin1'), composed]);
   return { raw, signMs: performance.now() - started };
+}
+
+function messageBytes(job: PrepareJob): Buffer {
+  if (job.content.kind !== 'raw') return composeMime(job.content, job.messageIdHeader, new Date(job.createdAt));
+  if (!job.body) throw new Error(`the body ${job.content.bodyId} of a submitted message is missing`);
+  return Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
 }

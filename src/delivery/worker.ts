@@ -204,7 +204,7 @@ export class DeliveryWorker {
     try {
       const keys = await this.keys.forSender(message.account_id, message.from_address);
       const { raw, signMs } = await prepareMessage({
-        content: message.content, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys,
+        content: message.content, body: message.body, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys,
       }, this.parsedKeys);
       if (keys.length > 0) this.metrics.dkimSeconds.observe(signMs / 1000);
       const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
+import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
 import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
@@ -15,11 +16,13 @@ import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 import { queueRoutes } from './routes/queue.js';
 import { sandboxRoutes } from './routes/sandbox.js';
+import { smtpCredentialRoutes } from './routes/smtpCredentials.js';
 
 export interface HttpDeps {
   db: Database;
   pipeline: SendPipeline;
   authenticator: KeyAuthenticator;
+  smtpCredentials: SmtpCredentialResolver;
   notifier: QueueNotifier;
   metrics: Metrics;
   clock: Clock;
@@ -67,6 +70,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     emailRoutes(api, deps);
     sandboxRoutes(api, deps);
     queueRoutes(api, deps);
+    smtpCredentialRoutes(api, deps);
   });
   return app;
 }

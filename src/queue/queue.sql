@@ -10,8 +10,9 @@ WITH claimed AS (
   RETURNING q.message_id, q.attempts, q.queued_at, q.pending_recipients
 )
 SELECT c.message_id, c.attempts, c.queued_at, c.pending_recipients, m.account_id, m.status, m.from_address,
-       m.envelope, m.content, m.message_id_hdr, m.created_at
-FROM claimed c JOIN messages m ON m.id = c.message_id;
+       m.envelope, m.content, m.message_id_hdr, m.created_at, b.raw AS body
+FROM claimed c JOIN messages m ON m.id = c.message_id
+LEFT JOIN message_bodies b ON b.id = m.content->>'bodyId';
 
 -- name: recordResults
 -- Applies a batch of delivery results, each only if its lease is still held: a worker whose

@@ -21,6 +21,8 @@ export interface ClaimedMessage {
   from_address: string;
   envelope: { from: string; to: string[] };
   content: Content;
+  /** The submitted bytes of a raw (SMTP) message; null for composed content. */
+  body: Uint8Array | null;
   message_id_hdr: string;
   created_at: Date;
 }

@@ -1,6 +1,7 @@
 -- name: insertMessages
--- One statement stores a whole group-commit batch: the messages, their first event and their
--- queue rows. A single statement is its own transaction. (Workers are woken separately, see
+-- One statement stores a whole group-commit batch: the messages, their first event, their
+-- queue rows and ($2) the bodies of messages submitted over SMTP (base64 in the JSON). A single
+-- statement is its own transaction. (Workers are woken separately, see
 -- src/queue/notifier.ts: NOTIFY inside it would serialise concurrent commits.)
 WITH batch AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
@@ -8,6 +9,10 @@ WITH batch AS (
     subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
     tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
     created_at timestamptz, domain text, due_at timestamptz)
+), bodies AS (
+  INSERT INTO message_bodies (id, account_id, raw, created_at)
+  SELECT id, account_id, decode(raw, 'base64'), created_at
+  FROM jsonb_to_recordset($2::jsonb) AS b(id text, account_id bigint, raw text, created_at timestamptz)
 ), m AS (
   INSERT INTO messages (id, account_id, operator_id, status, to_address, from_address, subject,
     external_id, client_id, alias, campaign_id, callbacks, tags, envelope, content, message_id_hdr,
@@ -30,6 +35,9 @@ SELECT count(*) AS queued FROM q;
 SELECT m.*, a.name AS account_name, o.name AS operator_name
 FROM messages m JOIN accounts a ON a.id = m.account_id JOIN operators o ON o.id = m.operator_id
 WHERE m.account_id = $1 AND m.id = $2;
+
+-- name: bodyById
+SELECT raw FROM message_bodies WHERE account_id = $1 AND id = $2;
 
 -- name: eventsOfMessage
 SELECT id, type, created_at, details FROM message_events

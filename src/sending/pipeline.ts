@@ -9,10 +9,12 @@ import { newMessageId } from '../shared/ids.js';
 import { claimKey, KeyTaken, replayFor, requestHash, type StoredResponse } from './idempotency.js';
 import { SenderPolicy } from './policy.js';
 import { renderContent } from './render.js';
+import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
-import { insertMessages, type NewMessage } from './store.js';
+import { insertMessages, type NewMessage, type Submission } from './store.js';
 import { validateSendRequest } from './validate.js';
+import { parseMailbox } from './addresses.js';
 
 /**
  * The one send pipeline: validate, apply policy, render, store, enqueue. HTTP (and later SMTP
@@ -36,7 +38,7 @@ export type BulkResult = { data: MessageData; warnings?: ErrorDetail[] } | { err
 
 export interface PipelineDeps {
   db: Database;
-  writer: Batcher<NewMessage, void>;
+  writer: Batcher<Submission, void>;
   notifier: QueueNotifier;
   metrics: Pick<Metrics, 'accepted'>;
   clock: Clock;
@@ -48,12 +50,44 @@ const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
 export class SendPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** Validate, police and render one request into the row that will be stored. Throws ApiError. */
-  async prepare(principal: Principal, body: unknown, unsubscribeMsg: string | null): Promise<Prepared> {
-    const now = this.deps.clock.now();
+  /** Policy on who sends at all (the SMTP door asks at MAIL FROM, before any content). */
+  checkAccount(principal: Principal): void {
     if (principal.accountStatus === 'suspended') {
       throw new ApiError(403, 'ACCOUNT_SUSPENDED', 'This account is suspended from sending; an operator of the installation can reinstate it.');
     }
+  }
+
+  /** Policy on an envelope sender (SMTP MAIL FROM); the null sender <> names no one to check. */
+  async checkEnvelopeSender(principal: Principal, address: string): Promise<void> {
+    this.checkAccount(principal);
+    if (address === '') return;
+    const parsed = parseMailbox(address);
+    if (typeof parsed === 'string') throw validationError([{ field: 'MAIL FROM', message: parsed }], `The sender ${address} ${parsed}.`);
+    await this.deps.policy.checkSender(principal.accountId, parsed);
+  }
+
+  /**
+   * A MIME message submitted over SMTP: the same policy as POST /emails, one message id per
+   * envelope recipient. Resolves once every row is stored (or, with an X-Mailroom-Idempotency-Key
+   * seen before, with the ids stored then).
+   */
+  async submitRaw(principal: Principal, input: RawSubmissionInput): Promise<{ ids: string[]; replayed: boolean }> {
+    this.checkAccount(principal);
+    const prepared = prepareRawSubmission(principal, input, this.deps.clock.now());
+    await this.deps.policy.checkSender(principal.accountId, prepared.from);
+    const context: SendContext = { principal, meta: { timestamp: 0, transactionId: '' }, unsubscribeMsg: null, idempotencyKey: prepared.options.idempotencyKey };
+    let built = false;
+    const response = await this.idempotent(context, '/smtp', { digest: prepared.requestDigest }, async () => {
+      built = true;
+      return { submission: prepared.submission, response: { statusCode: 250, body: { ids: prepared.ids } } };
+    });
+    return { ids: (response.body as { ids: string[] }).ids, replayed: !built };
+  }
+
+  /** Validate, police and render one request into the row that will be stored. Throws ApiError. */
+  async prepare(principal: Principal, body: unknown, unsubscribeMsg: string | null): Promise<Prepared> {
+    const now = this.deps.clock.now();
+    this.checkAccount(principal);
     const checked = validateSendRequest(body, now);
     if (!checked.ok) {
       if (checked.tooLarge) throw new ApiError(413, 'MESSAGE_TOO_LARGE', checked.details[0]?.message ?? 'The message is too large.', checked.details);
@@ -117,7 +151,7 @@ export class SendPipeline {
   async send(context: SendContext, body: unknown): Promise<StoredResponse> {
     return this.idempotent(context, '/emails', body, async () => {
       const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg);
-      return { rows: [prepared.row], response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
+      return { submission: { rows: [prepared.row], bodies: [] }, response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
     });
   }
 
@@ -136,28 +170,28 @@ export class SendPipeline {
           results.push({ error: { code: error.code, message: error.message, details: error.details } });
         }
       }
-      return { rows, response: { statusCode: 200, body: { meta: context.meta, results } } };
+      return { submission: { rows, bodies: [] }, response: { statusCode: 200, body: { meta: context.meta, results } } };
     });
   }
 
   /**
-   * Without a key, rows go through the group-commit writer. With one, the rows and the stored
-   * response commit in one transaction, so a replay can never see a response whose messages
-   * were lost, nor a message sent twice.
+   * Without a key, a single message (HTTP, or SMTP with its recipients and body) joins the group
+   * commit; a bulk request is a batch already and is stored by one statement, so it is stored
+   * whole or not at all. With a key, the rows and the stored response commit in one transaction,
+   * so a replay can never see a response whose messages were lost, nor a message sent twice.
    */
   private async idempotent(
     context: SendContext,
     route: string,
     body: unknown,
-    build: () => Promise<{ rows: NewMessage[]; response: StoredResponse }>,
+    build: () => Promise<{ submission: Submission; response: StoredResponse }>,
   ): Promise<StoredResponse> {
     const { db, writer, clock } = this.deps;
     const key = context.idempotencyKey;
     if (key === null) {
-      const { rows, response } = await build();
-      // One message joins the group commit; a bulk request is a batch already and is stored by
-      // one statement, so it is stored whole or not at all.
-      if (rows.length === 1) await writer.submit(rows[0]!);
+      const { submission, response } = await build();
+      const { rows, bodies } = submission;
+      if (rows.length === 1 || bodies.length > 0) await writer.submit(submission);
       else if (rows.length > 1 && (await insertMessages(db, rows)) > 0) this.deps.notifier.poke();
       this.deps.metrics.accepted.inc(rows.length);
       return response;
@@ -166,11 +200,12 @@ export class SendPipeline {
     const hash = requestHash(route, body, { unsubscribeMsg: context.unsubscribeMsg });
     const earlier = await replayFor(db, accountId, key, hash, clock.now());
     if (earlier) return earlier;
-    const { rows, response } = await build();
+    const { submission, response } = await build();
+    const { rows, bodies } = submission;
     try {
       await db.transaction(async (tx) => {
         if (!(await claimKey(tx, accountId, key, hash, response, clock.now()))) throw new KeyTaken();
-        if (rows.length > 0) await insertMessages(tx, rows);
+        if (rows.length > 0) await insertMessages(tx, rows, bodies);
       });
       if (rows.length > 0) this.deps.notifier.poke();
       this.deps.metrics.accepted.inc(rows.length);

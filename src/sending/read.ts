@@ -1,9 +1,10 @@
+import { simpleParser } from 'mailparser';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import type { Content } from './render.js';
 import { messageData } from './response.js';
 
-const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['messageById', 'eventsOfMessage', 'listMessages'] as const);
+const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['messageById', 'eventsOfMessage', 'listMessages', 'bodyById'] as const);
 
 interface MessageRow {
   id: string;
@@ -23,8 +24,12 @@ interface MessageRow {
   operator_name: string;
 }
 
-/** A stored message as the API shows it: the `data` of SPEC section 3 plus what was set and when. */
-export function messageView(row: MessageRow) {
+/**
+ * A stored message as the API shows it: the `data` of SPEC section 3 plus what was set and when.
+ * A message submitted over SMTP has no `text` field of its own; getMessage fills it in from the
+ * stored MIME (lists leave it empty rather than parse a hundred messages).
+ */
+export function messageView(row: MessageRow, text = row.content.kind === 'raw' ? '' : row.content.text) {
   return {
     ...messageData({
       id: row.id,
@@ -32,7 +37,7 @@ export function messageView(row: MessageRow) {
       from: row.content.from,
       userName: row.account_name,
       operator: row.operator_name,
-      text: row.content.text,
+      text,
       status: row.status,
       subject: row.subject,
       externalId: row.external_id,
@@ -45,6 +50,7 @@ export function messageView(row: MessageRow) {
     cc: row.content.cc,
     bcc: row.content.bcc,
     type: row.content.type,
+    submittedBy: row.content.kind === 'raw' ? ('smtp' as const) : ('http' as const),
     sendAt: row.send_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -54,7 +60,17 @@ export type MessageView = ReturnType<typeof messageView>;
 
 export async function getMessage(db: Queryable, accountId: number, id: string): Promise<MessageView | null> {
   const [row] = await db.query<MessageRow & Record<string, unknown>>(sql.messageById, [accountId, id]);
-  return row ? messageView(row) : null;
+  if (!row) return null;
+  if (row.content.kind !== 'raw') return messageView(row);
+  return messageView(row, await submittedText(db, accountId, row.content.bodyId));
+}
+
+/** The plain-text part of a submitted message (derived from its HTML part when it has none). */
+async function submittedText(db: Queryable, accountId: number, bodyId: string): Promise<string> {
+  const [body] = await db.query<{ raw: Uint8Array }>(sql.bodyById, [accountId, bodyId]);
+  if (!body) return '';
+  const parsed = await simpleParser(Buffer.from(body.raw.buffer, body.raw.byteOffset, body.raw.byteLength), { skipImageLinks: true, skipTextLinks: true });
+  return (parsed.text ?? '').replace(/\n$/, '');
 }
 
 export interface EventView {
@@ -107,6 +123,6 @@ export async function listMessages(db: Queryable, accountId: number, filter: Lis
     accountId, filter.status, filter.externalId, filter.clientId, filter.campaignId,
     filter.to?.toLowerCase() ?? null, filter.from?.toLowerCase() ?? null, filter.after, filter.before, filter.cursor, filter.limit,
   ]);
-  const items = rows.map(messageView);
+  const items = rows.map((row) => messageView(row));
   return { items, nextCursor: items.length === filter.limit ? items.at(-1)!.id : null };
 }

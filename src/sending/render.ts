@@ -2,11 +2,18 @@ import { convert } from 'html-to-text';
 import type { ValidMessage } from './validate.js';
 
 /**
- * What a message will say, fixed at acceptance: bodies (HTML detected in `text`, with a
- * plain-text part derived from it), headers, attachments and the Message-ID. The MIME bytes are
- * composed from this at delivery, identically on every attempt.
+ * What a message will say, fixed at acceptance. Two kinds:
+ * - composed (HTTP): bodies (HTML detected in `text`, with a plain-text part derived from it),
+ *   headers and attachments; the MIME bytes are composed from this at delivery, identically on
+ *   every attempt.
+ * - raw (SMTP): the MIME message as submitted (Mailroom headers and Bcc removed, Message-ID and
+ *   Date added when missing), stored once in message_bodies however many recipients it has.
  */
-export interface Content {
+export type Content = ComposedContent | RawContent;
+
+export interface ComposedContent {
+  /** Absent on rows stored before raw content existed. */
+  kind?: 'composed';
   to: string;
   from: string;
   subject: string;
@@ -26,6 +33,26 @@ export interface Content {
   unsubscribeMsg: string | null;
 }
 
+export interface RawContent {
+  kind: 'raw';
+  /** The message_bodies row with the bytes. */
+  bodyId: string;
+  /** This row's envelope recipient. */
+  to: string;
+  /** The From header as written (decoded). */
+  from: string;
+  /** The Subject header, decoded. */
+  subject: string;
+  /** Addresses of the Cc header, as the API shows them. */
+  cc: string[];
+  /** Envelope recipients in no To or Cc header, as the API shows them (the bytes never name them). */
+  bcc: string[];
+  size: number;
+  type: 'transactional' | 'marketing';
+  trackOpens: boolean | null;
+  trackClicks: boolean | null;
+}
+
 /** A tag from the HTML vocabulary, or a doctype: plain text with "a < b" is not HTML. */
 const HTML_MARKERS = /<!doctype\s+html|<\/?(html|head|body|div|span|p|br|a|table|tr|td|th|tbody|thead|img|ul|ol|li|h[1-6]|strong|em|b|i|u|font|center|style|hr|blockquote|pre|section|header|footer|article|main)\b[^<>]*>/i;
 
@@ -43,7 +70,7 @@ export function htmlToPlainText(html: string): string {
   });
 }
 
-export function renderContent(message: ValidMessage, unsubscribeMsg: string | null): Content {
+export function renderContent(message: ValidMessage, unsubscribeMsg: string | null): ComposedContent {
   const { request } = message;
   let plain: string | null = null;
   let html = request.html ?? null;

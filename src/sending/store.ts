@@ -32,9 +32,24 @@ export interface NewMessage {
   due_at: string | null;
 }
 
-/** Stores messages; returns how many were queued for delivery (the caller wakes the workers). */
-export async function insertMessages(db: Queryable, messages: readonly NewMessage[]): Promise<number> {
-  const [row] = await db.query<{ queued: number }>(sql.insertMessages, [JSON.stringify(messages)], 'insertMessages');
+/** The bytes of a message submitted over SMTP, shared by its recipients' rows. */
+export interface NewBody {
+  id: string;
+  account_id: number;
+  raw: Buffer;
+  created_at: string;
+}
+
+/** What one caller stores at once, all or nothing: one HTTP message, or an SMTP message per recipient. */
+export interface Submission {
+  rows: NewMessage[];
+  bodies: NewBody[];
+}
+
+/** Stores messages (and their bodies); returns how many were queued for delivery (the caller wakes the workers). */
+export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = []): Promise<number> {
+  const encodedBodies = bodies.map((body) => ({ id: body.id, account_id: body.account_id, raw: body.raw.toString('base64'), created_at: body.created_at }));
+  const [row] = await db.query<{ queued: number }>(sql.insertMessages, [JSON.stringify(messages), JSON.stringify(encodedBodies)], 'insertMessages');
   return row?.queued ?? 0;
 }
 
@@ -43,12 +58,14 @@ export async function insertMessages(db: Queryable, messages: readonly NewMessag
  * commit, one fsync). PostgreSQL runs two batches at once (one commits while the next fills;
  * more would only make each batch smaller); PGlite has one connection, so one at a time.
  */
-export function createMessageWriter(db: Database, notifier: QueueNotifier): Batcher<NewMessage, void> {
-  return new Batcher<NewMessage, void>({
+export function createMessageWriter(db: Database, notifier: QueueNotifier): Batcher<Submission, void> {
+  return new Batcher<Submission, void>({
     maxBatch: 500,
     maxConcurrent: db.kind === 'postgres' ? 2 : 1,
     flush: async (items) => {
-      if ((await insertMessages(db, items)) > 0) notifier.poke();
+      const rows = items.length === 1 ? items[0]!.rows : items.flatMap((item) => item.rows);
+      const bodies = items.flatMap((item) => item.bodies);
+      if ((await insertMessages(db, rows, bodies)) > 0) notifier.poke();
       return items.map(() => undefined);
     },
   });

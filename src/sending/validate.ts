@@ -8,8 +8,8 @@ const checkShape = TypeCompiler.Compile(SendRequest);
 /** The seed's 10 MB, counted over subject, bodies and decoded attachments. */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 const MAX_SCHEDULE_MS = 30 * 24 * 3600 * 1000;
-const REPORTING_ID = /^[A-Za-z0-9._:-]+$/;
-const TAG = /^[A-Za-z0-9._:-]+$/;
+export const REPORTING_ID = /^[A-Za-z0-9._:-]+$/;
+export const TAG = /^[A-Za-z0-9._:-]+$/;
 const HEADER_NAME = /^[!-9;-~]+$/;
 /** Headers Mailroom writes itself; letting callers set them would break threading, DKIM or tracking. */
 const RESERVED_HEADERS = new Set([

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { composeMime, composerOptions, finish } from '../../src/delivery/mime.js';
-import type { Content } from '../../src/sending/render.js';
+import type { ComposedContent as Content } from '../../src/sending/render.js';
 
 /**
  * composeMime writes Nodemailer's MIME tree synchronously instead of through the composer's

@@ -34,7 +34,7 @@ function content(index: number): Content {
 test('60 messages prepared at once: each is signed twice, verifies, and keeps its own Message-ID', async () => {
   const cache = new KeyCache();
   const results = await Promise.all(Array.from({ length: 60 }, (_, index) =>
-    prepareMessage({ content: content(index), messageIdHeader: `<m${index}@example.com>`, createdAt: Date.now(), keys: KEYS }, cache)));
+    prepareMessage({ content: content(index), body: null, messageIdHeader: `<m${index}@example.com>`, createdAt: Date.now(), keys: KEYS }, cache)));
   for (const [index, { raw, signMs }] of results.entries()) {
     assert.match(raw.toString('latin1'), new RegExp(`^Message-ID: <m${index}@example.com>\\r$`, 'm'));
     assert.match(raw.toString('latin1'), new RegExp(`^To: user${index}@example.org\\r$`, 'm'));
@@ -45,7 +45,7 @@ test('60 messages prepared at once: each is signed twice, verifies, and keeps it
 });
 
 test('no key: the message goes out unsigned', async () => {
-  const unsigned = await prepareMessage({ content: content(99), messageIdHeader: '<u@example.com>', createdAt: Date.now(), keys: [] }, new KeyCache());
+  const unsigned = await prepareMessage({ content: content(99), body: null, messageIdHeader: '<u@example.com>', createdAt: Date.now(), keys: [] }, new KeyCache());
   assert.doesNotMatch(unsigned.raw.toString('latin1'), /^DKIM-Signature/m);
   assert.equal(unsigned.signMs, 0);
 });

@@ -1,0 +1,64 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { createIpCredential, createPasswordCredential, listCredentials, normalizeRange, revokeCredential, type SmtpCredentialResolver } from '../../accounts/smtpCredentials.js';
+import type { Database } from '../../db/database.js';
+import { ApiError, validationError } from '../../shared/errors.js';
+import { principalOf } from '../auth.js';
+import { metaOf } from '../errors.js';
+
+const CreateBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('password'), Type.Literal('ip')], { description: '"password": a username and password for AUTH; "ip": an address or CIDR range that submits without AUTH' }),
+    name: Type.Optional(Type.String({ maxLength: 100, description: 'a label, e.g. the application that uses it' })),
+    address: Type.Optional(Type.String({ maxLength: 64, description: 'type "ip": an IPv4 or IPv6 address or CIDR range' })),
+  },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
+
+/**
+ * SMTP credentials of the account: passwords for AUTH (the password is in the creation response
+ * only; it is stored as a scrypt hash) and IP ranges allowed to submit without AUTH. An API key
+ * also authenticates over SMTP, as the username "apikey".
+ */
+export function smtpCredentialRoutes(app: FastifyInstance, deps: { db: Database; smtpCredentials: SmtpCredentialResolver }): void {
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/smtp-credentials',
+    { schema: { summary: 'Create an SMTP credential (a password is shown only in this response)', tags: ['smtp'], body: CreateBody } },
+    async (request) => {
+      const principal = principalOf(request);
+      const { type, name = '', address } = request.body;
+      if (/[\r\n\0]/.test(name)) throw validationError([{ field: 'name', message: 'must not contain CR, LF or NUL' }]);
+      let data;
+      if (type === 'password') {
+        if (address !== undefined) throw validationError([{ field: 'address', message: 'is only for type "ip"' }]);
+        data = await createPasswordCredential(deps.db, principal.accountId, principal.operatorId, name);
+      } else {
+        if (address === undefined) throw validationError([{ field: 'address', message: 'is required for type "ip"' }]);
+        const range = normalizeRange(address);
+        if (!range) throw validationError([{ field: 'address', message: 'must be an IPv4 or IPv6 address or CIDR range' }]);
+        data = await createIpCredential(deps.db, principal.accountId, principal.operatorId, name, range);
+      }
+      deps.smtpCredentials.forget();
+      return { meta: metaOf(request), data };
+    },
+  );
+
+  app.get('/smtp-credentials', { schema: { summary: 'List the SMTP credentials (never their passwords)', tags: ['smtp'] } }, async (request) => ({
+    meta: metaOf(request),
+    data: await listCredentials(deps.db, principalOf(request).accountId),
+  }));
+
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/smtp-credentials/:id',
+    { schema: { summary: 'Revoke an SMTP credential', tags: ['smtp'], params: IdParams } },
+    async (request) => {
+      const id = Number(request.params.id);
+      if (!(await revokeCredential(deps.db, principalOf(request).accountId, id))) {
+        throw new ApiError(404, 'NOT_FOUND', `No SMTP credential ${id} in this account.`);
+      }
+      deps.smtpCredentials.forget();
+      return { meta: metaOf(request), data: { id, revoked: true } };
+    },
+  );
+}

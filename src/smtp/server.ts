@@ -1,0 +1,246 @@
+import { hostname } from 'node:os';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { KeyAuthenticator, Principal } from '../accounts/apiKeys.js';
+import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
+import type { Config } from '../config/settings.js';
+import { checkAddress } from '../sending/addresses.js';
+import type { SendPipeline } from '../sending/pipeline.js';
+import { MAX_MESSAGE_BYTES } from '../sending/validate.js';
+import type { Logger } from '../shared/log.js';
+import './enhancedCodes.js';
+import { ConnectionCounter, LoginThrottle } from './limits.js';
+import { isInternal, replyForError, SmtpReply, type Stage } from './replies.js';
+import type { TlsMaterial } from './tls.js';
+
+export interface SubmissionDeps {
+  pipeline: SendPipeline;
+  keys: KeyAuthenticator;
+  credentials: SmtpCredentialResolver;
+  log: Logger;
+}
+
+export type SubmissionSettings = Pick<
+  Config,
+  | 'smtpHost' | 'smtpPort' | 'smtpsPort' | 'smtpHostname' | 'smtpInsecureAuth' | 'smtpMaxRecipients' | 'smtpMaxConnectionsPerIp'
+  | 'smtpMaxConnections' | 'smtpIdleSeconds' | 'smtpAuthFailures' | 'smtpLockoutMinutes' | 'shutdownSeconds'
+>;
+
+/** RFC 5321 4.5.3.1.4 allows 512 octets per command; AUTH PLAIN with a long key needs more (RFC 4954: 12,288). */
+const MAX_COMMAND_OCTETS = 4096;
+/** The username that says "the password is an API key", as SendGrid's and Postmark's SMTP do. */
+const API_KEY_USERNAME = 'apikey';
+const QUEUED_AS_MAX = 440;
+
+export interface SubmissionServer {
+  /** host:port of the STARTTLS and the implicit-TLS listener. */
+  addresses: { submission: string; smtps: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The SMTP door into the send pipeline: submission with STARTTLS on MAILROOM_SMTP_PORT and
+ * implicit TLS on MAILROOM_SMTPS_PORT, over Nodemailer's smtp-server. This file is protocol
+ * only: who the client is (AUTH PLAIN/LOGIN with an SMTP credential or an API key, or an IP
+ * credential), per-address limits, and turning the pipeline's answers into SMTP replies. What a
+ * message may be, and storing it, is the pipeline's (src/sending): the reply to DATA is sent only
+ * once every recipient's row has committed.
+ */
+export async function startSubmissionServer(settings: SubmissionSettings, tls: TlsMaterial, deps: SubmissionDeps): Promise<SubmissionServer> {
+  const door = new SubmissionDoor(settings, deps);
+  const plain = new SMTPServer(door.options(tls, false));
+  const secure = new SMTPServer(door.options(tls, true));
+  for (const server of [plain, secure]) server.on('error', (error) => deps.log.warn({ err: error }, 'SMTP connection error'));
+  const submission = await listen(plain, settings.smtpHost, settings.smtpPort);
+  let smtps: string;
+  try {
+    smtps = await listen(secure, settings.smtpHost, settings.smtpsPort);
+  } catch (error) {
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
+    throw error;
+  }
+  return {
+    addresses: { submission, smtps },
+    close: () => Promise.all([plain, secure].map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined),
+  };
+}
+
+function listen(server: SMTPServer, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(new Error(`mailroom: cannot listen for SMTP on ${host}:${port}: ${error.message}`));
+    server.server.once('error', onError);
+    server.listen(port, host, () => {
+      server.server.off('error', onError);
+      const address = server.server.address();
+      resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : `${host}:${port}`);
+    });
+  });
+}
+
+class SubmissionDoor {
+  private readonly connections: ConnectionCounter;
+  private readonly logins: LoginThrottle;
+  /** Principals of connections let in by an IP credential (session.user is only set by AUTH). */
+  private readonly byAddress = new Map<string, Principal>();
+
+  constructor(private readonly settings: SubmissionSettings, private readonly deps: SubmissionDeps) {
+    this.connections = new ConnectionCounter(settings.smtpMaxConnectionsPerIp);
+    this.logins = new LoginThrottle(settings.smtpAuthFailures, settings.smtpLockoutMinutes * 60_000);
+  }
+
+  options(tls: TlsMaterial, implicitTls: boolean): SMTPServerOptions {
+    return {
+      secure: implicitTls,
+      key: tls.key,
+      cert: tls.cert,
+      name: this.settings.smtpHostname || hostname(),
+      banner: 'Mailroom ESMTP submission',
+      size: MAX_MESSAGE_BYTES,
+      rejectOversized: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      // Optional, because an IP credential submits without it; onMailFrom refuses anyone else.
+      authOptional: true,
+      allowInsecureAuth: this.settings.smtpInsecureAuth,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      disableReverseLookup: true,
+      maxClients: this.settings.smtpMaxConnections,
+      maxRecipients: this.settings.smtpMaxRecipients,
+      maxCommandLength: MAX_COMMAND_OCTETS,
+      socketTimeout: this.settings.smtpIdleSeconds * 1000,
+      closeTimeout: Math.min(this.settings.shutdownSeconds, 10) * 1000,
+      logger: false,
+      onConnect: (session, callback) => this.onConnect(session, callback),
+      onSecure: (_socket, session, callback) => {
+        // After STARTTLS (or the implicit handshake) AUTH is offered.
+        session.disabledCommands = [];
+        callback();
+      },
+      onAuth: (auth, session, callback) => this.answer('auth', callback, () => this.onAuth(auth, session)),
+      onMailFrom: (address, session, callback) => this.answer('mail', callback, () => this.onMailFrom(address, session)),
+      onRcptTo: (address, session, callback) => this.answer('rcpt', callback, async () => this.onRcptTo(address)),
+      onData: (stream, session, callback) => this.onData(stream, session, callback),
+      onClose: (session) => {
+        this.connections.release(session.id);
+        this.byAddress.delete(session.id);
+      },
+    };
+  }
+
+  private onConnect(session: SMTPServerSession, callback: (error?: Error | null) => void): void {
+    if (!this.connections.admit(session.id, session.remoteAddress)) {
+      callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address; try again later.'));
+      return;
+    }
+    // SPEC section 2: AUTH is offered only over TLS (unless MAILROOM_SMTP_INSECURE_AUTH).
+    if (!session.secure && !this.settings.smtpInsecureAuth) session.disabledCommands = ['AUTH'];
+    this.deps.credentials.byAddress(session.remoteAddress).then(
+      (principal) => {
+        if (principal) this.byAddress.set(session.id, principal);
+        callback();
+      },
+      (error: unknown) => {
+        this.deps.log.error({ err: error }, 'SMTP: could not look up IP credentials');
+        callback(new SmtpReply(421, '4.3.0', 'Temporary internal error; try again later.'));
+      },
+    );
+  }
+
+  /** Runs a hook and answers smtp-server's callback with nothing (accept) or a refusal. */
+  private answer<T>(stage: Stage, callback: (error: Error | null, result?: T) => void, hook: () => Promise<T | undefined>): void {
+    hook().then(
+      (result) => callback(null, result),
+      (error: unknown) => callback(this.refusal(error, stage)),
+    );
+  }
+
+  private refusal(error: unknown, stage: Stage): SmtpReply {
+    const reply = replyForError(error, stage);
+    if (isInternal(reply)) this.deps.log.error({ err: error, stage }, 'SMTP: internal error');
+    return reply;
+  }
+
+  private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<{ user: Principal }> {
+    const address = session.remoteAddress;
+    const wait = this.logins.lockedFor(address);
+    if (wait > 0) {
+      throw new SmtpReply(535, '5.7.8', `Too many failed logins from your address; try again in ${Math.ceil(wait / 60_000)} minute(s).`);
+    }
+    const username = auth.username ?? '';
+    const password = auth.password ?? '';
+    const principal =
+      username.toLowerCase() === API_KEY_USERNAME ? await this.deps.keys.authenticate(password) : await this.deps.credentials.byPassword(username, password);
+    if (!principal) {
+      this.logins.fail(address);
+      this.deps.log.warn({ remoteAddress: address, username, method: auth.method }, 'SMTP: failed login');
+      throw new SmtpReply(535, '5.7.8', 'Authentication credentials invalid.');
+    }
+    this.logins.succeed(address);
+    return { user: principal };
+  }
+
+  private principal(session: SMTPServerSession): Principal {
+    const principal = (session.user as Principal | undefined) || this.byAddress.get(session.id);
+    if (!principal) throw new SmtpReply(530, '5.7.0', 'Authentication required: AUTH with an SMTP credential or an API key (username "apikey").');
+    return principal;
+  }
+
+  private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<undefined> {
+    await this.deps.pipeline.checkEnvelopeSender(this.principal(session), address.address);
+    return undefined;
+  }
+
+  private async onRcptTo(address: SMTPServerAddress): Promise<undefined> {
+    const problem = checkAddress(address.address);
+    if (problem) throw new SmtpReply(553, '5.1.3', `The recipient ${address.address} ${problem}.`);
+    return undefined;
+  }
+
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error?: Error | null, message?: string) => void): void {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on('data', (chunk: Buffer) => {
+      // Past the limit nothing more is kept: smtp-server answers 552 5.3.4 (rejectOversized).
+      if (stream.sizeExceeded) return;
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    stream.once('error', (error) => callback(this.refusal(error, 'data')));
+    stream.once('end', () => {
+      if (stream.sizeExceeded) {
+        callback(new SmtpReply(552, '5.3.4', `Message too large; at most ${MAX_MESSAGE_BYTES} bytes.`));
+        return;
+      }
+      const envelope = session.envelope;
+      const input = {
+        envelopeFrom: envelope.mailFrom ? envelope.mailFrom.address : '',
+        recipients: envelope.rcptTo.map((recipient) => recipient.address),
+        raw: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length),
+      };
+      let principal: Principal;
+      try {
+        principal = this.principal(session);
+      } catch (error) {
+        callback(this.refusal(error, 'data'));
+        return;
+      }
+      this.deps.pipeline.submitRaw(principal, input).then(
+        ({ ids, replayed }) => callback(null, queuedAs(ids, replayed)),
+        (error: unknown) => callback(this.refusal(error, 'data')),
+      );
+    });
+  }
+}
+
+/** `2.0.0 Ok: queued as ID ...`, within one reply line (RFC 5321 4.5.3.1.5: 512 octets). */
+export function queuedAs(ids: readonly string[], replayed: boolean): string {
+  let text = `2.0.0 Ok: ${replayed ? 'already queued (idempotent replay) as' : 'queued as'}`;
+  let shown = 0;
+  for (const id of ids) {
+    if (text.length + id.length + 1 > QUEUED_AS_MAX) break;
+    text += ` ${id}`;
+    shown++;
+  }
+  if (shown < ids.length) text += ` and ${ids.length - shown} more`;
+  return text;
+}
