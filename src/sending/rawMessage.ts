@@ -103,7 +103,7 @@ export function parseRawMessage(input: Buffer): RawParse {
 /** The unfolded value of a field, with RFC 2047 encoded words decoded; UTF-8 (RFC 6532) is read as such. */
 export function fieldValue(field: HeaderField): string {
   const value = field.raw.slice(field.raw.indexOf(':') + 1).replace(/\r\n(?=[ \t])/g, '').replace(/\r\n$/, '').trim();
-  const text = /[^\x01-\x7f]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+  const text = /^[\t\x20-\x7e]*$/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
   try {
     return libmime.decodeWords(text);
   } catch {
