@@ -48,7 +48,7 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
   if (!parsed.ok) throw invalid(`The message is malformed: ${parsed.problem}.`, [{ field: 'message', message: parsed.problem }]);
   const message = parsed.message;
   if (message.longestLine > MAX_LINE_OCTETS) {
-    throw invalid(`The message has a line of ${message.longestLine} octets; at most ${MAX_LINE_OCTETS} are allowed (RFC 5322 2.1.1): encode long lines with quoted-printable or base64.`, [
+    throw invalid(`The message has a line of ${message.longestLine} octets; at most ${MAX_LINE_OCTETS} are allowed, as RFC 5322 requires: encode long lines with quoted-printable or base64.`, [
       { field: 'message', message: `has a line longer than ${MAX_LINE_OCTETS} octets` },
     ]);
   }
