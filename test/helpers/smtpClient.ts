@@ -36,7 +36,7 @@ export class SmtpClient {
     const { localAddress } = options;
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = options.tls
-        ? tlsConnect({ socket: netConnect({ host, port, localAddress }), servername: host, rejectUnauthorized: false }, () => resolve(s))
+        ? tlsConnect({ socket: netConnect({ host, port, localAddress }), rejectUnauthorized: false }, () => resolve(s))
         : netConnect({ host, port, localAddress }, () => resolve(s));
       s.once('error', reject);
     });
