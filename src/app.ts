@@ -74,16 +74,17 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       }, metrics);
       await worker.start();
     }
+    // SMTP listens before HTTP, so that /readyz answering means every door of this process is open.
+    if (config.roles.includes('smtp')) {
+      const tls = await loadTlsMaterial(config, log);
+      smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
+      log.info({ ...smtp.addresses, selfSignedCertificate: tls.selfSigned }, 'Mailroom SMTP submission listening');
+    }
     let url: string | null = null;
     if (config.roles.includes('api')) {
       http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
-    }
-    if (config.roles.includes('smtp')) {
-      const tls = await loadTlsMaterial(config, log);
-      smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
-      log.info({ ...smtp.addresses, selfSignedCertificate: tls.selfSigned }, 'Mailroom SMTP submission listening');
     }
 
     let stopping: Promise<void> | null = null;

@@ -27,6 +27,11 @@ export class ConnectionCounter {
   }
 }
 
+/**
+ * Failed logins per client address. A success does not clear them: a client that holds one
+ * working credential could otherwise go on guessing another account's password, a few tries
+ * between two good logins, without ever being locked out.
+ */
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
 
@@ -49,10 +54,6 @@ export class LoginThrottle {
     // Only the last maxFailures matter for the lock-out.
     this.failures.set(address, recent.slice(-this.maxFailures));
     if (this.failures.size > 100_000) this.prune();
-  }
-
-  succeed(address: string): void {
-    this.failures.delete(address);
   }
 
   private recent(address: string): number[] {

@@ -175,7 +175,6 @@ class SubmissionDoor {
       this.deps.log.warn({ remoteAddress: address, username, method: auth.method }, 'SMTP: failed login');
       throw new SmtpReply(535, '5.7.8', 'Authentication credentials invalid.');
     }
-    this.logins.succeed(address);
     return { user: principal };
   }
 

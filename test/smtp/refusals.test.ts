@@ -186,7 +186,7 @@ test('a malformed recipient is refused at RCPT with 5xx', async () => {
   client.close();
 });
 
-test(`failed logins: 535 5.7.8, and after ${AUTH_FAILURES} failures the address is locked out, even with the right key; other addresses are not`, async () => {
+test(`failed logins: 535 5.7.8, and after ${AUTH_FAILURES} failures the address is locked out, even with the right key, successes between notwithstanding; other addresses are not`, async () => {
   const attempt = async (localAddress: string, key: string) => {
     const client = await session({ key: null, localAddress });
     await client.startTls();
@@ -195,7 +195,12 @@ test(`failed logins: 535 5.7.8, and after ${AUTH_FAILURES} failures the address 
     client.close();
     return reply;
   };
-  for (let i = 0; i < AUTH_FAILURES; i++) assertReply(await attempt('127.0.0.5', 'mr_wrong_key'), 535, '5.7.8', /credentials invalid/);
+  // A good login between the guesses does not reset the count (or one working credential would
+  // let a client guess another's password forever).
+  for (let i = 0; i < AUTH_FAILURES; i++) {
+    assertReply(await attempt('127.0.0.5', 'mr_wrong_key'), 535, '5.7.8', /credentials invalid/);
+    if (i === 0) assert.equal((await attempt('127.0.0.5', app.key)).code, 235);
+  }
   assertReply(await attempt('127.0.0.5', app.key), 535, '5.7.8', /Too many failed logins/);
   assert.equal((await attempt('127.0.0.6', app.key)).code, 235);
 });
