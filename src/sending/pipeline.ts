@@ -77,7 +77,7 @@ export class SendPipeline {
     await this.deps.policy.checkSender(principal.accountId, prepared.from);
     const context: SendContext = { principal, meta: { timestamp: 0, transactionId: '' }, unsubscribeMsg: null, idempotencyKey: prepared.options.idempotencyKey };
     let built = false;
-    const response = await this.idempotent(context, '/smtp', { digest: prepared.requestDigest }, async () => {
+    const response = await this.idempotent(context, '/smtp', () => ({ digest: prepared.requestDigest() }), async () => {
       built = true;
       return { submission: prepared.submission, response: { statusCode: 250, body: { ids: prepared.ids } } };
     });
@@ -149,7 +149,7 @@ export class SendPipeline {
 
   /** POST /emails: one message; the response body once it is stored. */
   async send(context: SendContext, body: unknown): Promise<StoredResponse> {
-    return this.idempotent(context, '/emails', body, async () => {
+    return this.idempotent(context, '/emails', () => body, async () => {
       const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg);
       return { submission: { rows: [prepared.row], bodies: [] }, response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
     });
@@ -157,7 +157,7 @@ export class SendPipeline {
 
   /** POST /emails/bulk: each message succeeds or fails on its own; results in request order. */
   async sendBulk(context: SendContext, messages: unknown[]): Promise<StoredResponse> {
-    return this.idempotent(context, '/emails/bulk', messages, async () => {
+    return this.idempotent(context, '/emails/bulk', () => messages, async () => {
       const results: BulkResult[] = [];
       const rows: NewMessage[] = [];
       for (const body of messages) {
@@ -183,7 +183,8 @@ export class SendPipeline {
   private async idempotent(
     context: SendContext,
     route: string,
-    body: unknown,
+    /** The request an Idempotency-Key stands for (a function: hashing it costs, and is needed only with a key). */
+    body: () => unknown,
     build: () => Promise<{ submission: Submission; response: StoredResponse }>,
   ): Promise<StoredResponse> {
     const { db, writer, clock } = this.deps;
@@ -197,7 +198,7 @@ export class SendPipeline {
       return response;
     }
     const accountId = context.principal.accountId;
-    const hash = requestHash(route, body, { unsubscribeMsg: context.unsubscribeMsg });
+    const hash = requestHash(route, body(), { unsubscribeMsg: context.unsubscribeMsg });
     const earlier = await replayFor(db, accountId, key, hash, clock.now());
     if (earlier) return earlier;
     const { submission, response } = await build();

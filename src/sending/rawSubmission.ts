@@ -22,8 +22,8 @@ export interface PreparedRaw {
   /** One message id per recipient, in envelope order. */
   ids: string[];
   options: MailroomOptions;
-  /** What an Idempotency-Key compares: the envelope and the bytes as submitted. */
-  requestDigest: string;
+  /** What an Idempotency-Key compares: the envelope and the bytes as submitted (computed only when asked). */
+  requestDigest(): string;
   from: ParsedAddress;
 }
 
@@ -123,10 +123,8 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
       due_at: createdAt,
     };
   });
-  const requestDigest = createHash('sha256')
-    .update(`${input.envelopeFrom}\n${input.recipients.join(',')}\n`)
-    .update(input.raw)
-    .digest('hex');
+  const requestDigest = () =>
+    createHash('sha256').update(`${input.envelopeFrom}\n${input.recipients.join(',')}\n`).update(input.raw).digest('hex');
   return {
     submission: { rows, bodies: [{ id: bodyId, account_id: principal.accountId, raw: bytes, created_at: createdAt }] },
     ids,
