@@ -9,12 +9,12 @@
  * sink has counted all N. Postfix gets the same number of messages with delivery held, then is
  * released and timed the same way.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDnsServer, type Zone } from '../test/helpers/dnsServer.js';
+import { buildDist, machineLine } from './lib/preamble.js';
 import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
 import { formatSplit } from './lib/cpu.js';
@@ -133,16 +133,6 @@ function syntheticMessage(): Buffer {
   return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${BODY.replace(/\n/g, '\r\n')}`, 'latin1');
 }
 
-function build(): void {
-  const started = Date.now();
-  process.stdout.write('building dist/ (npm run build) ... ');
-  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) {
-    console.log('failed');
-    throw new Error(`npm run build failed (--no-build runs dist/ as it is):\n${result.stdout}${result.stderr}`);
-  }
-  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
 
 export async function run(args: string[]): Promise<number> {
   const options = parseOptions(args);
@@ -151,10 +141,7 @@ export async function run(args: string[]): Promise<number> {
   const started = new Date();
   console.log(`delivery benchmark, ${started.toISOString()}`);
   console.log(`command: ${command}`);
-  console.log(
-    `machine: nproc ${availableParallelism()} (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ` +
-      `load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`,
-  );
+  console.log(machineLine());
   if (options.databases.includes('postgres')) {
     try {
       console.log(`postgresql: ${await serverVersion()} at ${new URL(BENCH_SERVER_URL).host}`);
@@ -167,7 +154,7 @@ export async function run(args: string[]): Promise<number> {
     `load: ${number(options.messages)} messages, one recipient each over ${DOMAINS} domains, from ${SENDING_DOMAIN} (DKIM RSA-2048), ` +
       `concurrency ${options.concurrency}, transport ${options.transport}`,
   );
-  if (options.build) build();
+  if (options.build) buildDist();
 
   const scratch = mkdtempSync(join(tmpdir(), 'mailroom-bench-delivery-'));
   const removeScratch = onCleanup(() => rmSync(scratch, { recursive: true, force: true }));

@@ -6,14 +6,14 @@
  * Every accepted message must be stored: after each Mailroom run the rows in `messages` are
  * counted and must equal the 2xx responses (warm-up included).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openPglite } from '../src/db/pglite.js';
+import { buildDist, machineLine } from './lib/preamble.js';
 import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
 import { cpuSnapshot, cpuSplit, formatSplit, perRequestUs, type CpuSplit } from './lib/cpu.js';
@@ -123,16 +123,6 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function build(): void {
-  const started = Date.now();
-  process.stdout.write('building dist/ (npm run build) ... ');
-  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) {
-    console.log('failed');
-    throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
-  }
-  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
 
 /** Warm-up, then the measured run, against one running target. */
 async function warmAndMeasure(baseUrl: string, headers: Record<string, string>, options: Options, outcome: Outcome, server: Child): Promise<void> {
@@ -305,10 +295,9 @@ export async function run(args: string[]): Promise<number> {
   if (!options) return 0;
   const command = invocation(['ingest', ...args]);
   const started = new Date();
-  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   console.log(`ingest benchmark, ${started.toISOString()}`);
   console.log(`command: ${command}`);
-  console.log(`machine: nproc ${availableParallelism()} (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(machineLine());
   const usesPostgres = options.targets.includes('postgres');
   if (usesPostgres) {
     const server = new URL(BENCH_SERVER_URL);
@@ -324,7 +313,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`postgresql: ${version} at ${server.host}, ${Object.entries(settings).map(([name, value]) => `${name}=${value}`).join(', ')}`);
   }
   console.log(`load: autocannon, ${options.connections} connections, pipelining 1, ${options.warmupSeconds} s warm-up + ${options.seconds} s measured per target; body: the seed's example request (${JSON.stringify(SEED_REQUEST).length} bytes)`);
-  if (options.targets.some((target) => target !== 'echo')) build();
+  if (options.targets.some((target) => target !== 'echo')) buildDist();
 
   const profileRoot = join(ROOT, '.bench', 'profiles', started.toISOString().replace(/[:.]/g, '-'));
   const outcomes: Outcome[] = [];

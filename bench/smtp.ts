@@ -8,11 +8,10 @@
  * Each target must show that it took every message: smtp-sink its count, Postfix its queue
  * files, Mailroom the rows in `messages` after it has been stopped.
  */
-import { spawnSync } from 'node:child_process';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDist, machineLine } from './lib/preamble.js';
 import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
 import { cpuSnapshot, cpuSplit, formatSplit } from './lib/cpu.js';
 import { runMailroomSmtp } from './lib/mailroomSmtp.js';
@@ -97,16 +96,6 @@ function parseOptions(args: string[]): Options | null {
   };
 }
 
-function build(): void {
-  const started = Date.now();
-  process.stdout.write('building dist/ (npm run build) ... ');
-  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) {
-    console.log('failed');
-    throw new Error(`npm run build failed (--no-build runs dist/ as it is):\n${result.stdout}${result.stderr}`);
-  }
-  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
 
 /** The ceiling: smtp-sink answers 250 to everything and keeps nothing. */
 async function runSink(load: Omit<SmtpSourceLoad, 'port'>, warmup: number): Promise<IngestRun> {
@@ -159,10 +148,7 @@ export async function run(args: string[]): Promise<number> {
   const started = new Date();
   console.log(`smtp benchmark, ${started.toISOString()}`);
   console.log(`command: ${command}`);
-  console.log(
-    `machine: nproc ${availableParallelism()} (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ` +
-      `load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`,
-  );
+  console.log(machineLine());
   const mailroom = options.targets.includes('mailroom');
   if (mailroom && options.databases.includes('postgres')) {
     const server = new URL(BENCH_SERVER_URL);
@@ -180,7 +166,7 @@ export async function run(args: string[]): Promise<number> {
       `(${number(options.messages)} messages, ${options.sessions} sessions reusing their connections, ${number(options.size)} bytes of body, one recipient each)` +
       (options.warmup > 0 ? `, after ${number(options.warmup)} warm-up messages` : ''),
   );
-  if (mailroom && options.build) build();
+  if (mailroom && options.build) buildDist();
 
   const runs: IngestRun[] = [];
   const failures: string[] = [];

@@ -16,6 +16,7 @@ import { requireAccount } from '../src/accounts/accounts.js';
 import { addDomain } from '../src/domains/domains.js';
 import { eventually, startTestApp, type TestApp } from '../test/helpers/app.js';
 import { INSTALL_HINT, findExecutable, settledFiles, startSink, type Sink } from './peers.js';
+import { samplePdf } from '../test/helpers/samplePdf.js';
 
 const SENDER_DOMAIN = 'elipackage.com';
 const FROM = `promo@${SENDER_DOMAIN}`;
@@ -151,20 +152,6 @@ function decodeWords(value: string): string {
   return parts.map((part) => (Buffer.isBuffer(part) ? part.toString('utf8') : part)).join('');
 }
 
-/** A small but well-formed PDF with a binary stream, so a content check sees a PDF and the hash covers binary bytes. */
-function samplePdf(): Buffer {
-  const stream = randomBytes(3000);
-  const parts = [
-    Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'),
-    Buffer.from('1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n'),
-    Buffer.from('2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n'),
-    Buffer.from('3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>\nendobj\n'),
-    Buffer.from(`4 0 obj\n<< /Length ${stream.length} >>\nstream\n`),
-    stream,
-    Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n'),
-  ];
-  return Buffer.concat(parts);
-}
 
 const UTF8_SUBJECT = 'Grüße aus Köln – 日本語の件名 ✉ Ünïcödé test with a long tail so that it has to be folded over lines';
 

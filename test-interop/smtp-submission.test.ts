@@ -18,6 +18,7 @@ import { after, before, test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { eventually, startTestApp, TEST_KEY, type TestApp } from '../test/helpers/app.js';
 import { INSTALL_HINT, findExecutable } from './peers.js';
+import { samplePdf } from '../test/helpers/samplePdf.js';
 
 function requirePython(): string {
   const path = findExecutable('python3', process.env.MAILROOM_INTEROP_PYTHON);
@@ -264,19 +265,6 @@ function queuedIds(reply: string): string[] {
   return match[1]!.split(' ');
 }
 
-/** A small well-formed PDF with a binary stream (as in relay-smtp-sink.test.ts). */
-function samplePdf(): Buffer {
-  const stream = randomBytes(3000);
-  return Buffer.concat([
-    Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'),
-    Buffer.from('1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n'),
-    Buffer.from('2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n'),
-    Buffer.from('3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>\nendobj\n'),
-    Buffer.from(`4 0 obj\n<< /Length ${stream.length} >>\nstream\n`),
-    stream,
-    Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n'),
-  ]);
-}
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 

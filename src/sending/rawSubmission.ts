@@ -53,6 +53,13 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
     ]);
   }
 
+  // PostgreSQL text cannot hold NUL: a header with one (raw, or encoded as =00) is the sender's
+  // error, answered as such, not an internal one.
+  for (const field of message.fields) {
+    if (field.raw.includes('\0') || (field.raw.includes('=?') && fieldValue(field).includes('\0'))) {
+      throw invalid(`The header field ${field.raw.slice(0, field.raw.indexOf(':'))} contains a NUL character.`, [{ field: 'message', message: 'has a header field with a NUL character' }]);
+    }
+  }
   const fromField = findField(message, 'from');
   if (!fromField) throw invalid('The message has no From header field.', [{ field: 'From', message: 'is required' }]);
   if (countFields(message, 'from') > 1) throw invalid('The message has more than one From header field.', [{ field: 'From', message: 'must appear once' }]);

@@ -6,16 +6,28 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  * error. Mailroom's refusals need their own (550 5.7.1 for an unverified sender, 552 5.3.4, 451
  * 4.7.1, ...), so each refusal's text starts with its code, and this wrapper tells the library to
  * add none to a text that already has one. Installed once, when the SMTP door is loaded.
+ *
+ * It also corrects a class mismatch: smtp-server passes the client's own verb as the context of
+ * "500 command not recognized", so a client that sends the verb "DATA_OK" got "500 2.6.0"
+ * (found by test/smtp/fuzz.test.ts). A context whose code is of another class than the reply is
+ * dropped, and the reply code's own mapping applies (RFC 3463: the classes must agree).
  */
 const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 type Send = (code: number, data?: string | string[], context?: string | false) => void;
+interface Connection {
+  _getEnhancedStatusCode(code: number, context?: string | false): string;
+}
 const prototype = SMTPConnection.prototype as unknown as { send: Send; mailroomPatched?: boolean };
 
 if (!prototype.mailroomPatched) {
   const original = prototype.send;
-  prototype.send = function send(this: unknown, code, data, context) {
+  prototype.send = function send(this: Connection, code, data, context) {
     if (typeof data === 'string' && ENHANCED_CODE.test(data)) return original.call(this, code, data, false);
+    if (typeof context === 'string') {
+      const enhanced = this._getEnhancedStatusCode(code, context);
+      if (enhanced && enhanced[0] !== String(code)[0]) return original.call(this, code, data, undefined);
+    }
     return original.call(this, code, data, context);
   };
   prototype.mailroomPatched = true;

@@ -27,6 +27,13 @@ export type SubmissionSettings = Pick<
 
 /** RFC 5321 4.5.3.1.4 allows 512 octets per command; AUTH PLAIN with a long key needs more (RFC 4954: 12,288). */
 const MAX_COMMAND_OCTETS = 4096;
+/**
+ * Commands smtp-server knows but Mailroom does not offer: sendmail's WIZ (which smtp-server
+ * answers "200 Please pass, oh mighty wizard"), SHELL and KILL, and Postfix's proxy commands.
+ */
+const NEVER_OFFERED = ['WIZ', 'SHELL', 'KILL', 'XCLIENT', 'XFORWARD'];
+/** MAIL FROM parameters of the extensions EHLO offers (SIZE, 8BITMIME, SMTPUTF8); RCPT TO has none. */
+const MAIL_PARAMETERS = new Set(['SIZE', 'BODY', 'SMTPUTF8']);
 /** The username that says "the password is an API key", as SendGrid's and Postmark's SMTP do. */
 const API_KEY_USERNAME = 'apikey';
 const QUEUED_AS_MAX = 440;
@@ -111,14 +118,15 @@ class SubmissionDoor {
       closeTimeout: Math.min(this.settings.shutdownSeconds, 10) * 1000,
       logger: false,
       onConnect: (session, callback) => this.onConnect(session, callback),
+      disabledCommands: NEVER_OFFERED,
       onSecure: (_socket, session, callback) => {
         // After STARTTLS (or the implicit handshake) AUTH is offered.
-        session.disabledCommands = [];
+        session.disabledCommands = NEVER_OFFERED;
         callback();
       },
       onAuth: (auth, session, callback) => this.answer('auth', callback, () => this.onAuth(auth, session)),
       onMailFrom: (address, session, callback) => this.answer('mail', callback, () => this.onMailFrom(address, session)),
-      onRcptTo: (address, session, callback) => this.answer('rcpt', callback, async () => this.onRcptTo(address)),
+      onRcptTo: (address, _session, callback) => this.answer('rcpt', callback, async () => this.onRcptTo(address)),
       onData: (stream, session, callback) => this.onData(stream, session, callback),
       onClose: (session) => {
         this.connections.release(session.id);
@@ -133,7 +141,7 @@ class SubmissionDoor {
       return;
     }
     // SPEC section 2: AUTH is offered only over TLS (unless MAILROOM_SMTP_INSECURE_AUTH).
-    if (!session.secure && !this.settings.smtpInsecureAuth) session.disabledCommands = ['AUTH'];
+    if (!session.secure && !this.settings.smtpInsecureAuth) session.disabledCommands = [...NEVER_OFFERED, 'AUTH'];
     this.deps.credentials.byAddress(session.remoteAddress).then(
       (principal) => {
         if (principal) this.byAddress.set(session.id, principal);
@@ -156,7 +164,9 @@ class SubmissionDoor {
 
   private refusal(error: unknown, stage: Stage): SmtpReply {
     const reply = replyForError(error, stage);
-    if (isInternal(reply)) this.deps.log.error({ err: error, stage }, 'SMTP: internal error');
+    // Only the error's message and code: a database error can carry the failed statement, and
+    // with it the message's content, which no log may hold (SPEC section 10).
+    if (isInternal(reply)) this.deps.log.error({ error: describe(error), stage }, 'SMTP: internal error');
     return reply;
   }
 
@@ -185,11 +195,15 @@ class SubmissionDoor {
   }
 
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<undefined> {
+    const unknown = Object.keys(address.args || {}).filter((name) => !MAIL_PARAMETERS.has(name));
+    if (unknown.length > 0) throw new SmtpReply(555, '5.5.4', `MAIL FROM parameter ${unknown.join(', ')} is not supported.`);
     await this.deps.pipeline.checkEnvelopeSender(this.principal(session), address.address);
     return undefined;
   }
 
   private async onRcptTo(address: SMTPServerAddress): Promise<undefined> {
+    const unknown = Object.keys(address.args || {});
+    if (unknown.length > 0) throw new SmtpReply(555, '5.5.4', `RCPT TO parameter ${unknown.join(', ')} is not supported.`);
     const problem = checkAddress(address.address);
     if (problem) throw new SmtpReply(553, '5.1.3', `The recipient ${address.address} ${problem}.`);
     return undefined;
@@ -242,4 +256,10 @@ export function queuedAs(ids: readonly string[], replayed: boolean): string {
   }
   if (shown < ids.length) text += ` and ${ids.length - shown} more`;
   return text;
+}
+
+function describe(error: unknown): { message: string; code?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? { message: error.message, code } : { message: error.message };
 }

@@ -4,6 +4,7 @@ import { TEST_KEY, eventually } from '../helpers/app.js';
 import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
 import { prepareStore, spawnMailroom, type MailroomProcess } from '../helpers/process.js';
 import { startSmtpSink } from '../helpers/smtpSink.js';
+import { seededRandom as random } from '../helpers/random.js';
 
 /**
  * Chaos: 5,000 queued messages delivered to a real SMTP server while the delivery process is
@@ -15,15 +16,6 @@ const TOTAL = 5_000;
 const KILLS = 5;
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let store: TestStore;
 let sink: Awaited<ReturnType<typeof startSmtpSink>>;

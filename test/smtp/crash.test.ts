@@ -4,6 +4,7 @@ import { TEST_KEY } from '../helpers/app.js';
 import { createTestStore, type TestStore } from '../helpers/database.js';
 import { freePort, prepareStore, spawnMailroom, type MailroomProcess } from '../helpers/process.js';
 import { dotStuff, SmtpClient, type Reply } from '../helpers/smtpClient.js';
+import { seededRandom as random } from '../helpers/random.js';
 
 /**
  * SPEC section 3 ("a 200 means the message is durably stored"), for the SMTP door: no `250` is
@@ -19,15 +20,6 @@ import { dotStuff, SmtpClient, type Reply } from '../helpers/smtpClient.js';
 const CONNECTIONS = 20;
 const seed = Number(process.env.SMTP_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32, as in test/queue/chaos.test.ts. */
-function random(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acknowledged {
   subject: string;
