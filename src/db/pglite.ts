@@ -1,23 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { PGlite, types } from '@electric-sql/pglite';
 import lockfile from 'proper-lockfile';
 import type { Database, Queryable, Row } from './database.js';
-import { reviveError, type FromWorker, type ToWorker } from './pgliteProtocol.js';
+import { sqlLiteral } from './literal.js';
 
 /** Another process already holds the data directory. */
 export class DataDirLockedError extends Error {}
 
+const parsers = { [types.INT8]: (value: string) => Number(value) };
+
 /**
- * PGlite is one Postgres backend, compiled to WebAssembly: one connection, queries queued behind
- * its own mutex, so concurrent callers are serialised safely (a query issued while a transaction
- * is open waits for it instead of joining it).
- *
- * It runs in a worker thread of its own (pgliteWorker.ts), not on the event loop that serves
- * HTTP, SMTP and deliveries: the engine costs as much CPU per message as everything else
- * together, and on the main thread it held every connection's work back while it ran. Queries,
- * results and NOTIFYs cross by postMessage (structured clone: Dates, numbers, objects and bytes
- * arrive as they left).
+ * PGlite is one Postgres backend in this process: one connection. PGlite queues every query
+ * and transaction behind its own mutex, so concurrent callers are serialised safely; a query
+ * issued while a transaction is open waits for it instead of joining it.
  *
  * The directory is locked (proper-lockfile, with stale-lock detection) because two processes
  * writing one PGlite directory would corrupt it.
@@ -40,137 +36,70 @@ export async function openPglite(dataDir: string): Promise<Database> {
     }
     throw error;
   }
+  let pg: PGlite;
   try {
-    return await startEngine(join(dataDir, 'pglite'), release);
+    pg = await PGlite.create({ dataDir: join(dataDir, 'pglite'), parsers });
   } catch (error) {
     await release();
     throw error;
   }
+  return wrap(pg, release).catch(async (error: unknown) => {
+    await pg.close();
+    await release();
+    throw error;
+  });
 }
 
 /** An in-memory PGlite (no lock, nothing on disk), for throwaway tools. */
-export function openMemoryPglite(): Promise<Database> {
-  return startEngine(null, async () => {});
+export async function openMemoryPglite(): Promise<Database> {
+  return wrap(await PGlite.create({ parsers }), async () => {});
 }
-
-/** The worker's module beside this one: .ts when running from source (tsx), .js when built. */
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(`./pgliteWorker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
 
 /**
- * Node 20 loads a worker's entry module before `--import tsx` has registered its loader in that
- * thread, so from source the worker starts with a line that registers tsx and then imports it.
+ * Hot statements (those given a name) are prepared once with PREPARE and run with EXECUTE, their
+ * parameters written as literals (literal.ts). PGlite's query() parses and plans every statement
+ * again, and planning the delivery statements (a few CTEs each) cost more than running them:
+ * about 1 ms per call, on the thread that also does the SMTP work. EXECUTE reuses the plan.
  */
-function spawnWorker(workerData: unknown): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData });
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+async function prepared<R extends Row>(pg: PGlite, statements: Map<string, string>, name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
+  const known = statements.get(name);
+  if (known === undefined) {
+    if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`statement name ${JSON.stringify(name)} is not an identifier`);
+    await pg.query(`PREPARE ${name} AS ${sql}`);
+    statements.set(name, sql);
+  } else if (known !== sql) {
+    throw new Error(`statement name ${name} is used for two different statements`);
+  }
+  const args = params.length > 0 ? `(${params.map(sqlLiteral).join(', ')})` : '';
+  return (await pg.query<R>(`EXECUTE ${name}${args}`)).rows;
 }
 
-type Pending = { resolve: (rows: Row[]) => void; reject: (error: Error) => void };
-type Request = ToWorker extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
-
-async function startEngine(dataDir: string | null, release: () => Promise<void>): Promise<Database> {
-  const worker = spawnWorker({ dataDir });
-  const pending = new Map<number, Pending>();
-  const listeners = new Map<string, Set<(payload: string) => void>>();
-  let nextId = 1;
-  let nextTx = 1;
-  let broken: Error | null = null;
+async function wrap(pg: PGlite, release: () => Promise<void>): Promise<Database> {
+  const [setting] = (await pg.query<{ standard_conforming_strings: string }>('SHOW standard_conforming_strings')).rows;
+  if (setting?.standard_conforming_strings !== 'on') throw new Error('PGlite: standard_conforming_strings must be on');
+  const run = async <R extends Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
+    (await target.query<R>(sql, params as unknown[] | undefined)).rows;
+  const preparedStatements = new Map<string, string>();
   let closed = false;
-
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on('message', (message: FromWorker) => {
-      switch (message.kind) {
-        case 'ready':
-          resolve();
-          break;
-        case 'fatal':
-          reject(reviveError(message.error));
-          break;
-        case 'notify':
-          for (const listener of listeners.get(message.channel) ?? []) listener(message.payload);
-          break;
-        case 'result':
-        case 'error': {
-          const waiter = pending.get(message.id);
-          pending.delete(message.id);
-          if (message.kind === 'result') waiter?.resolve(message.rows);
-          else waiter?.reject(reviveError(message.error));
-          break;
-        }
-      }
-    });
-    const fail = (error: Error) => {
-      broken = error;
-      reject(error);
-      for (const waiter of pending.values()) waiter.reject(error);
-      pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => {
-      if (!closed) fail(new Error(`the PGlite thread exited (code ${code})`));
-    });
-  });
-
-  const call = (request: Request): Promise<Row[]> => {
-    if (broken) return Promise.reject(broken);
-    const id = nextId++;
-    return new Promise<Row[]>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id } as ToWorker);
-    });
-  };
-
-  try {
-    await ready;
-  } catch (error) {
-    await worker.terminate();
-    throw error;
-  }
-
   return {
     kind: 'pglite',
-    query: <R extends Row>(sql: string, params?: readonly unknown[], name?: string) => call({ kind: 'query', sql, params, name }) as Promise<R[]>,
-    async transaction(fn) {
-      const tx = nextTx++;
-      await call({ kind: 'begin', tx });
-      const scoped: Queryable = { query: <R extends Row>(sql: string, params?: readonly unknown[]) => call({ kind: 'query', sql, params, tx }) as Promise<R[]> };
-      let result;
-      try {
-        result = await fn(scoped);
-      } catch (error) {
-        await call({ kind: 'end', tx, commit: false }).catch(() => undefined);
-        throw error;
-      }
-      await call({ kind: 'end', tx, commit: true });
-      return result;
-    },
+    query: (sql, params, name) => (name && params ? prepared(pg, preparedStatements, name, sql, params) : run(pg, sql, params)),
+    transaction: (fn) =>
+      pg.transaction(async (tx) => {
+        const scoped: Queryable = { query: (sql, params) => run(tx, sql, params) };
+        return fn(scoped);
+      }),
     async listen(channel, onNotify) {
-      let set = listeners.get(channel);
-      if (!set) {
-        set = new Set();
-        listeners.set(channel, set);
-        await call({ kind: 'listen', channel });
-      }
-      set.add(onNotify);
+      const unsubscribe = await pg.listen(channel, onNotify);
       return async () => {
-        set.delete(onNotify);
-        if (set.size === 0 && listeners.get(channel) === set) {
-          listeners.delete(channel);
-          if (!closed) await call({ kind: 'unlisten', channel });
-        }
+        if (!closed) await unsubscribe();
       };
     },
     async close() {
       if (closed) return;
-      try {
-        if (!broken) await call({ kind: 'close' });
-      } finally {
-        closed = true;
-        await worker.terminate();
-        await release();
-      }
+      closed = true;
+      await pg.close();
+      await release();
     },
   };
 }

@@ -70,10 +70,9 @@ export class HostPool {
    * connection failed. A reused connection that turns out to be dead before the server accepted
    * DATA (the server dropped it while idle) is replaced once: nothing was sent on it yet.
    */
-  async send(envelope: { from: string; to: string[] }, raw: Buffer, beforeTransaction?: () => Promise<void>): Promise<SendResult> {
+  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
     this.lastUsedAt = Date.now();
     const connection = await this.acquire();
-    if (beforeTransaction) await beforeTransaction();
     const reused = connection.transactions > 0;
     try {
       return await this.transact(connection, envelope, raw);

@@ -11,11 +11,6 @@ export interface OutboundMessage {
   returnPath(recipients: readonly string[]): string;
   subject: string;
   raw: Buffer;
-  /**
-   * Awaited right before an SMTP transaction starts on a connection (after waiting for the
-   * destination and a connection): the worker's backpressure, see DeliveryWorker.
-   */
-  beforeTransaction?: () => Promise<void>;
 }
 
 export type BounceClass = 'HARD' | 'SOFT';

@@ -63,8 +63,6 @@ export class DeliveryWorker {
   private renewer: NodeJS.Timeout | null = null;
   private readonly claimBatch: number;
   private readonly recordFirst: boolean;
-  /** Settles when the claim in progress (if any) is done. */
-  private claiming: Promise<unknown> = Promise.resolve();
 
   constructor(
     db: Database,
@@ -142,9 +140,7 @@ export class DeliveryWorker {
           // the window in which a crash sends delivered mail again. Results go first.
           if (this.recordFirst) await this.recorder.drain();
           this.lastClaimAt = Date.now();
-          const claiming = this.claim(Math.min(free, 200));
-          this.claiming = claiming.catch(() => undefined);
-          const { claimed, skippedBusy } = await claiming;
+          const { claimed, skippedBusy } = await this.claim(Math.min(free, 200));
           if (claimed > 0) continue;
           // With destinations saturated, what is due may be all theirs: the next finished
           // delivery (which fires the signal) is the moment to look again, not the next due_at.
@@ -219,7 +215,6 @@ export class DeliveryWorker {
         returnPath: (recipients) => this.returnPath(message, recipients),
         subject: message.content.subject,
         raw,
-        beforeTransaction: this.recordFirst ? () => this.earlierResultsRecorded() : undefined,
       });
       endDelivery();
       context.now = this.clock.now();
@@ -240,19 +235,6 @@ export class DeliveryWorker {
       // The lease will expire and the message will be tried again: at-least-once.
       this.log.error({ err: error, messageId: message.message_id }, 'could not record a delivery result');
     }
-  }
-
-  /**
-   * PGlite: an SMTP transaction starts only once every earlier result is committed and no claim
-   * is running. The engine runs one statement at a time (in its own thread); without this gate
-   * the event loop would go on delivering while results wait behind a claim or a commit, and
-   * every message delivered but not yet recorded is one a crash sends again. (On the main thread the
-   * engine gave this backpressure by blocking everything; PostgreSQL commits results in
-   * parallel and needs none.)
-   */
-  private async earlierResultsRecorded(): Promise<void> {
-    await this.claiming;
-    await this.recorder.drain();
   }
 
   /** The VERP Return-Path: names the recipient too when the transaction carries only one. */
