@@ -11,11 +11,16 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  * "500 command not recognized", so a client that sends the verb "DATA_OK" got "500 2.6.0"
  * (found by test/smtp/fuzz.test.ts). A context whose code is of another class than the reply is
  * dropped, and the reply code's own mapping applies (RFC 3463: the classes must agree).
+ *
+ * And AUTH before TLS: Mailroom offers AUTH only over TLS by disabling the command for the
+ * plain-text part of a session, for which smtp-server answers "500 command not recognized".
+ * RFC 3207 section 4 names the reply for this case: 530 5.7.0 Must issue a STARTTLS command first.
  */
 const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 type Send = (code: number, data?: string | string[], context?: string | false) => void;
 interface Connection {
+  secure: boolean;
   _getEnhancedStatusCode(code: number, context?: string | false): string;
 }
 const prototype = SMTPConnection.prototype as unknown as { send: Send; mailroomPatched?: boolean };
@@ -24,6 +29,7 @@ if (!prototype.mailroomPatched) {
   const original = prototype.send;
   prototype.send = function send(this: Connection, code, data, context) {
     if (typeof data === 'string' && ENHANCED_CODE.test(data)) return original.call(this, code, data, false);
+    if (code === 500 && context === 'AUTH' && !this.secure) return original.call(this, 530, '5.7.0 Must issue a STARTTLS command first', false);
     if (typeof context === 'string') {
       const enhanced = this._getEnhancedStatusCode(code, context);
       if (enhanced && enhanced[0] !== String(code)[0]) return original.call(this, code, data, undefined);

@@ -107,7 +107,7 @@ test('EHLO before TLS offers STARTTLS and the extensions but not AUTH; AUTH ther
   }
   assert.ok(!ehlo.lines.some((line) => line.startsWith('AUTH')), 'no AUTH before TLS');
   const auth = await client.command(`AUTH PLAIN ${plainToken(credential.username, credential.password)}`);
-  assert.ok(auth.code >= 500 && auth.code < 600, `AUTH before TLS is refused: ${auth.text}`);
+  assert.equal(auth.text, '530 5.7.0 Must issue a STARTTLS command first', 'AUTH before TLS is refused as RFC 3207 says');
   assert.equal((await client.startTls()).code, 220);
   const secured = await client.command('EHLO client.example');
   assert.ok(secured.lines.includes('AUTH PLAIN LOGIN'), secured.text);
