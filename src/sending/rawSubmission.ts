@@ -88,8 +88,8 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
 
   const subjectField = findField(message, 'subject');
   const subject = subjectField ? fieldValue(subjectField) : '';
-  const listed = new Set([...headerAddresses(message.fields, 'to'), ...headerAddresses(message.fields, 'cc')]);
   const cc = headerAddresses(message.fields, 'cc');
+  const listed = new Set([...headerAddresses(message.fields, 'to'), ...cc]);
   const bcc = recipients.map((recipient) => recipient.address).filter((address) => !listed.has(address.toLowerCase()));
   const bodyId = ids[0]!;
   const createdAt = now.toISOString();
