@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { eventually } from '../test/helpers/app.js';
 
-export const INSTALL_HINT = 'the interop peers are installed by `bash .ci/run` (Debian packages postfix, swaks, python3-dkim); run it, or install them the same way';
+export const INSTALL_HINT = 'the interop peers are installed by `bash .ci/run` (Debian packages postfix, swaks, python3-dkim, strace); run it, or install them the same way';
 
 export function isExecutable(path: string): boolean {
   try {

@@ -1,9 +1,20 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
 import lockfile from 'proper-lockfile';
 import type { Database, Queryable, Row } from './database.js';
 import { sqlLiteral } from './literal.js';
+import { durableStartParams, syncTree, WalSync, type NodeFsType } from './walSync.js';
+
+/** The durability layer of each open PGlite database on disk, for durabilityCounts(). */
+const walSyncs = new WeakMap<Database, WalSync>();
+
+/** How many syncs a PGlite database on disk has made (WAL at commits, other files at checkpoints); null for others. */
+export function durabilityCounts(db: Database): { walSyncs: number; otherSyncs: number } | null {
+  const walSync = walSyncs.get(db);
+  return walSync ? { ...walSync.counts } : null;
+}
 
 /** Another process already holds the data directory. */
 export class DataDirLockedError extends Error {}
@@ -16,7 +27,8 @@ const parsers = { [types.INT8]: (value: string) => Number(value) };
  * issued while a transaction is open waits for it instead of joining it.
  *
  * The directory is locked (proper-lockfile, with stale-lock detection) because two processes
- * writing one PGlite directory would corrupt it.
+ * writing one PGlite directory would corrupt it. Every statement's result is returned only once
+ * what it committed is on disk (walSync.ts: PGlite on its own never fsyncs).
  */
 export async function openPglite(dataDir: string): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
@@ -36,14 +48,21 @@ export async function openPglite(dataDir: string): Promise<Database> {
     }
     throw error;
   }
+  const pgDataDir = join(dataDir, 'pglite');
+  const fresh = !existsSync(join(pgDataDir, 'PG_VERSION'));
+  const walSync = new WalSync();
   let pg: PGlite;
   try {
-    pg = await PGlite.create({ dataDir: join(dataDir, 'pglite'), parsers });
+    pg = await PGlite.create({ fs: new DurableNodeFS(pgDataDir, walSync), startParams: durableStartParams(PGlite.defaultStartParams), parsers });
+    if (fresh) syncTree(pgDataDir);
   } catch (error) {
     await release();
     throw error;
   }
-  return wrap(pg, release).catch(async (error: unknown) => {
+  return wrap(pg, release, walSync).then((db) => {
+    walSyncs.set(db, walSync);
+    return db;
+  }, async (error: unknown) => {
     await pg.close();
     await release();
     throw error;
@@ -52,7 +71,23 @@ export async function openPglite(dataDir: string): Promise<Database> {
 
 /** An in-memory PGlite (no lock, nothing on disk), for throwaway tools. */
 export async function openMemoryPglite(): Promise<Database> {
-  return wrap(await PGlite.create({ parsers }), async () => {});
+  return wrap(await PGlite.create({ parsers }), async () => {}, null);
+}
+
+/** Emscripten module options, as PGlite's filesystems take and return them (the type is not exported). */
+type PostgresMod = Parameters<NodeFS['init']>[1] extends Partial<infer M> ? M : never;
+
+/** PGlite's Node filesystem with its fsync made real (walSync.ts) before Postgres starts. */
+class DurableNodeFS extends NodeFS {
+  constructor(dataDir: string, private readonly walSync: WalSync) {
+    super(dataDir);
+  }
+
+  override async init(pg: PGlite, options: Partial<PostgresMod>): Promise<{ emscriptenOpts: Partial<PostgresMod> }> {
+    const { emscriptenOpts } = await super.init(pg, options);
+    const install = (mod: PostgresMod) => this.walSync.install(mod.NODEFS as unknown as NodeFsType);
+    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), install] } };
+  }
 }
 
 /**
@@ -74,21 +109,29 @@ async function prepared<R extends Row>(pg: PGlite, statements: Map<string, strin
   return (await pg.query<R>(`EXECUTE ${name}${args}`)).rows;
 }
 
-async function wrap(pg: PGlite, release: () => Promise<void>): Promise<Database> {
+async function wrap(pg: PGlite, release: () => Promise<void>, walSync: WalSync | null): Promise<Database> {
   const [setting] = (await pg.query<{ standard_conforming_strings: string }>('SHOW standard_conforming_strings')).rows;
   if (setting?.standard_conforming_strings !== 'on') throw new Error('PGlite: standard_conforming_strings must be on');
   const run = async <R extends Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
     (await target.query<R>(sql, params as unknown[] | undefined)).rows;
   const preparedStatements = new Map<string, string>();
+  /** A statement's result is returned only once what it committed is on disk (walSync.ts). */
+  const durable = async <T>(work: Promise<T>): Promise<T> => {
+    const result = await work;
+    if (walSync) await walSync.flush();
+    return result;
+  };
   let closed = false;
   return {
     kind: 'pglite',
-    query: (sql, params, name) => (name && params ? prepared(pg, preparedStatements, name, sql, params) : run(pg, sql, params)),
+    query: (sql, params, name) => durable(name && params ? prepared(pg, preparedStatements, name, sql, params) : run(pg, sql, params)),
     transaction: (fn) =>
-      pg.transaction(async (tx) => {
-        const scoped: Queryable = { query: (sql, params) => run(tx, sql, params) };
-        return fn(scoped);
-      }),
+      durable(
+        pg.transaction(async (tx) => {
+          const scoped: Queryable = { query: (sql, params) => run(tx, sql, params) };
+          return fn(scoped);
+        }),
+      ),
     async listen(channel, onNotify) {
       const unsubscribe = await pg.listen(channel, onNotify);
       return async () => {

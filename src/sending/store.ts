@@ -55,13 +55,15 @@ export async function insertMessages(db: Queryable, messages: readonly NewMessag
 
 /**
  * Group commit for accepted messages: concurrent requests share one INSERT statement (one
- * commit, one fsync). PostgreSQL runs two batches at once (one commits while the next fills;
- * more would only make each batch smaller); PGlite has one connection, so one at a time.
+ * commit, one fsync). Two batches run at once, so that one fills while the other commits (more
+ * would only make each batch smaller). On PGlite the statements themselves still run one after
+ * the other on its one connection; what overlaps is the second's statement with the first's
+ * fsync (src/db/walSync.ts).
  */
 export function createMessageWriter(db: Database, notifier: QueueNotifier): Batcher<Submission, void> {
   return new Batcher<Submission, void>({
     maxBatch: 500,
-    maxConcurrent: db.kind === 'postgres' ? 2 : 1,
+    maxConcurrent: 2,
     flush: async (items) => {
       const rows = items.length === 1 ? items[0]!.rows : items.flatMap((item) => item.rows);
       const bodies = items.flatMap((item) => item.bodies);
