@@ -21,6 +21,9 @@ import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/server.js';
 import { loadTlsMaterial } from './smtp/tls.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookSender } from './webhooks/sender.js';
+import { TargetResolver } from './webhooks/ssrf.js';
 
 export interface Mailroom {
   db: Database;
@@ -33,6 +36,8 @@ export interface Mailroom {
   worker: DeliveryWorker | null;
   /** host:port of the SMTP listeners, when the smtp role runs. */
   smtp: SubmissionServer['addresses'] | null;
+  /** The webhook dispatcher, which runs with the worker role. */
+  webhooks: WebhookDispatcher | null;
   stop(): Promise<void>;
 }
 
@@ -45,6 +50,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let shuttingDown = false;
   let http: FastifyInstance | null = null;
   let worker: DeliveryWorker | null = null;
+  let webhooks: WebhookDispatcher | null = null;
   let smtp: SubmissionServer | null = null;
   try {
     const applied = await migrate(db);
@@ -63,6 +69,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db);
+    const targets = new TargetResolver(config.dnsServers, config.allowPrivateCallbacks);
 
     if (config.roles.includes('worker')) {
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
@@ -71,8 +78,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
         verp: new Verp(loadEncryptionKey(config)),
         bounceDomain: config.bounceDomain,
+        onRecorded: () => webhooks?.wakeUp(),
       }, metrics);
       await worker.start();
+      webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), clock, log);
+      await webhooks.start();
     }
     // SMTP listens before HTTP, so that /readyz answering means every door of this process is open.
     if (config.roles.includes('smtp')) {
@@ -82,7 +92,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -93,14 +103,15 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close()]);
         await writer.drain();
-        await worker?.stop(config.shutdownSeconds * 1000);
+        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000)]);
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, smtp: smtp?.addresses ?? null, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
     await worker?.stop(0).catch(() => {});
+    await webhooks?.stop(0).catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }

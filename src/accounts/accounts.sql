@@ -40,3 +40,6 @@ WHERE k.account_id = $1 ORDER BY k.id;
 
 -- name: revokeKey
 UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id;
+
+-- name: accountById
+SELECT id, name, status, callback_secret, created_at FROM accounts WHERE id = $1;

@@ -1,9 +1,9 @@
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import { randomToken } from '../shared/ids.js';
+import { newSigningSecret } from '../webhooks/signing.js';
 
 const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
-  'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator',
+  'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator', 'accountById',
 ] as const);
 
 export interface Account {
@@ -27,7 +27,7 @@ export function checkName(kind: string, name: string): void {
 export async function createAccount(db: Queryable, name: string): Promise<Account> {
   checkName('account', name);
   if (await findAccount(db, name)) throw new AccountError(`account "${name}" already exists`);
-  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [name, `cbsec_${randomToken(24)}`]);
+  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [name, newSigningSecret()]);
   return account!;
 }
 
@@ -55,4 +55,10 @@ export async function ensureOperator(db: Queryable, accountId: number, name: str
   checkName('operator', name);
   const [row] = await db.query<{ id: number; name: string }>(sql.insertOperator, [accountId, name]);
   return row!;
+}
+
+/** The account as its own operators see it, with the secret that signs its messages' callbacks. */
+export async function accountView(db: Queryable, id: number): Promise<{ name: string; status: Account['status']; callbackSecret: string; createdAt: string } | null> {
+  const [row] = await db.query<Account & { callback_secret: string } & Record<string, unknown>>(sql.accountById, [id]);
+  return row ? { name: row.name, status: row.status, callbackSecret: row.callback_secret, createdAt: new Date(row.created_at).toISOString() } : null;
 }

@@ -40,11 +40,25 @@ export async function migrate(db: Database): Promise<string[]> {
   });
 }
 
-/** Migrations hold plain DDL (no functions with bodies), so splitting on `;` at line ends is safe. */
-function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*$/m)
-    .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim())
+/**
+ * Splits a migration on `;` at line ends, except inside a dollar-quoted body ($$ ... $$, the body
+ * of a trigger function), whose statements end in `;` too.
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const line of sql.split('\n')) {
+    current += `${line}\n`;
+    if ((line.replace(/--.*$/, '').match(/\$\$/g)?.length ?? 0) % 2 === 1) quoted = !quoted;
+    if (!quoted && /;\s*$/.test(line.replace(/--.*$/, ''))) {
+      statements.push(current);
+      current = '';
+    }
+  }
+  statements.push(current);
+  return statements
+    .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim().replace(/;$/, '').trim())
     .filter(Boolean);
 }
 

@@ -39,6 +39,8 @@ export interface WorkerOptions {
   verp: Verp;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
+  /** Called after results (and so their events) are committed: the webhook dispatcher has news. */
+  onRecorded?: () => void;
 }
 
 /**
@@ -80,6 +82,7 @@ export class DeliveryWorker {
       maxConcurrent: db.kind === 'postgres' ? 2 : 1,
       flush: async (results) => {
         const applied = await this.queue.record(results);
+        this.options.onRecorded?.();
         return results.map((result) => applied.has(result.message_id));
       },
     });

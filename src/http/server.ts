@@ -17,6 +17,9 @@ import { healthRoutes } from './routes/health.js';
 import { queueRoutes } from './routes/queue.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { smtpCredentialRoutes } from './routes/smtpCredentials.js';
+import { accountRoutes } from './routes/account.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { TargetResolver } from '../webhooks/ssrf.js';
 
 export interface HttpDeps {
   db: Database;
@@ -27,6 +30,8 @@ export interface HttpDeps {
   metrics: Metrics;
   clock: Clock;
   log: Logger;
+  /** Checks webhook URLs (SSRF). */
+  targets: TargetResolver;
   isShuttingDown: () => boolean;
 }
 
@@ -71,6 +76,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     sandboxRoutes(api, deps);
     queueRoutes(api, deps);
     smtpCredentialRoutes(api, deps);
+    accountRoutes(api, deps);
+    webhookRoutes(api, deps);
   });
   return app;
 }

@@ -1,0 +1,202 @@
+import type { Database } from '../db/database.js';
+import { sqlFile } from '../db/sql.js';
+import { Signal } from '../delivery/signal.js';
+import { QUEUE_CHANNEL } from '../queue/notifier.js';
+import type { Clock } from '../shared/clock.js';
+import { randomToken } from '../shared/ids.js';
+import type { Logger } from '../shared/log.js';
+import { nextAttemptAt } from './backoff.js';
+import { eventPayload, signingSecrets, webhookId, type PendingDelivery } from './payload.js';
+import type { SendOutcome, WebhookSender } from './sender.js';
+import { signatureHeaders } from './signing.js';
+
+const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
+
+export interface DispatcherOptions {
+  /** Lanes (endpoints) sent to at once. */
+  concurrency: number;
+  /** Deliveries taken from a lane per claim, sent one after the other. */
+  batch: number;
+  /** How long a claimed lane stays with this dispatcher; a dead one's lanes are free after it. */
+  leaseMs: number;
+  /** Longest sleep with nothing due (new events of another process are found by then at the latest). */
+  idleMs: number;
+}
+
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = { concurrency: 32, batch: 100, leaseMs: 5 * 60_000, idleMs: 1_000 };
+
+interface Attempt {
+  delivery_id: number;
+  status: 'pending' | 'delivered' | 'failed';
+  due_at: string;
+  url: string;
+  attempted_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response: string;
+}
+
+interface ClaimedLane {
+  lane: string;
+  version: number;
+}
+
+/**
+ * Sends the outbox (webhook_deliveries, filled from the event log by a trigger) to webhooks and
+ * callback URLs: at least once, in event order per endpoint. A lane (one endpoint) is claimed
+ * with a lease, its pending deliveries are sent one after the other, and a failure stops the
+ * lane until its retry is due (later events wait behind it: order over speed); after 24 h of
+ * failures a delivery is given up, and a webhook that failed that long is disabled. Attempts
+ * and the lane's next due time are recorded in one statement per lane batch; a crash before it
+ * sends that batch again (at-least-once: receivers deduplicate on `webhook-id`).
+ */
+export class WebhookDispatcher {
+  private readonly wake = new Signal();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+  private readonly active = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly sender: WebhookSender,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
+  ) {}
+
+  /** Looks for due deliveries now (after events were written in this process, or a test moved its clock). */
+  wakeUp(): void {
+    this.wake.fire();
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    // New messages are announced on the queue channel; their events are in the outbox by then.
+    this.unlisten = await this.db.listen(QUEUE_CHANNEL, () => this.wake.fire());
+    this.loop = this.run();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake.fire();
+    await this.loop;
+    await this.unlisten?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.active.values()), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.sender.close();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const free = this.options.concurrency - this.active.size;
+        if (free <= 0) {
+          await this.wake.wait(this.options.idleMs);
+          continue;
+        }
+        const claimed = await this.claim(free);
+        if (claimed > 0) continue;
+        await this.wake.wait(await this.sleepMs());
+      } catch (error) {
+        this.log.error({ err: error }, 'webhook dispatcher error; retrying in 1 s');
+        await this.wake.wait(1_000);
+      }
+    }
+  }
+
+  private async sleepMs(): Promise<number> {
+    if (this.active.size > 0) return this.options.idleMs;
+    const [row] = await this.db.query<{ due_at: Date | null }>(sql.nextLaneDue, [], 'webhookNextLaneDue');
+    if (!row?.due_at) return this.options.idleMs;
+    return Math.max(5, Math.min(this.options.idleMs, new Date(row.due_at).getTime() - this.clock.now().getTime()));
+  }
+
+  private async claim(limit: number): Promise<number> {
+    const now = this.clock.now();
+    const token = randomToken(12);
+    const lanes = await this.db.query<ClaimedLane & Record<string, unknown>>(
+      sql.claimLanes, [now, token, new Date(now.getTime() + this.options.leaseMs), limit], 'webhookClaimLanes',
+    );
+    if (lanes.length === 0) return 0;
+    const rows = await this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingOfLanes, [lanes.map((lane) => lane.lane), this.options.batch], 'webhookPending');
+    const byLane = new Map<string, PendingDelivery[]>();
+    for (const row of rows) {
+      const list = byLane.get(row.lane);
+      if (list) list.push(row);
+      else byLane.set(row.lane, [row]);
+    }
+    for (const lane of lanes) {
+      const work = this.sendLane(lane, token, byLane.get(lane.lane) ?? [])
+        .catch((error: unknown) => this.log.error({ err: error, lane: lane.lane }, 'webhook lane failed; it is sent again when its lease ends'))
+        .finally(() => {
+          this.active.delete(lane.lane);
+          this.wake.fire();
+        });
+      this.active.set(lane.lane, work);
+    }
+    return lanes.length;
+  }
+
+  /** Sends a lane's deliveries in order until one fails or is not due yet; records them and hands the lane back. */
+  private async sendLane(lane: ClaimedLane, token: string, deliveries: PendingDelivery[]): Promise<void> {
+    const attempts: Attempt[] = [];
+    const disable: number[] = [];
+    let nextDue: Date | null = deliveries.length >= this.options.batch ? this.clock.now() : null;
+    for (const delivery of deliveries) {
+      const now = this.clock.now();
+      if (new Date(delivery.due_at) > now) {
+        nextDue = new Date(delivery.due_at);
+        break;
+      }
+      const outcome = await this.send(delivery, now);
+      const at = this.clock.now();
+      const attempt: Attempt = {
+        delivery_id: delivery.id,
+        status: 'delivered',
+        due_at: new Date(delivery.due_at).toISOString(),
+        url: delivery.url,
+        attempted_at: now.toISOString(),
+        duration_ms: outcome.durationMs,
+        status_code: outcome.statusCode,
+        error: outcome.error,
+        response: outcome.response,
+      };
+      attempts.push(attempt);
+      if (outcome.ok) continue;
+      const retryAt = outcome.refused ? null : nextAttemptAt(new Date(delivery.created_at), delivery.attempts + 1, at);
+      if (retryAt) {
+        attempt.status = 'pending';
+        attempt.due_at = retryAt.toISOString();
+        nextDue = retryAt;
+        break;
+      }
+      attempt.status = 'failed';
+      // A webhook whose delivery failed for the whole retry period is down, not unlucky. (A
+      // refused target is the URL's fault, caught at creation; a callback has no webhook.)
+      if (delivery.webhook_id !== null && !outcome.refused) {
+        disable.push(delivery.webhook_id);
+        nextDue = null;
+        break;
+      }
+    }
+    await this.db.query(sql.recordAttempts, [
+      JSON.stringify(attempts),
+      JSON.stringify([{ lane: lane.lane, token, version: lane.version, next_due_at: nextDue?.toISOString() ?? null }]),
+    ], 'webhookRecordAttempts');
+    for (const id of disable) {
+      const reason = 'its deliveries failed for 24 hours';
+      const [disabled] = await this.db.query(sql.disableWebhook, [id, reason, this.clock.now()], 'webhookDisable');
+      if (disabled) this.log.warn({ webhookId: id }, `webhook disabled: ${reason}`);
+    }
+  }
+
+  private send(delivery: PendingDelivery, now: Date): Promise<SendOutcome> {
+    const body = JSON.stringify(eventPayload(delivery));
+    const headers = signatureHeaders(webhookId(delivery.event_id), Math.floor(now.getTime() / 1000), body, signingSecrets(delivery, now));
+    return this.sender.post(delivery.url, body, { ...headers });
+  }
+}
