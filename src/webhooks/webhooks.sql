@@ -88,3 +88,11 @@ WITH w AS (
   ON CONFLICT (lane) DO UPDATE SET next_due_at = COALESCE(l.next_due_at, EXCLUDED.next_due_at), version = l.version + 1
 )
 SELECT d.id AS delivery_id, d.event_id FROM d;
+
+-- name: callbackAttemptsOfMessage
+SELECT a.*, e.type AS event_type, e.message_id, d.status AS delivery_status
+FROM message_events e
+JOIN webhook_attempts a ON a.event_id = e.id AND a.webhook_id IS NULL
+JOIN webhook_deliveries d ON d.id = a.delivery_id
+WHERE e.account_id = $1 AND e.message_id = $2
+ORDER BY a.id;

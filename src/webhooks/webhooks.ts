@@ -4,7 +4,7 @@ import { ENGAGEMENTS, STATUSES } from '../events/status.js';
 import { newSigningSecret } from './signing.js';
 
 const sql = sqlFile(new URL('./webhooks.sql', import.meta.url), [
-  'insertWebhook', 'listWebhooks', 'webhookById', 'updateWebhook', 'deleteWebhook', 'rotateSecret', 'attemptsOfWebhook', 'redeliver', 'testEvent',
+  'insertWebhook', 'listWebhooks', 'webhookById', 'updateWebhook', 'deleteWebhook', 'rotateSecret', 'attemptsOfWebhook', 'redeliver', 'testEvent', 'callbackAttemptsOfMessage',
 ] as const);
 
 /** Events about the account rather than one message, in the same log. */
@@ -112,9 +112,8 @@ export interface AttemptView {
   deliveryStatus: string;
 }
 
-export async function listAttempts(db: Queryable, accountId: number, webhookId: number, cursor: number | null, limit: number): Promise<{ items: AttemptView[]; nextCursor: string | null }> {
-  const rows = await db.query<Record<string, unknown>>(sql.attemptsOfWebhook, [accountId, webhookId, cursor, limit]);
-  const items = rows.map((row) => ({
+function attemptView(row: Record<string, unknown>): AttemptView {
+  return {
     id: Number(row.id),
     deliveryId: Number(row.delivery_id),
     eventId: Number(row.event_id),
@@ -127,8 +126,18 @@ export async function listAttempts(db: Queryable, accountId: number, webhookId: 
     error: (row.error as string | null) ?? null,
     response: (row.response as string | null) ?? null,
     deliveryStatus: String(row.delivery_status),
-  }));
+  };
+}
+
+export async function listAttempts(db: Queryable, accountId: number, webhookId: number, cursor: number | null, limit: number): Promise<{ items: AttemptView[]; nextCursor: string | null }> {
+  const rows = await db.query<Record<string, unknown>>(sql.attemptsOfWebhook, [accountId, webhookId, cursor, limit]);
+  const items = rows.map(attemptView);
   return { items, nextCursor: items.length === limit ? String(items.at(-1)!.id) : null };
+}
+
+/** Every attempt to send a message's events to its callback URLs, oldest first. */
+export async function callbackAttempts(db: Queryable, accountId: number, messageId: string): Promise<AttemptView[]> {
+  return (await db.query<Record<string, unknown>>(sql.callbackAttemptsOfMessage, [accountId, messageId])).map(attemptView);
 }
 
 /** Sends a delivery's event to the webhook again (a new delivery at the end of its lane); null if there is no such delivery. */

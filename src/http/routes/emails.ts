@@ -7,6 +7,7 @@ import { checkKey, type StoredResponse } from '../../sending/idempotency.js';
 import type { SendContext, SendPipeline } from '../../sending/pipeline.js';
 import { getEvents, getMessage, listMessages } from '../../sending/read.js';
 import { MessageData, SendRequest } from '../../sending/schema.js';
+import { callbackAttempts } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 import { ErrorResponse, Meta, documentedOnly } from '../schemas.js';
@@ -115,6 +116,16 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       const events = await getEvents(deps.db, principalOf(request).accountId, request.params.id);
       if (!events) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
       return { meta: metaOf(request), data: events };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id/callbacks',
+    { schema: { summary: "Every attempt to POST an email's events to its callback URLs, oldest first", tags: ['emails'], params: IdParams } },
+    async (request) => {
+      const accountId = principalOf(request).accountId;
+      if (!(await getMessage(deps.db, accountId, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
+      return { meta: metaOf(request), data: await callbackAttempts(deps.db, accountId, request.params.id) };
     },
   );
 
