@@ -96,15 +96,19 @@ class DurableNodeFS extends NodeFS {
  * again, and planning the delivery statements (a few CTEs each) cost more than running them:
  * about 1 ms per call, on the thread that also does the SMTP work. EXECUTE reuses the plan.
  */
-async function prepared<R extends Row>(pg: PGlite, statements: Map<string, string>, name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
-  const known = statements.get(name);
-  if (known === undefined) {
+async function prepared<R extends Row>(pg: PGlite, statements: Map<string, { sql: string; ready: Promise<unknown> }>, name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
+  let statement = statements.get(name);
+  if (statement === undefined) {
     if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`statement name ${JSON.stringify(name)} is not an identifier`);
-    await pg.query(`PREPARE ${name} AS ${sql}`);
-    statements.set(name, sql);
-  } else if (known !== sql) {
+    // Kept as a promise at once: concurrent first calls must share one PREPARE (a second one
+    // fails with "prepared statement already exists").
+    statement = { sql, ready: pg.query(`PREPARE ${name} AS ${sql}`) };
+    statements.set(name, statement);
+    statement.ready.catch(() => statements.delete(name));
+  } else if (statement.sql !== sql) {
     throw new Error(`statement name ${name} is used for two different statements`);
   }
+  await statement.ready;
   const args = params.length > 0 ? `(${params.map(sqlLiteral).join(', ')})` : '';
   return (await pg.query<R>(`EXECUTE ${name}${args}`)).rows;
 }
@@ -114,7 +118,7 @@ async function wrap(pg: PGlite, release: () => Promise<void>, walSync: WalSync |
   if (setting?.standard_conforming_strings !== 'on') throw new Error('PGlite: standard_conforming_strings must be on');
   const run = async <R extends Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
     (await target.query<R>(sql, params as unknown[] | undefined)).rows;
-  const preparedStatements = new Map<string, string>();
+  const preparedStatements = new Map<string, { sql: string; ready: Promise<unknown> }>();
   /** A statement's result is returned only once what it committed is on disk (walSync.ts). */
   const durable = async <T>(work: Promise<T>): Promise<T> => {
     const result = await work;

@@ -10,7 +10,13 @@ import { eventPayload, signingSecrets, webhookId, type PendingDelivery } from '.
 import type { SendOutcome, WebhookSender } from './sender.js';
 import { signatureHeaders } from './signing.js';
 
-const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
+const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'pendingAfter', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
+
+/**
+ * Batches one lane is sent before it is handed back, so that a busy endpoint does not keep the
+ * others waiting when every slot is taken (they are claimed oldest-due first).
+ */
+const MAX_BATCHES_PER_CLAIM = 20;
 
 export interface DispatcherOptions {
   /** Lanes (endpoints) sent to at once. */
@@ -35,6 +41,14 @@ interface Attempt {
   status_code: number | null;
   error: string | null;
   response: string;
+}
+
+interface BatchOutcome {
+  attempts: Attempt[];
+  /** When the lane is due again because a delivery failed or is not due yet; null: it went through. */
+  nextDue: Date | null;
+  /** A webhook to disable: its delivery failed for the whole retry period. */
+  disable: number | null;
 }
 
 interface ClaimedLane {
@@ -141,19 +155,60 @@ export class WebhookDispatcher {
     return lanes.length;
   }
 
-  /** Sends a lane's deliveries in order until one fails or is not due yet; records them and hands the lane back. */
-  private async sendLane(lane: ClaimedLane, token: string, deliveries: PendingDelivery[]): Promise<void> {
-    const attempts: Attempt[] = [];
-    const disable: number[] = [];
-    let nextDue: Date | null = deliveries.length >= this.options.batch ? this.clock.now() : null;
-    for (const delivery of deliveries) {
-      const now = this.clock.now();
-      if (new Date(delivery.due_at) > now) {
-        nextDue = new Date(delivery.due_at);
+  /**
+   * Sends a lane's deliveries in order until one fails, one is not due yet, or the lane is empty,
+   * then hands it back. While a batch is sent the next is read, and the previous one's attempts
+   * are recorded, so the endpoint waits on neither; the records are applied in order, the last
+   * one with the lane's next due time.
+   */
+  private async sendLane(lane: ClaimedLane, token: string, first: PendingDelivery[]): Promise<void> {
+    let batch = first;
+    let recorded: Promise<void> = Promise.resolve();
+    let outcome: BatchOutcome = { attempts: [], nextDue: null, disable: null };
+    for (let round = 1; ; round++) {
+      const last = batch.at(-1);
+      const more = last && batch.length >= this.options.batch && round < MAX_BATCHES_PER_CLAIM;
+      const next = more ? this.pendingAfter(lane.lane, last) : null;
+      // Read ahead is dropped (its rows stay pending) if this batch stops the lane.
+      next?.catch(() => {});
+      outcome = await this.sendBatch(batch);
+      const stopped = outcome.nextDue !== null || outcome.disable !== null;
+      if (stopped || !next) {
+        // Deliveries may remain: after MAX_BATCHES_PER_CLAIM, or a full last batch read by no one.
+        if (!stopped && last && batch.length >= this.options.batch) outcome.nextDue = this.clock.now();
         break;
       }
+      const attempts = outcome.attempts;
+      recorded = recorded.then(() => this.record(attempts, null));
+      outcome = { attempts: [], nextDue: null, disable: null };
+      batch = await next;
+      if (batch.length === 0) break;
+    }
+    const final = outcome;
+    await recorded.then(() => this.record(final.attempts, { lane: lane.lane, token, version: lane.version, next_due_at: final.nextDue?.toISOString() ?? null }));
+    if (final.disable !== null) {
+      const reason = 'its deliveries failed for 24 hours';
+      const [disabled] = await this.db.query(sql.disableWebhook, [final.disable, reason, this.clock.now()], 'webhookDisable');
+      if (disabled) this.log.warn({ webhookId: final.disable }, `webhook disabled: ${reason}`);
+    }
+  }
+
+  private pendingAfter(lane: string, last: PendingDelivery): Promise<PendingDelivery[]> {
+    return this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingAfter, [lane, last.event_id, last.id, this.options.batch], 'webhookPendingAfter');
+  }
+
+  private async record(attempts: Attempt[], finish: { lane: string; token: string; version: number; next_due_at: string | null } | null): Promise<void> {
+    if (attempts.length === 0 && !finish) return;
+    await this.db.query(sql.recordAttempts, [JSON.stringify(attempts), JSON.stringify(finish ? [finish] : [])], 'webhookRecordAttempts');
+  }
+
+  /** Sends deliveries in order until one fails or is not due; says when the lane is next due (null: not stopped). */
+  private async sendBatch(deliveries: PendingDelivery[]): Promise<BatchOutcome> {
+    const attempts: Attempt[] = [];
+    for (const delivery of deliveries) {
+      const now = this.clock.now();
+      if (new Date(delivery.due_at) > now) return { attempts, nextDue: new Date(delivery.due_at), disable: null };
       const outcome = await this.send(delivery, now);
-      const at = this.clock.now();
       const attempt: Attempt = {
         delivery_id: delivery.id,
         status: 'delivered',
@@ -167,31 +222,18 @@ export class WebhookDispatcher {
       };
       attempts.push(attempt);
       if (outcome.ok) continue;
-      const retryAt = outcome.refused ? null : nextAttemptAt(new Date(delivery.created_at), delivery.attempts + 1, at);
+      const retryAt = outcome.refused ? null : nextAttemptAt(new Date(delivery.created_at), delivery.attempts + 1, this.clock.now());
       if (retryAt) {
         attempt.status = 'pending';
         attempt.due_at = retryAt.toISOString();
-        nextDue = retryAt;
-        break;
+        return { attempts, nextDue: retryAt, disable: null };
       }
       attempt.status = 'failed';
       // A webhook whose delivery failed for the whole retry period is down, not unlucky. (A
       // refused target is the URL's fault, caught at creation; a callback has no webhook.)
-      if (delivery.webhook_id !== null && !outcome.refused) {
-        disable.push(delivery.webhook_id);
-        nextDue = null;
-        break;
-      }
+      if (delivery.webhook_id !== null && !outcome.refused) return { attempts, nextDue: null, disable: delivery.webhook_id };
     }
-    await this.db.query(sql.recordAttempts, [
-      JSON.stringify(attempts),
-      JSON.stringify([{ lane: lane.lane, token, version: lane.version, next_due_at: nextDue?.toISOString() ?? null }]),
-    ], 'webhookRecordAttempts');
-    for (const id of disable) {
-      const reason = 'its deliveries failed for 24 hours';
-      const [disabled] = await this.db.query(sql.disableWebhook, [id, reason, this.clock.now()], 'webhookDisable');
-      if (disabled) this.log.warn({ webhookId: id }, `webhook disabled: ${reason}`);
-    }
+    return { attempts, nextDue: null, disable: null };
   }
 
   private send(delivery: PendingDelivery, now: Date): Promise<SendOutcome> {

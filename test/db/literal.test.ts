@@ -56,3 +56,10 @@ test('a statement prepared once keeps working with new values, and NUL is refuse
   assert.equal(sqlLiteral(null), 'NULL');
   assert.equal(sqlLiteral(["a'b", 'c"d', 'e\\f']), `'{"a''b","c\\"d","e\\\\f"}'`);
 });
+
+test('concurrent first calls of one named statement share its PREPARE', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 5 }, (_, index) => db.query<{ n: number }>('SELECT $1::int + 1 AS n', [index], 'concurrentFirstUse')),
+  );
+  assert.deepEqual(results.map((rows) => rows[0]?.n), [1, 2, 3, 4, 5]);
+});
