@@ -8,8 +8,8 @@
  * 2. Throughput: that process stops and one with the api and worker roles starts; the time from
  *    the receiver's first request to its N-th is the dispatch rate (start-up excluded; from the
  *    spawn is printed too).
- * 3. Lag: with the dispatcher running, bulk requests add events at a steady rate (--lag-rate per
- *    second for --lag-seconds); for each, receipt time minus the event's timestamp.
+ * 3. Lag: with the dispatcher running, bulk requests add events at a steady rate (--lag-rate
+ *    deliveries per second for --lag-seconds); for each, receipt time minus the event's timestamp.
  * The reference, in the same run and to the same receiver: a bare Node HTTP client that signs
  * and POSTs the same number of events one after the other on a kept-alive connection: the
  * ceiling of one endpoint whose events arrive in order. The receiver verifies every signature
@@ -38,7 +38,7 @@ const USAGE = `npm run bench -- webhooks [--events=N] [--webhooks=N] [--database
   --events       deliveries to make in the throughput part (default 100000)
   --webhooks     webhooks (endpoints, each its own ordered lane) sharing them (default 1)
   --database     Mailroom's store (default both: PGlite, then PostgreSQL)
-  --lag-rate     events per second added while measuring the lag (default 1000)
+  --lag-rate     deliveries per second (events times webhooks) while measuring the lag (default 1000)
   --lag-seconds  how long (default 10)
   --no-build     use dist/ as it is`;
 
@@ -195,7 +195,8 @@ async function runMailroom(kind: 'pglite' | 'postgres', sink: Sink, options: { e
 
     process.stdout.write(`  lag: ${options.lagRate}/s for ${options.lagSeconds} s ... `);
     await sink.reset(JSON.stringify(secrets));
-    const perTick = Math.max(1, Math.round(options.lagRate / 20));
+    // --lag-rate counts deliveries: with several webhooks, each event makes one per webhook.
+    const perTick = Math.max(1, Math.round(options.lagRate / 20 / options.webhooks));
     const ticks = options.lagSeconds * 20;
     const lagStart = performance.now();
     for (let tick = 0; tick < ticks; tick++) {
