@@ -60,7 +60,8 @@ export class DeliveryWorker {
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private inFlight = new Map<string, Promise<void>>();
-  private heldTokens = new Map<string, number>();
+  /** The lease each message in flight is held under (renewed, handed back, and its result recorded under it). */
+  private leaseOf = new Map<string, string>();
   private lastClaimAt = 0;
   private renewer: NodeJS.Timeout | null = null;
   private readonly claimBatch: number;
@@ -127,7 +128,7 @@ export class DeliveryWorker {
     await Promise.race([finished, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     await this.recorder.drain();
-    await this.queue.release([...this.heldTokens.keys()], this.clock.now());
+    await this.queue.release(this.heldTokens(), this.clock.now());
     await this.transport.close();
   }
 
@@ -160,9 +161,13 @@ export class DeliveryWorker {
     }
   }
 
+  private heldTokens(): string[] {
+    return [...new Set(this.leaseOf.values())];
+  }
+
   private async renewLeases(): Promise<void> {
     try {
-      await this.queue.renew([...this.heldTokens.keys()], new Date(this.clock.now().getTime() + this.options.leaseMs));
+      await this.queue.renew(this.heldTokens(), new Date(this.clock.now().getTime() + this.options.leaseMs));
     } catch (error) {
       this.log.error({ err: error }, 'could not renew the leases of messages in delivery');
     }
@@ -181,13 +186,15 @@ export class DeliveryWorker {
     const busy = this.transport.busyDomains?.() ?? [];
     const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit, busy);
     if (claimed.length === 0) return { claimed: 0, skippedBusy: busy.length > 0 };
-    this.heldTokens.set(token, claimed.length);
     for (const message of claimed) {
+      this.leaseOf.set(message.message_id, token);
+      // Our own lease ran out while the message was still in delivery (a stalled host missed the
+      // renewal) and this claim took it back: it is not sent again; its result is recorded
+      // under the new lease.
+      if (this.inFlight.has(message.message_id)) continue;
       const work = this.deliver(message, token).finally(() => {
         this.inFlight.delete(message.message_id);
-        const left = (this.heldTokens.get(token) ?? 1) - 1;
-        if (left <= 0) this.heldTokens.delete(token);
-        else this.heldTokens.set(token, left);
+        this.leaseOf.delete(message.message_id);
         this.wake.fire();
       });
       this.inFlight.set(message.message_id, work);
@@ -221,6 +228,7 @@ export class DeliveryWorker {
       });
       endDelivery();
       context.now = this.clock.now();
+      context.leaseToken = this.leaseOf.get(message.message_id) ?? token;
       result = resultOfAttempt(context, report);
       for (const recipient of report.recipients) {
         const outcome = recipient.outcome === 'delivered' ? report.acceptedAs : recipient.outcome;
@@ -230,6 +238,7 @@ export class DeliveryWorker {
       this.log.error({ err: error, messageId: message.message_id }, 'delivery failed with an internal error');
       this.metrics.deliveries.inc({ outcome: 'failed', transport: this.transport.name, reason: 'internal' });
       context.now = this.clock.now();
+      context.leaseToken = this.leaseOf.get(message.message_id) ?? token;
       result = resultOfFailure(context, message.pending_recipients ?? message.envelope.to, (error as Error).message);
     }
     try {
