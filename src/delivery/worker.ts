@@ -60,7 +60,7 @@ export class DeliveryWorker {
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private inFlight = new Map<string, Promise<void>>();
-  /** The lease each message in flight is held under (renewed, handed back, and its result recorded under it). */
+  /** The lease each message in flight is held under (renewed, and handed back at a stop). */
   private leaseOf = new Map<string, string>();
   private lastClaimAt = 0;
   private renewer: NodeJS.Timeout | null = null;
@@ -184,14 +184,15 @@ export class DeliveryWorker {
     const now = this.clock.now();
     const token = randomToken(12);
     const busy = this.transport.busyDomains?.() ?? [];
-    const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit, busy);
+    // A message whose lease ran out while this worker still delivers it (a stalled host missed
+    // the renewal) is due again: this worker must not take it back and send it twice (another
+    // worker may; at-least-once). Its result is recorded under the lease it was claimed with,
+    // which still holds unless another worker took the message.
+    const ownInFlight = [...this.inFlight.keys()];
+    const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit, busy, ownInFlight);
     if (claimed.length === 0) return { claimed: 0, skippedBusy: busy.length > 0 };
     for (const message of claimed) {
       this.leaseOf.set(message.message_id, token);
-      // Our own lease ran out while the message was still in delivery (a stalled host missed the
-      // renewal) and this claim took it back: it is not sent again; its result is recorded
-      // under the new lease.
-      if (this.inFlight.has(message.message_id)) continue;
       const work = this.deliver(message, token).finally(() => {
         this.inFlight.delete(message.message_id);
         this.leaseOf.delete(message.message_id);
@@ -228,7 +229,6 @@ export class DeliveryWorker {
       });
       endDelivery();
       context.now = this.clock.now();
-      context.leaseToken = this.leaseOf.get(message.message_id) ?? token;
       result = resultOfAttempt(context, report);
       for (const recipient of report.recipients) {
         const outcome = recipient.outcome === 'delivered' ? report.acceptedAs : recipient.outcome;
@@ -238,7 +238,6 @@ export class DeliveryWorker {
       this.log.error({ err: error, messageId: message.message_id }, 'delivery failed with an internal error');
       this.metrics.deliveries.inc({ outcome: 'failed', transport: this.transport.name, reason: 'internal' });
       context.now = this.clock.now();
-      context.leaseToken = this.leaseOf.get(message.message_id) ?? token;
       result = resultOfFailure(context, message.pending_recipients ?? message.envelope.to, (error as Error).message);
     }
     try {

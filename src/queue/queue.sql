@@ -1,10 +1,11 @@
 -- name: claimDue
 -- Takes up to $4 due rows nobody holds (SKIP LOCKED lets several workers claim side by side),
 -- except those for the recipient domains in $5 (destinations this worker cannot start more
--- for right now), leases them until $2 under token $3, and returns what delivery needs.
+-- for right now) and the messages in $6 (this worker's own, still in delivery though their
+-- lease ran out), leases them until $2 under token $3, and returns what delivery needs.
 WITH claimed AS (
   UPDATE queue q SET due_at = $2, lease_token = $3, attempts = q.attempts + 1
-  FROM (SELECT message_id FROM queue WHERE due_at <= $1 AND domain <> ALL($5::text[])
+  FROM (SELECT message_id FROM queue WHERE due_at <= $1 AND domain <> ALL($5::text[]) AND message_id <> ALL($6::text[])
         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
   WHERE q.message_id = due.message_id
   RETURNING q.message_id, q.attempts, q.queued_at, q.pending_recipients

@@ -47,9 +47,9 @@ export interface DeliveryResult {
 export class Queue {
   constructor(private readonly db: Database) {}
 
-  /** Leases due messages, skipping those for `busyDomains`. */
-  claim(now: Date, leaseUntil: Date, token: string, limit: number, busyDomains: readonly string[] = []): Promise<ClaimedMessage[]> {
-    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit, busyDomains], 'claimDue');
+  /** Leases due messages, skipping those for `busyDomains` and the messages in `exclude`. */
+  claim(now: Date, leaseUntil: Date, token: string, limit: number, busyDomains: readonly string[] = [], exclude: readonly string[] = []): Promise<ClaimedMessage[]> {
+    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit, busyDomains, exclude], 'claimDue');
   }
 
   /** Returns the ids whose results were applied (their lease was still held). */
