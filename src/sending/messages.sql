@@ -8,7 +8,7 @@ WITH batch AS (
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
     subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
     tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
-    created_at timestamptz, domain text, due_at timestamptz)
+    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb)
 ), bodies AS (
   INSERT INTO message_bodies (id, account_id, raw, created_at)
   SELECT id, account_id, decode(raw, 'base64'), created_at
@@ -21,6 +21,11 @@ WITH batch AS (
     client_id, alias, campaign_id, callbacks, tags, envelope, content, message_id_hdr, send_at,
     created_at, created_at
   FROM batch
+), cb AS (
+  -- The message's http(s) callback URLs (callback_urls, found by the pipeline), for the
+  -- fan-out to the outbox (migration 005).
+  INSERT INTO message_callbacks (message_id, account_id, urls)
+  SELECT id, account_id, callback_urls FROM batch WHERE callback_urls IS NOT NULL
 ), e AS (
   INSERT INTO message_events (message_id, account_id, type, created_at, details)
   SELECT id, account_id, status, created_at, '{}'::jsonb FROM batch

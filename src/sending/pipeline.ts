@@ -12,7 +12,7 @@ import { renderContent } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
-import { insertMessages, type NewMessage, type Submission } from './store.js';
+import { callbackUrls, insertMessages, type NewMessage, type Submission } from './store.js';
 import { validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
 
@@ -44,8 +44,6 @@ export interface PipelineDeps {
   clock: Clock;
   policy: SenderPolicy;
 }
-
-const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
 
 export class SendPipeline {
   constructor(private readonly deps: PipelineDeps) {}
@@ -98,7 +96,7 @@ export class SendPipeline {
 
     const warnings: ErrorDetail[] = [];
     (message.request.callbacks ?? []).forEach((callback, index) => {
-      if (!HTTP_URL.test(callback)) {
+      if (!callbackUrls([callback])) {
         warnings.push({ field: `callbacks[${index}]`, message: 'is not an absolute http(s) URL and will not be called' });
       }
     });
@@ -121,6 +119,7 @@ export class SendPipeline {
       alias: request.alias ?? null,
       campaign_id: request.campaignId ?? null,
       callbacks: request.callbacks ?? [],
+      callback_urls: callbackUrls(request.callbacks ?? []),
       tags: request.tags ?? [],
       envelope: { from: message.from.address, to: [...new Set(recipients)] },
       content,

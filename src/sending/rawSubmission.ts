@@ -7,7 +7,7 @@ import { parseMailbox, type ParsedAddress } from './addresses.js';
 import { MAILROOM_PREFIX, readMailroomOptions, type MailroomOptions } from './mailroomHeaders.js';
 import { countFields, fieldValue, findField, MAX_LINE_OCTETS, newField, parseRawMessage, writeRawMessage, type HeaderField } from './rawMessage.js';
 import type { RawContent } from './render.js';
-import type { NewMessage, Submission } from './store.js';
+import { callbackUrls, type NewMessage, type Submission } from './store.js';
 import { MAX_MESSAGE_BYTES } from './validate.js';
 
 /** A message as an SMTP client submitted it: the envelope and the DATA bytes. */
@@ -120,6 +120,7 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
       alias: null,
       campaign_id: options.campaignId,
       callbacks: options.callbacks,
+      callback_urls: callbackUrls(options.callbacks),
       tags: options.tags,
       envelope: { from: from.address, to: [recipient.address] },
       content,

@@ -4,6 +4,14 @@ import { Batcher } from '../shared/batcher.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { Content } from './render.js';
 
+const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
+
+/** The callbacks that will be called (http and https URLs), once each; null when none. */
+export function callbackUrls(callbacks: readonly string[]): string[] | null {
+  const urls = [...new Set(callbacks.filter((callback) => HTTP_URL.test(callback)))];
+  return urls.length > 0 ? urls : null;
+}
+
 const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['insertMessages'] as const);
 
 /** One message as it is written: the row, its first event and (when it will be sent) its queue entry. */
@@ -20,6 +28,8 @@ export interface NewMessage {
   alias: string | null;
   campaign_id: string | null;
   callbacks: string[];
+  /** The http(s) URLs among `callbacks`, once each, or null: what the webhook fan-out sends to. */
+  callback_urls: string[] | null;
   tags: string[];
   envelope: { from: string; to: string[] };
   content: Content;

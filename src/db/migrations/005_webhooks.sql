@@ -73,11 +73,29 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, id);
 CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id, id);
 
+-- The http(s) callback URLs of the messages that have any (most have none), written with the
+-- message: the fan-out below looks here rather than in every message of an event.
+CREATE TABLE message_callbacks (
+  message_id text PRIMARY KEY,
+  account_id bigint NOT NULL,
+  urls       jsonb NOT NULL
+);
+
 -- Every statement that writes events fans them out to the outbox in the same transaction: the
 -- account's enabled webhooks subscribed to the type, and the message's http(s) callbacks. One
 -- trigger instead of a CTE in each statement that writes events, so none can forget it.
 CREATE FUNCTION mailroom_fan_out_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- Most statements have nothing to fan out (no webhook in the account, no callback on the
+  -- message): they pay two small look-ups, not the statement below (about 1.5 ms on PGlite).
+  IF NOT EXISTS (
+    SELECT 1 FROM webhooks w
+    WHERE w.enabled AND w.deleted_at IS NULL AND w.account_id IN (SELECT account_id FROM new_events)
+  ) AND NOT EXISTS (
+    SELECT 1 FROM new_events e JOIN message_callbacks c ON c.message_id = e.message_id
+  ) THEN
+    RETURN NULL;
+  END IF;
   WITH targets AS (
     SELECT e.id AS event_id, e.account_id, e.created_at, 'webhook:' || w.id AS lane, w.id AS webhook_id, NULL::text AS url
     FROM new_events e
@@ -85,11 +103,10 @@ BEGIN
       AND (w.event_types = '[]'::jsonb OR w.event_types ? e.type)
     WHERE e.type <> 'WEBHOOK_TEST'
     UNION ALL
-    SELECT e.id, e.account_id, e.created_at, 'callback:' || e.account_id || ':' || c.url, NULL, c.url
+    SELECT e.id, e.account_id, e.created_at, 'callback:' || e.account_id || ':' || u.url, NULL, u.url
     FROM new_events e
-    JOIN messages m ON m.id = e.message_id AND m.callbacks <> '[]'::jsonb
-    CROSS JOIN LATERAL (SELECT DISTINCT value AS url FROM jsonb_array_elements_text(m.callbacks)) c
-    WHERE c.url ~* '^https?://[^\s/?#]+'
+    JOIN message_callbacks c ON c.message_id = e.message_id
+    CROSS JOIN LATERAL (SELECT value AS url FROM jsonb_array_elements_text(c.urls)) u
   ), lanes AS (
     INSERT INTO webhook_lanes AS l (lane, account_id, webhook_id, next_due_at)
     SELECT lane, min(account_id), min(webhook_id), min(created_at) FROM targets GROUP BY lane
