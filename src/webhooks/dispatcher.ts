@@ -10,7 +10,7 @@ import { eventPayload, signingSecrets, webhookId, type PendingDelivery } from '.
 import type { SendOutcome, WebhookSender } from './sender.js';
 import { signatureHeaders } from './signing.js';
 
-const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'pendingAfter', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
+const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
 
 /**
  * Batches one lane is sent before it is handed back, so that a busy endpoint does not keep the
@@ -136,7 +136,7 @@ export class WebhookDispatcher {
       sql.claimLanes, [now, token, new Date(now.getTime() + this.options.leaseMs), limit], 'webhookClaimLanes',
     );
     if (lanes.length === 0) return 0;
-    const rows = await this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingOfLanes, [lanes.map((lane) => lane.lane), this.options.batch], 'webhookPending');
+    const rows = await this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingOfLanes, [lanes.map((lane) => lane.lane), this.options.batch, 0, 0], 'webhookPending');
     const byLane = new Map<string, PendingDelivery[]>();
     for (const row of rows) {
       const list = byLane.get(row.lane);
@@ -194,7 +194,7 @@ export class WebhookDispatcher {
   }
 
   private pendingAfter(lane: string, last: PendingDelivery): Promise<PendingDelivery[]> {
-    return this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingAfter, [lane, last.event_id, last.id, this.options.batch], 'webhookPendingAfter');
+    return this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingOfLanes, [[lane], this.options.batch, last.event_id, last.id], 'webhookPending');
   }
 
   private async record(attempts: Attempt[], finish: { lane: string; token: string; version: number; next_due_at: string | null } | null): Promise<void> {

@@ -8,15 +8,18 @@ WHERE l.lane = due.lane
 RETURNING l.lane, l.version;
 
 -- name: pendingOfLanes
--- The first $2 pending deliveries of each lane, in event order, with everything a request
--- needs: the event and its message, and the endpoint's URL and secrets.
+-- The first $2 pending deliveries of each lane in $1 after the delivery ($3 event, $4 delivery;
+-- 0, 0 for the start of the lanes), in event order, with everything a request needs: the event
+-- and its message, and the endpoint's URL and secrets.
 SELECT d.id, d.lane, d.webhook_id, d.account_id, d.event_id, d.due_at, d.created_at, d.attempts,
        COALESCE(d.url, w.url) AS url, e.type, e.message_id, e.created_at AS event_at, e.details,
        m.to_address, m.from_address, m.external_id, m.client_id, m.alias, m.campaign_id, m.tags,
        w.secret, w.previous_secret, w.previous_secret_until, a.callback_secret
 FROM unnest($1::text[]) AS l(lane)
 CROSS JOIN LATERAL (
-  SELECT * FROM webhook_deliveries d WHERE d.lane = l.lane AND d.status = 'pending' ORDER BY d.event_id, d.id LIMIT $2
+  SELECT * FROM webhook_deliveries d
+  WHERE d.lane = l.lane AND d.status = 'pending' AND (d.event_id, d.id) > ($3::bigint, $4::bigint)
+  ORDER BY d.event_id, d.id LIMIT $2
 ) d
 JOIN message_events e ON e.id = d.event_id
 JOIN accounts a ON a.id = d.account_id
@@ -68,20 +71,3 @@ SELECT id FROM w;
 
 -- name: nextLaneDue
 SELECT min(next_due_at) AS due_at FROM webhook_lanes WHERE next_due_at IS NOT NULL;
-
--- name: pendingAfter
--- The next $4 pending deliveries of one lane after ($2, $3) (event, delivery), with what a request needs.
-SELECT d.id, d.lane, d.webhook_id, d.account_id, d.event_id, d.due_at, d.created_at, d.attempts,
-       COALESCE(d.url, w.url) AS url, e.type, e.message_id, e.created_at AS event_at, e.details,
-       m.to_address, m.from_address, m.external_id, m.client_id, m.alias, m.campaign_id, m.tags,
-       w.secret, w.previous_secret, w.previous_secret_until, a.callback_secret
-FROM (
-  SELECT * FROM webhook_deliveries d
-  WHERE d.lane = $1 AND d.status = 'pending' AND (d.event_id, d.id) > ($2::bigint, $3::bigint)
-  ORDER BY d.event_id, d.id LIMIT $4
-) d
-JOIN message_events e ON e.id = d.event_id
-JOIN accounts a ON a.id = d.account_id
-LEFT JOIN messages m ON m.id = e.message_id
-LEFT JOIN webhooks w ON w.id = d.webhook_id
-ORDER BY d.event_id, d.id;

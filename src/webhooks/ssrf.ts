@@ -1,5 +1,4 @@
-import { lookup as systemLookup } from 'node:dns/promises';
-import { Resolver } from 'node:dns/promises';
+import { lookup as systemLookup, Resolver } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
@@ -114,4 +113,3 @@ export function checkLiteralHost(url: URL, allowPrivate: boolean): void {
   if (!allowPrivate && isIP(host) && !isPublicAddress(host)) throw new RefusedTarget(`${host} is not a public address`);
 }
 
-export { hostOf };
