@@ -46,10 +46,17 @@ WITH r AS (
   FROM d JOIN r ON r.delivery_id = d.id
 ), l AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS l(lane text, token text, version bigint, next_due_at timestamptz)
+), locked AS (
+  -- The lanes are locked in lane order before they are updated, the order in which the fan-out
+  -- trigger locks them too: an event recorded meanwhile for two of these lanes waits for this
+  -- statement instead of deadlocking with it (which PostgreSQL resolves only after a second, by
+  -- failing one of the two).
+  SELECT w.lane FROM webhook_lanes w JOIN l ON w.lane = l.lane AND w.lease_token = l.token
+  ORDER BY w.lane FOR UPDATE OF w
 ), f AS (
   UPDATE webhook_lanes w SET lease_token = NULL, lease_until = NULL,
     next_due_at = CASE WHEN w.version = l.version THEN l.next_due_at ELSE w.next_due_at END
-  FROM l WHERE w.lane = l.lane AND w.lease_token = l.token
+  FROM l WHERE w.lane = l.lane AND w.lease_token = l.token AND w.lane IN (SELECT lane FROM locked)
 )
 SELECT count(*) AS recorded FROM d;
 

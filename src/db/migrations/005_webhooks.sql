@@ -108,8 +108,10 @@ BEGIN
     JOIN message_callbacks c ON c.message_id = e.message_id
     CROSS JOIN LATERAL (SELECT value AS url FROM jsonb_array_elements_text(c.urls)) u
   ), lanes AS (
+    -- In lane order: concurrent statements that touch the same lanes lock them in the same
+    -- order (as recordAttempts does), so they queue behind each other instead of deadlocking.
     INSERT INTO webhook_lanes AS l (lane, account_id, webhook_id, next_due_at)
-    SELECT lane, min(account_id), min(webhook_id), min(created_at) FROM targets GROUP BY lane
+    SELECT lane, min(account_id), min(webhook_id), min(created_at) FROM targets GROUP BY lane ORDER BY lane
     ON CONFLICT (lane) DO UPDATE SET next_due_at = COALESCE(l.next_due_at, EXCLUDED.next_due_at), version = l.version + 1
   )
   INSERT INTO webhook_deliveries (account_id, lane, webhook_id, url, event_id, due_at, created_at)
