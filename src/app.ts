@@ -1,4 +1,5 @@
 import { Verp } from './bounces/verp.js';
+import { TrackingLinks } from './tracking/links.js';
 import { loadEncryptionKey } from './config/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { KeyAuthenticator } from './accounts/apiKeys.js';
@@ -70,6 +71,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db);
     const targets = new TargetResolver(config.dnsServers, config.allowPrivateCallbacks);
+    const links = new TrackingLinks(loadEncryptionKey(config), config.publicUrl);
 
     if (config.roles.includes('worker')) {
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
@@ -78,6 +80,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
         verp: new Verp(loadEncryptionKey(config)),
         bounceDomain: config.bounceDomain,
+        links,
         onRecorded: () => webhooks?.wakeUp(),
       }, metrics);
       await worker.start();
@@ -92,7 +95,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }

@@ -42,4 +42,8 @@ WHERE k.account_id = $1 ORDER BY k.id;
 UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id;
 
 -- name: accountById
-SELECT id, name, status, callback_secret, created_at FROM accounts WHERE id = $1;
+SELECT id, name, status, callback_secret, track_opens, track_clicks, created_at FROM accounts WHERE id = $1;
+
+-- name: setTrackingDefaults
+-- What the account tracks when a message does not say; a null leaves that setting as it is.
+UPDATE accounts SET track_opens = COALESCE($2, track_opens), track_clicks = COALESCE($3, track_clicks) WHERE id = $1;

@@ -3,7 +3,7 @@ import { sqlFile } from '../db/sql.js';
 import { newSigningSecret } from '../webhooks/signing.js';
 
 const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
-  'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator', 'accountById',
+  'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator', 'accountById', 'setTrackingDefaults',
 ] as const);
 
 export interface Account {
@@ -58,7 +58,23 @@ export async function ensureOperator(db: Queryable, accountId: number, name: str
 }
 
 /** The account as its own operators see it, with the secret that signs its messages' callbacks. */
-export async function accountView(db: Queryable, id: number): Promise<{ name: string; status: Account['status']; callbackSecret: string; createdAt: string } | null> {
-  const [row] = await db.query<Account & { callback_secret: string } & Record<string, unknown>>(sql.accountById, [id]);
-  return row ? { name: row.name, status: row.status, callbackSecret: row.callback_secret, createdAt: new Date(row.created_at).toISOString() } : null;
+export interface AccountView {
+  name: string;
+  status: Account['status'];
+  callbackSecret: string;
+  /** Defaults for messages that do not set trackOpens / trackClicks. */
+  trackOpens: boolean;
+  trackClicks: boolean;
+  createdAt: string;
+}
+
+export async function accountView(db: Queryable, id: number): Promise<AccountView | null> {
+  const [row] = await db.query<Account & { callback_secret: string; track_opens: boolean; track_clicks: boolean } & Record<string, unknown>>(sql.accountById, [id]);
+  return row
+    ? { name: row.name, status: row.status, callbackSecret: row.callback_secret, trackOpens: row.track_opens, trackClicks: row.track_clicks, createdAt: new Date(row.created_at).toISOString() }
+    : null;
+}
+
+export async function setTrackingDefaults(db: Queryable, id: number, defaults: { trackOpens?: boolean; trackClicks?: boolean }): Promise<void> {
+  await db.query(sql.setTrackingDefaults, [id, defaults.trackOpens ?? null, defaults.trackClicks ?? null]);
 }

@@ -3,6 +3,8 @@ import type { Content } from '../sending/render.js';
 import { SIGNED_HEADERS, type SigningKeyPem } from './dkim.js';
 import { dkimSignatures } from './dkimSign.js';
 import { composeMime } from './mime.js';
+import { decorateComposed, type TrackingPlan } from '../tracking/decorate.js';
+import type { TrackingLinks } from '../tracking/links.js';
 
 /** Everything needed to turn a stored message into the bytes sent. */
 export interface PrepareJob {
@@ -12,6 +14,8 @@ export interface PrepareJob {
   messageIdHeader: string;
   createdAt: number;
   keys: SigningKeyPem[];
+  /** Open and click tracking and the unsubscribe link; absent: the content as stored. */
+  tracking?: { messageId: string; plan: TrackingPlan; links: TrackingLinks };
 }
 
 export interface Prepared {
@@ -51,7 +55,11 @@ export async function prepareMessage(job: PrepareJob, keys: KeyCache): Promise<P
 }
 
 function messageBytes(job: PrepareJob): Buffer {
-  if (job.content.kind !== 'raw') return composeMime(job.content, job.messageIdHeader, new Date(job.createdAt));
+  if (job.content.kind !== 'raw') {
+    const { tracking } = job;
+    const content = tracking ? decorateComposed(job.content, tracking.messageId, tracking.plan, tracking.links) : job.content;
+    return composeMime(content, job.messageIdHeader, new Date(job.createdAt));
+  }
   if (!job.body) throw new Error(`the body ${job.content.bodyId} of a submitted message is missing`);
   return Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
 }

@@ -12,6 +12,8 @@ import { KeyCache, prepareMessage } from './prepare.js';
 import { resultOfAttempt, resultOfFailure } from './outcome.js';
 import type { Transport } from './transport.js';
 import { Signal } from './signal.js';
+import { trackingPlan } from '../tracking/decorate.js';
+import type { TrackingLinks } from '../tracking/links.js';
 
 /**
  * Under load the worker claims in batches of at least a quarter of its concurrency: each claim
@@ -39,6 +41,8 @@ export interface WorkerOptions {
   verp: Verp;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
+  /** Makes the tracking and unsubscribe URLs; absent: messages go out as stored (tests of other parts). */
+  links?: TrackingLinks;
   /** Called after results (and so their events) are committed: the webhook dispatcher has news. */
   onRecorded?: () => void;
 }
@@ -214,8 +218,14 @@ export class DeliveryWorker {
     let result: DeliveryResult;
     try {
       const keys = await this.keys.forSender(message.account_id, message.from_address);
+      const links = this.options.links;
+      const tracking = links && {
+        messageId: message.message_id,
+        links,
+        plan: trackingPlan(message.content, { trackOpens: message.account_track_opens, trackClicks: message.account_track_clicks }),
+      };
       const { raw, signMs } = await prepareMessage({
-        content: message.content, body: message.body, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys,
+        content: message.content, body: message.body, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys, tracking,
       }, this.parsedKeys);
       if (keys.length > 0) this.metrics.dkimSeconds.observe(signMs / 1000);
       const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });

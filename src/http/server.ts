@@ -20,6 +20,9 @@ import { smtpCredentialRoutes } from './routes/smtpCredentials.js';
 import { accountRoutes } from './routes/account.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { TargetResolver } from '../webhooks/ssrf.js';
+import type { TrackingLinks } from '../tracking/links.js';
+import { trackingRoutes } from './routes/tracking.js';
+import { eventRoutes } from './routes/events.js';
 
 export interface HttpDeps {
   db: Database;
@@ -32,6 +35,8 @@ export interface HttpDeps {
   log: Logger;
   /** Checks webhook URLs (SSRF). */
   targets: TargetResolver;
+  /** Signs and checks tracking and unsubscribe URLs. */
+  links: TrackingLinks;
   isShuttingDown: () => boolean;
 }
 
@@ -70,6 +75,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics.render()),
   );
 
+  // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
+  await app.register(async (open) => trackingRoutes(open, deps));
+
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(deps.authenticator));
     emailRoutes(api, deps);
@@ -78,6 +86,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     smtpCredentialRoutes(api, deps);
     accountRoutes(api, deps);
     webhookRoutes(api, deps);
+    eventRoutes(api, deps);
   });
   return app;
 }

@@ -11,8 +11,10 @@ WITH claimed AS (
   RETURNING q.message_id, q.attempts, q.queued_at, q.pending_recipients
 )
 SELECT c.message_id, c.attempts, c.queued_at, c.pending_recipients, m.account_id, m.status, m.from_address,
-       m.envelope, m.content, m.message_id_hdr, m.created_at, b.raw AS body
+       m.envelope, m.content, m.message_id_hdr, m.created_at, b.raw AS body,
+       a.track_opens AS account_track_opens, a.track_clicks AS account_track_clicks
 FROM claimed c JOIN messages m ON m.id = c.message_id
+JOIN accounts a ON a.id = m.account_id
 LEFT JOIN message_bodies b ON b.id = m.content->>'bodyId';
 
 -- name: recordResults

@@ -25,6 +25,9 @@ export interface ClaimedMessage {
   body: Uint8Array | null;
   message_id_hdr: string;
   created_at: Date;
+  /** The account's tracking defaults, for a message that does not choose. */
+  account_track_opens: boolean;
+  account_track_clicks: boolean;
 }
 
 export interface DeliveryResult {

@@ -1,15 +1,29 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { accountView } from '../../accounts/accounts.js';
+import { accountView, setTrackingDefaults } from '../../accounts/accounts.js';
 import type { Database } from '../../db/database.js';
 import { ApiError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 
-/** The caller's account: its name, status, and the secret its messages' callbacks are signed with (SPEC section 5). */
+const SettingsBody = Type.Object({
+  trackOpens: Type.Optional(Type.Boolean({ description: 'track opens of messages that do not set trackOpens' })),
+  trackClicks: Type.Optional(Type.Boolean({ description: 'track clicks in messages that do not set trackClicks' })),
+}, { additionalProperties: false });
+
+/** The caller's account: its name, status, tracking defaults, and the secret its messages' callbacks are signed with (SPEC section 5). */
 export function accountRoutes(app: FastifyInstance, deps: { db: Database }): void {
-  app.get('/account', { schema: { summary: 'The account of the key: name, status, callback signing secret', tags: ['account'] } }, async (request) => {
-    const data = await accountView(deps.db, principalOf(request).accountId);
+  const view = async (accountId: number) => {
+    const data = await accountView(deps.db, accountId);
     if (!data) throw new ApiError(404, 'NOT_FOUND', 'The account of this key no longer exists.');
-    return { meta: metaOf(request), data };
+    return data;
+  };
+  app.get('/account', { schema: { summary: 'The account of the key: name, status, tracking defaults, callback signing secret', tags: ['account'] } }, async (request) => {
+    return { meta: metaOf(request), data: await view(principalOf(request).accountId) };
+  });
+  app.patch<{ Body: Static<typeof SettingsBody> }>('/account', { schema: { summary: "Changes the account's tracking defaults", tags: ['account'], body: SettingsBody } }, async (request) => {
+    const { accountId } = principalOf(request);
+    await setTrackingDefaults(deps.db, accountId, request.body);
+    return { meta: metaOf(request), data: await view(accountId) };
   });
 }
