@@ -32,6 +32,8 @@ declare module 'autocannon' {
       title?: string;
       excludeErrorStats?: boolean;
       setupClient?: (client: Client) => void;
+      /** Requests each connection sends in turn; setupRequest may rewrite each before it is sent. */
+      requests?: { method?: string; path?: string; setupRequest?: (request: { path: string }) => { path: string } }[];
     }
 
     interface Histogram {

@@ -1,5 +1,5 @@
 /**
- * The reference the ingest benchmark divides by: a bare Fastify server that does what every
+ * The reference the ingest and tracking benchmarks divide by: a bare Fastify server that does what every
  * JSON API does for POST /emails (parse the JSON body, build a response of the same shape,
  * serialise it) and nothing else: no authentication, validation, rendering or storage.
  *
@@ -25,6 +25,13 @@ app.post('/emails', async (request) => {
     data: { id: (++counter).toString(36).padStart(22, '0'), ...body, userName: 'default', operator: 'default', status: 'QUEUED' },
   };
 });
+
+// The tracking benchmark's reference: what any pixel or redirect server does per hit.
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+app.get('/t/o/:messageId/:file', async (_request, reply) => reply.header('cache-control', 'no-store').type('image/gif').send(PIXEL));
+app.get<{ Params: { url: string } }>('/t/c/:messageId/:index/:url/:signature', async (request, reply) =>
+  reply.header('cache-control', 'no-store').redirect(Buffer.from(request.params.url, 'base64url').toString('utf8'), 302),
+);
 
 await app.listen({ host: '127.0.0.1', port });
 const stop = () => void app.close().then(() => process.exit(0));

@@ -9,6 +9,10 @@ export interface LoadOptions {
   connections: number;
   /** Length of the measured window. */
   seconds: number;
+  /** Paths (of url's host) the requests go to in turn, across all connections; default url's own. */
+  paths?: readonly string[];
+  /** Count 3xx answers as successes (a redirecting endpoint). */
+  redirectsOk?: boolean;
 }
 
 export interface LoadResult {
@@ -84,6 +88,9 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   let non2xx = 0;
   let windowOpen = true;
 
+  let pathIndex = 0;
+  const nextPath = () => options.paths![pathIndex++ % options.paths!.length]!;
+  const isOk = (status: number) => (status >= 200 && status < 300) || (options.redirectsOk === true && status >= 300 && status < 400);
   const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
   const started = performance.now();
   const monotonicStart = monotonicUs();
@@ -103,10 +110,11 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     setupClient: (client) => {
       clients.push(client);
     },
+    ...(options.paths ? { requests: [{ setupRequest: (request) => ({ ...request, path: nextPath() }) }] } : {}),
   });
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
-    if (statusCode >= 200 && statusCode < 300) {
+    if (isOk(statusCode)) {
       ok++;
       if (windowOpen) okInWindow++;
       latencies.add(responseTime);

@@ -1,13 +1,21 @@
--- name: recordEngagement
--- An OPENED or CLICKED event ($2) of message $1: first is whether it is the first of its type
--- (for a click, of that link, $5). Nothing for a message that no longer exists.
-WITH m AS (SELECT id, account_id FROM messages WHERE id = $1)
-INSERT INTO message_events (message_id, account_id, type, created_at, details)
-SELECT m.id, m.account_id, $2, $3, $4::jsonb || jsonb_build_object('first', NOT EXISTS (
-  SELECT 1 FROM message_events e
-  WHERE e.message_id = m.id AND e.type = $2 AND ($5::text IS NULL OR e.details->>'url' = $5)))
-FROM m
-RETURNING id, (details->>'first')::boolean AS first;
+-- name: recordEngagements
+-- A batch of OPENED and CLICKED events ($1, in arrival order i). Each says whether it is the
+-- first of its type for its message (for a click: of that URL), counting the earlier ones in the
+-- batch. Returns, for each hit, whether its message exists (nothing is recorded otherwise).
+WITH r AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, message_id text, type text, at timestamptz, details jsonb, url text)
+), hits AS (
+  SELECT r.*, m.account_id FROM r JOIN messages m ON m.id = r.message_id
+), inserted AS (
+  INSERT INTO message_events (message_id, account_id, type, created_at, details)
+  SELECT h.message_id, h.account_id, h.type, h.at, h.details || jsonb_build_object('first',
+    row_number() OVER (PARTITION BY h.message_id, h.type, h.url ORDER BY h.i) = 1 AND NOT EXISTS (
+      SELECT 1 FROM message_events e
+      WHERE e.message_id = h.message_id AND e.type = h.type AND (h.url IS NULL OR e.details->>'url' = h.url)))
+  FROM hits h
+  ORDER BY h.i
+)
+SELECT i FROM hits;
 
 -- name: unsubscribe
 -- Unsubscribes the recipient of message $1: one UNSUBSCRIBED event (a repeated request adds
