@@ -4,6 +4,7 @@ import { SIGNED_HEADERS, type SigningKeyPem } from './dkim.js';
 import { dkimSignatures } from './dkimSign.js';
 import { composeMime } from './mime.js';
 import { decorateComposed, type TrackingPlan } from '../tracking/decorate.js';
+import { decorateRaw } from '../tracking/decorateRaw.js';
 import type { TrackingLinks } from '../tracking/links.js';
 
 /** Everything needed to turn a stored message into the bytes sent. */
@@ -61,5 +62,6 @@ function messageBytes(job: PrepareJob): Buffer {
     return composeMime(content, job.messageIdHeader, new Date(job.createdAt));
   }
   if (!job.body) throw new Error(`the body ${job.content.bodyId} of a submitted message is missing`);
-  return Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
+  const submitted = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
+  return job.tracking ? decorateRaw(submitted, job.tracking.messageId, job.tracking.plan, job.tracking.links) : submitted;
 }

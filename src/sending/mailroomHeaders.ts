@@ -15,11 +15,13 @@ export interface MailroomOptions {
   tags: string[];
   trackOpens: boolean | null;
   trackClicks: boolean | null;
+  /** X-Mailroom-Type: marketing mail always carries an unsubscribe link. */
+  type: 'transactional' | 'marketing';
   idempotencyKey: string | null;
 }
 
 export const MAILROOM_PREFIX = 'x-mailroom-';
-const KNOWN = new Set(['external-id', 'client-id', 'callbacks', 'campaign', 'tags', 'track', 'idempotency-key']);
+const KNOWN = new Set(['external-id', 'client-id', 'callbacks', 'campaign', 'tags', 'track', 'type', 'idempotency-key']);
 const LIST_SEPARATOR = /[\s,]+/;
 
 export function readMailroomOptions(fields: readonly HeaderField[]): { options: MailroomOptions; details: ErrorDetail[] } {
@@ -60,8 +62,12 @@ export function readMailroomOptions(fields: readonly HeaderField[]): { options: 
     tags: list('tags', 20, 64, TAG),
     trackOpens: null,
     trackClicks: null,
+    type: 'transactional',
     idempotencyKey: text('idempotency-key', 255, /^[\x21-\x7e]+$/),
   };
+  const type = values.get('type')?.trim().toLowerCase();
+  if (type === 'marketing' || type === 'transactional') options.type = type;
+  else if (type !== undefined) details.push({ field: 'X-Mailroom-Type', message: 'must be "transactional" or "marketing"' });
   const track = values.get('track');
   if (track !== undefined) {
     const words = track.toLowerCase().split(LIST_SEPARATOR).filter(Boolean);

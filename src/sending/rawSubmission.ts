@@ -103,7 +103,7 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
       cc,
       bcc,
       size: bytes.length,
-      type: 'transactional',
+      type: options.type,
       trackOpens: options.trackOpens,
       trackClicks: options.trackClicks,
     };

@@ -201,6 +201,33 @@ test('the Mailroom headers are read into the message and removed before delivery
   assert.doesNotMatch(message.raw.toString('latin1'), /^x-mailroom-/im);
 });
 
+test('X-Mailroom-Track and X-Mailroom-Type: marketing: the submitted MIME gets tracked links, the pixel and RFC 8058 unsubscription; the attachment keeps its bytes', async () => {
+  const attachment = randomBytes(3000);
+  const info = await starttlsTransport({ user: 'apikey', pass: app.key }).sendMail({
+    from: 'promo@elipackage.com',
+    to: 'tracked@example.com',
+    subject: 'Tracked over SMTP',
+    text: 'Sale: https://shop.example/sale',
+    html: '<p>Our <a href="https://shop.example/sale">sale</a></p>',
+    attachments: [{ filename: 'data.bin', content: attachment, contentType: 'application/octet-stream' }],
+    headers: { 'X-Mailroom-Track': 'opens, clicks', 'X-Mailroom-Type': 'marketing' },
+  });
+  const [id] = queuedIds(info.response);
+  const [row] = await app.mailroom.db.query<{ content: { type: string } }>('SELECT content FROM messages WHERE id = $1', [id]);
+  assert.equal(row!.content.type, 'marketing');
+  const delivered = await simpleParser((await arrived(id!)).raw);
+  const html = String(delivered.html);
+  assert.match(html, /<a href="http:\/\/127\.0\.0\.1:3000\/t\/c\/[^"]+">sale<\/a>/);
+  assert.match(html, /<img src="http:\/\/127\.0\.0\.1:3000\/t\/o\/[^"]+\.gif"/);
+  assert.match(html, /\/u\/[^"]+">Unsubscribe<\/a>/);
+  assert.match(String(delivered.text), /^Sale: https:\/\/shop\.example\/sale\n\nUnsubscribe: http:\/\/127\.0\.0\.1:3000\/u\//);
+  assert.ok(delivered.headerLines.some((line) => line.key === 'list-unsubscribe-post' && /List-Unsubscribe=One-Click/.test(line.line)));
+  assert.ok(delivered.attachments[0]!.content.equals(attachment));
+  assert.equal((await starttlsTransport({ user: 'apikey', pass: app.key }).sendMail({
+    from: 'promo@elipackage.com', to: 'x@example.com', subject: 's', text: 't', headers: { 'X-Mailroom-Type': 'newsletter' },
+  }).catch((error: Error) => error.message)).toString().includes('X-Mailroom-Type'), true);
+});
+
 test('X-Mailroom-Idempotency-Key: the same submission again answers the same id and stores nothing new; another message under the key is refused', async () => {
   const raw = [
     'From: promo@elipackage.com',
