@@ -7,7 +7,7 @@ import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import { nextAttemptAt } from './backoff.js';
 import { eventPayload, signingSecrets, webhookId, type PendingDelivery } from './payload.js';
-import type { SendOutcome, WebhookSender } from './sender.js';
+import { PIPELINE_DEPTH, type SendOutcome, type WebhookSender } from './sender.js';
 import { signatureHeaders } from './signing.js';
 
 const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
@@ -202,43 +202,70 @@ export class WebhookDispatcher {
     await this.db.query(sql.recordAttempts, [JSON.stringify(attempts), JSON.stringify(finish ? [finish] : [])], 'webhookRecordAttempts');
   }
 
-  /** Sends deliveries in order until one fails or is not due; says when the lane is next due (null: not stopped). */
+  /**
+   * Sends deliveries in order until one fails or is not due; says when the lane is next due
+   * (null: not stopped). Up to PIPELINE_DEPTH requests are in flight, written in order on the
+   * lane's connection; their answers are taken in the same order. When one fails, no further
+   * request is started, and those already written behind it are recorded as they came out: each
+   * success as delivered, each failure for its own retry.
+   */
   private async sendBatch(deliveries: PendingDelivery[]): Promise<BatchOutcome> {
     const attempts: Attempt[] = [];
-    for (const delivery of deliveries) {
-      const now = this.clock.now();
-      if (new Date(delivery.due_at) > now) return { attempts, nextDue: new Date(delivery.due_at), disable: null };
-      const outcome = await this.send(delivery, now);
-      const attempt: Attempt = {
-        delivery_id: delivery.id,
-        status: 'delivered',
-        due_at: new Date(delivery.due_at).toISOString(),
-        url: delivery.url,
-        attempted_at: now.toISOString(),
-        duration_ms: outcome.durationMs,
-        status_code: outcome.statusCode,
-        error: outcome.error,
-        response: outcome.response,
-      };
-      attempts.push(attempt);
-      if (outcome.ok) continue;
-      const retryAt = outcome.refused ? null : nextAttemptAt(new Date(delivery.created_at), delivery.attempts + 1, this.clock.now());
-      if (retryAt) {
-        attempt.status = 'pending';
-        attempt.due_at = retryAt.toISOString();
-        return { attempts, nextDue: retryAt, disable: null };
+    const inFlight: { delivery: PendingDelivery; now: Date; outcome: Promise<SendOutcome> }[] = [];
+    let stop: { nextDue: Date | null; disable: number | null } | null = null;
+    let next = 0;
+    while (inFlight.length > 0 || (stop === null && next < deliveries.length)) {
+      while (stop === null && next < deliveries.length && inFlight.length < PIPELINE_DEPTH) {
+        const delivery = deliveries[next]!;
+        const now = this.clock.now();
+        if (new Date(delivery.due_at) > now) {
+          stop = { nextDue: new Date(delivery.due_at), disable: null };
+          break;
+        }
+        inFlight.push({ delivery, now, outcome: this.send(delivery, now) });
+        next++;
       }
-      attempt.status = 'failed';
-      // A webhook whose delivery failed for the whole retry period is down, not unlucky. (A
-      // refused target is the URL's fault, caught at creation; a callback has no webhook.)
-      if (delivery.webhook_id !== null && !outcome.refused) return { attempts, nextDue: null, disable: delivery.webhook_id };
+      const head = inFlight.shift();
+      if (!head) break;
+      const { attempt, retryAt, giveUp } = this.attemptOf(head.delivery, head.now, await head.outcome);
+      attempts.push(attempt);
+      if (attempt.status === 'delivered' || stop !== null) continue;
+      // The first failure of the batch decides when the lane is due again.
+      if (retryAt) stop = { nextDue: retryAt, disable: null };
+      else if (giveUp) stop = { nextDue: null, disable: giveUp };
     }
-    return { attempts, nextDue: null, disable: null };
+    return { attempts, nextDue: stop?.nextDue ?? null, disable: stop?.disable ?? null };
+  }
+
+  /** The attempt row for a delivery's outcome: delivered, pending (with its retry time) or failed for good. */
+  private attemptOf(delivery: PendingDelivery, now: Date, outcome: SendOutcome): { attempt: Attempt; retryAt: Date | null; giveUp: number | null } {
+    const attempt: Attempt = {
+      delivery_id: delivery.id,
+      status: 'delivered',
+      due_at: new Date(delivery.due_at).toISOString(),
+      url: delivery.url,
+      attempted_at: now.toISOString(),
+      duration_ms: outcome.durationMs,
+      status_code: outcome.statusCode,
+      error: outcome.error,
+      response: outcome.response,
+    };
+    if (outcome.ok) return { attempt, retryAt: null, giveUp: null };
+    const retryAt = outcome.refused ? null : nextAttemptAt(new Date(delivery.created_at), delivery.attempts + 1, this.clock.now());
+    if (retryAt) {
+      attempt.status = 'pending';
+      attempt.due_at = retryAt.toISOString();
+      return { attempt, retryAt, giveUp: null };
+    }
+    attempt.status = 'failed';
+    // A webhook whose delivery failed for the whole retry period is down, not unlucky. (A
+    // refused target is the URL's fault, caught at creation; a callback has no webhook.)
+    return { attempt, retryAt: null, giveUp: delivery.webhook_id !== null && !outcome.refused ? delivery.webhook_id : null };
   }
 
   private send(delivery: PendingDelivery, now: Date): Promise<SendOutcome> {
     const body = JSON.stringify(eventPayload(delivery));
     const headers = signatureHeaders(webhookId(delivery.event_id), Math.floor(now.getTime() / 1000), body, signingSecrets(delivery, now));
-    return this.sender.post(delivery.url, body, { ...headers });
+    return this.sender.post(delivery.url, body, { ...headers }, delivery.lane);
   }
 }

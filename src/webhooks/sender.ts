@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Client, errors } from 'undici';
 import { checkLiteralHost, RefusedTarget, type TargetResolver } from './ssrf.js';
 
 /** What one POST to a receiver came to. */
@@ -17,24 +16,46 @@ export interface SendOutcome {
 
 const RESPONSE_EXCERPT = 1024;
 const USER_AGENT = 'Mailroom-Webhooks/1';
+/**
+ * Requests written ahead on one lane's connection before the first is answered (HTTP/1.1
+ * pipelining). One: a receiver that answers 503 to one event and 2xx to the next (a restart, a
+ * flaky instance) would otherwise have the later event before the retried earlier one, and
+ * events reach each endpoint in order. Measured with 20,000 signed POSTs to one receiver,
+ * 8 deep would give 9,721/s against 5,562/s; the dispatcher's window is written for any depth,
+ * for endpoints that one day opt out of ordering.
+ */
+export const PIPELINE_DEPTH = 1;
+/** A lane's connection unused this long is closed. */
+const IDLE_CLIENT_MS = 60_000;
+
+interface LaneClient {
+  client: Client;
+  lastUsed: number;
+}
 
 /**
- * POSTs signed JSON to webhook receivers with Node's http client: connections kept alive and
- * reused per origin, every new connection resolved through the SSRF check (ssrf.ts), a time-out
- * on the whole exchange, redirects not followed (a 3xx is a failure), and only the first
- * kilobyte of an answer kept.
+ * POSTs signed JSON to webhook receivers with undici: each stream (an endpoint's lane) has one
+ * keep-alive connection of its own, so a slow endpoint holds up no other lane, and a lane's
+ * requests go out in order (up to PIPELINE_DEPTH at a time). One connection per lane, not a
+ * pool: two connections would let the receiver see a lane's events out of order.
+ *
+ * Every new connection is resolved through the SSRF check (ssrf.ts), an answer is awaited at
+ * most timeoutMs, redirects are not followed (a 3xx is a failure), and only the first kilobyte
+ * of an answer is kept. undici rather than node:http: it costs less CPU per request (measured,
+ * 20,000 signed POSTs one at a time to one receiver: node:http 5,116/s, undici 5,562/s) and can
+ * pipeline.
  */
 export class WebhookSender {
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly clients = new Map<string, LaneClient>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly resolver: TargetResolver, private readonly allowPrivate: boolean, private readonly timeoutMs = 10_000) {
-    const lookup = resolver.lookupFunction();
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8, lookup });
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, lookup });
+    this.sweeper = setInterval(() => this.closeIdle(), IDLE_CLIENT_MS);
+    this.sweeper.unref();
   }
 
-  post(target: string, body: string, headers: Record<string, string>): Promise<SendOutcome> {
+  /** `stream` names the ordered sequence the request belongs to (a lane); requests of one stream share a connection. */
+  async post(target: string, body: string, headers: Record<string, string>, stream = ''): Promise<SendOutcome> {
     const started = performance.now();
     const done = (outcome: Omit<SendOutcome, 'durationMs'>): SendOutcome => ({ ...outcome, durationMs: Math.round(performance.now() - started) });
     let url: URL;
@@ -42,55 +63,68 @@ export class WebhookSender {
       url = new URL(target);
       checkLiteralHost(url, this.allowPrivate);
     } catch (error) {
-      return Promise.resolve(done({ ok: false, statusCode: null, error: (error as Error).message, response: '', refused: error instanceof RefusedTarget }));
+      return done({ ok: false, statusCode: null, error: (error as Error).message, response: '', refused: error instanceof RefusedTarget });
     }
-    const secure = url.protocol === 'https:';
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (outcome: Omit<SendOutcome, 'durationMs'>) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(done(outcome));
-      };
-      const request = (secure ? https : http).request(
-        url,
-        {
-          method: 'POST',
-          agent: secure ? this.httpsAgent : this.httpAgent,
-          headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let kept = 0;
-          response.on('data', (chunk: Buffer) => {
-            if (kept < RESPONSE_EXCERPT) {
-              chunks.push(chunk);
-              kept += chunk.length;
-            }
-          });
-          response.on('end', () => {
-            const statusCode = response.statusCode ?? 0;
-            const ok = statusCode >= 200 && statusCode < 300;
-            const text = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT).toString('utf8');
-            finish({ ok, statusCode, error: ok ? null : `the receiver answered ${statusCode}`, response: text, refused: false });
-          });
-          response.on('error', (error) => finish({ ok: false, statusCode: response.statusCode ?? null, error: error.message, response: '', refused: false }));
-        },
-      );
-      const timer = setTimeout(() => {
-        request.destroy(new Error(`no answer within ${this.timeoutMs / 1000} s`));
-      }, this.timeoutMs);
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        const refused = error.code === 'EREFUSEDTARGET';
-        finish({ ok: false, statusCode: null, error: refused ? `refused: ${error.message}` : error.message, response: '', refused });
+    const client = this.clientFor(stream, url.origin);
+    try {
+      const response = await client.request({
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        // Receivers deduplicate on webhook-id: a request undici must write again after a lost
+        // connection is safe, and only such requests may be pipelined.
+        idempotent: true,
+        headers: { ...headers, 'content-type': 'application/json', 'user-agent': USER_AGENT },
+        body,
       });
-      request.end(body);
-    });
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      for await (const chunk of response.body) {
+        const bytes = chunk as Buffer;
+        if (kept < RESPONSE_EXCERPT) {
+          chunks.push(bytes);
+          kept += bytes.length;
+        }
+      }
+      const ok = response.statusCode >= 200 && response.statusCode < 300;
+      const text = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT).toString('utf8');
+      return done({ ok, statusCode: response.statusCode, error: ok ? null : `the receiver answered ${response.statusCode}`, response: text, refused: false });
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      if (cause.code === 'EREFUSEDTARGET') return done({ ok: false, statusCode: null, error: `refused: ${cause.message}`, response: '', refused: true });
+      const timedOut = error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
+      return done({ ok: false, statusCode: null, error: timedOut ? `no answer within ${this.timeoutMs / 1000} s` : cause.code ? `${cause.code}: ${cause.message}` : cause.message, response: '', refused: false });
+    }
   }
 
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    clearInterval(this.sweeper);
+    for (const { client } of this.clients.values()) void client.destroy().catch(() => {});
+    this.clients.clear();
+  }
+
+  private clientFor(stream: string, origin: string): Client {
+    const key = `${stream}\n${origin}`;
+    let entry = this.clients.get(key);
+    if (!entry || entry.client.destroyed || entry.client.closed) {
+      const client = new Client(origin, {
+        pipelining: PIPELINE_DEPTH,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        connect: { lookup: this.resolver.lookupFunction() },
+      });
+      entry = { client, lastUsed: 0 };
+      this.clients.set(key, entry);
+    }
+    entry.lastUsed = Date.now();
+    return entry.client;
+  }
+
+  private closeIdle(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.clients) {
+      if (now - entry.lastUsed < IDLE_CLIENT_MS) continue;
+      this.clients.delete(key);
+      void entry.client.close().catch(() => {});
+    }
   }
 }
