@@ -7,10 +7,10 @@ import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import { nextAttemptAt } from './backoff.js';
 import { eventPayload, signingSecrets, webhookId, type PendingDelivery } from './payload.js';
-import { PIPELINE_DEPTH, type SendOutcome, type WebhookSender } from './sender.js';
+import { UNORDERED_PIPELINE_DEPTH, type SendOutcome, type WebhookSender } from './sender.js';
 import { signatureHeaders } from './signing.js';
 
-const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
+const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'renewLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
 
 /**
  * Batches one lane is sent before it is handed back, so that a busy endpoint does not keep the
@@ -51,6 +51,11 @@ interface BatchOutcome {
   disable: number | null;
 }
 
+/** Requests of a lane in flight at once: one keeps the order. */
+function depthOf(delivery: PendingDelivery): number {
+  return delivery.ordered ? 1 : UNORDERED_PIPELINE_DEPTH;
+}
+
 interface ClaimedLane {
   lane: string;
   version: number;
@@ -71,6 +76,9 @@ export class WebhookDispatcher {
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private readonly active = new Map<string, Promise<void>>();
+  /** The lease token each active lane is held under (renewed while it is sent). */
+  private readonly tokenOf = new Map<string, string>();
+  private renewer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Database,
@@ -90,6 +98,20 @@ export class WebhookDispatcher {
     // New messages are announced on the queue channel; their events are in the outbox by then.
     this.unlisten = await this.db.listen(QUEUE_CHANNEL, () => this.wake.fire());
     this.loop = this.run();
+    // A lane can take longer than its lease (a receiver that answers each request just inside
+    // the time-out): a live dispatcher renews what it sends, so no other process takes the lane
+    // and sends its events beside it, out of order. A dead one renews nothing.
+    this.renewer = setInterval(() => void this.renewLeases(), Math.max(1_000, this.options.leaseMs / 3));
+    this.renewer.unref();
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.tokenOf.size === 0) return;
+    try {
+      await this.db.query(sql.renewLanes, [[...this.tokenOf.keys()], [...new Set(this.tokenOf.values())], new Date(this.clock.now().getTime() + this.options.leaseMs)], 'webhookRenewLanes');
+    } catch (error) {
+      this.log.error({ err: error }, 'could not renew the leases of webhook lanes being sent');
+    }
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -97,6 +119,7 @@ export class WebhookDispatcher {
     this.running = false;
     this.wake.fire();
     await this.loop;
+    if (this.renewer) clearInterval(this.renewer);
     await this.unlisten?.();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.active.values()), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -133,7 +156,7 @@ export class WebhookDispatcher {
     const now = this.clock.now();
     const token = randomToken(12);
     const lanes = await this.db.query<ClaimedLane & Record<string, unknown>>(
-      sql.claimLanes, [now, token, new Date(now.getTime() + this.options.leaseMs), limit], 'webhookClaimLanes',
+      sql.claimLanes, [now, token, new Date(now.getTime() + this.options.leaseMs), limit, [...this.active.keys()]], 'webhookClaimLanes',
     );
     if (lanes.length === 0) return 0;
     const rows = await this.db.query<PendingDelivery & Record<string, unknown>>(sql.pendingOfLanes, [lanes.map((lane) => lane.lane), this.options.batch, 0, 0], 'webhookPending');
@@ -148,9 +171,11 @@ export class WebhookDispatcher {
         .catch((error: unknown) => this.log.error({ err: error, lane: lane.lane }, 'webhook lane failed; it is sent again when its lease ends'))
         .finally(() => {
           this.active.delete(lane.lane);
+          this.tokenOf.delete(lane.lane);
           this.wake.fire();
         });
       this.active.set(lane.lane, work);
+      this.tokenOf.set(lane.lane, token);
     }
     return lanes.length;
   }
@@ -204,10 +229,11 @@ export class WebhookDispatcher {
 
   /**
    * Sends deliveries in order until one fails or is not due; says when the lane is next due
-   * (null: not stopped). Up to PIPELINE_DEPTH requests are in flight, written in order on the
-   * lane's connection; their answers are taken in the same order. When one fails, no further
-   * request is started, and those already written behind it are recorded as they came out: each
-   * success as delivered, each failure for its own retry.
+   * (null: not stopped). An ordered lane has one request in flight; a webhook created with
+   * `ordered: false` up to UNORDERED_PIPELINE_DEPTH, written in order on its connection, their
+   * answers taken in the same order. When one fails, no further request is started, and those
+   * already written behind it are recorded as they came out: each success as delivered (ahead
+   * of the failed one: the order the webhook gave up), each failure for its own retry.
    */
   private async sendBatch(deliveries: PendingDelivery[]): Promise<BatchOutcome> {
     const attempts: Attempt[] = [];
@@ -215,7 +241,7 @@ export class WebhookDispatcher {
     let stop: { nextDue: Date | null; disable: number | null } | null = null;
     let next = 0;
     while (inFlight.length > 0 || (stop === null && next < deliveries.length)) {
-      while (stop === null && next < deliveries.length && inFlight.length < PIPELINE_DEPTH) {
+      while (stop === null && next < deliveries.length && inFlight.length < depthOf(deliveries[next]!)) {
         const delivery = deliveries[next]!;
         const now = this.clock.now();
         if (new Date(delivery.due_at) > now) {
@@ -266,6 +292,6 @@ export class WebhookDispatcher {
   private send(delivery: PendingDelivery, now: Date): Promise<SendOutcome> {
     const body = JSON.stringify(eventPayload(delivery));
     const headers = signatureHeaders(webhookId(delivery.event_id), Math.floor(now.getTime() / 1000), body, signingSecrets(delivery, now));
-    return this.sender.post(delivery.url, body, { ...headers }, delivery.lane);
+    return this.sender.post(delivery.url, body, { ...headers }, delivery.lane, depthOf(delivery));
   }
 }

@@ -1,11 +1,20 @@
 -- name: claimLanes
 -- Leases up to $4 lanes with a delivery due, oldest first; SKIP LOCKED lets several dispatchers
--- (one per worker process) claim side by side, each lane going to one of them.
+-- (one per worker process) claim side by side, each lane going to one of them. The lanes in $5
+-- are this dispatcher's own, still being sent though their lease ran out (a stalled receiver):
+-- taking one again would send its deliveries twice at once, out of order.
 UPDATE webhook_lanes l SET lease_token = $2, lease_until = $3
-FROM (SELECT lane FROM webhook_lanes WHERE next_due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+FROM (SELECT lane FROM webhook_lanes WHERE next_due_at <= $1 AND (lease_until IS NULL OR lease_until < $1) AND lane <> ALL($5::text[])
       ORDER BY next_due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
 WHERE l.lane = due.lane
 RETURNING l.lane, l.version;
+
+-- name: renewLanes
+-- Pushes forward the leases of lanes ($1) this dispatcher still sends (under its tokens $2).
+-- A lane locked right now is being recorded or fanned out to: skipped, never waited for (no
+-- lock cycle with those statements), and renewed next time.
+UPDATE webhook_lanes SET lease_until = $3
+WHERE lane IN (SELECT lane FROM webhook_lanes WHERE lane = ANY($1::text[]) AND lease_token = ANY($2::text[]) ORDER BY lane FOR UPDATE SKIP LOCKED);
 
 -- name: pendingOfLanes
 -- The first $2 pending deliveries of each lane in $1 after the delivery ($3 event, $4 delivery;
@@ -14,7 +23,7 @@ RETURNING l.lane, l.version;
 SELECT d.id, d.lane, d.webhook_id, d.account_id, d.event_id, d.due_at, d.created_at, d.attempts,
        COALESCE(d.url, w.url) AS url, e.type, e.message_id, e.created_at AS event_at, e.details,
        m.to_address, m.from_address, m.external_id, m.client_id, m.alias, m.campaign_id, m.tags,
-       w.secret, w.previous_secret, w.previous_secret_until, a.callback_secret
+       w.secret, w.previous_secret, w.previous_secret_until, COALESCE(w.ordered, true) AS ordered, a.callback_secret
 FROM unnest($1::text[]) AS l(lane)
 CROSS JOIN LATERAL (
   SELECT * FROM webhook_deliveries d

@@ -23,6 +23,8 @@ export interface PendingDelivery {
   secret: string | null;
   previous_secret: string | null;
   previous_secret_until: Date | null;
+  /** The webhook's `ordered` (callbacks: always true). */
+  ordered: boolean;
   callback_secret: string;
 }
 

@@ -1,6 +1,6 @@
 -- name: insertWebhook
-INSERT INTO webhooks (account_id, url, description, event_types, secret, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $6)
+INSERT INTO webhooks (account_id, url, description, event_types, secret, ordered, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $7, $6, $6)
 RETURNING *;
 
 -- name: listWebhooks
@@ -15,6 +15,7 @@ WITH w AS (
   UPDATE webhooks SET url = COALESCE($3, url), description = COALESCE($4, description),
     event_types = COALESCE($5, event_types),
     enabled = COALESCE($6, enabled),
+    ordered = COALESCE($8, ordered),
     disabled_reason = CASE WHEN $6 IS NULL THEN disabled_reason WHEN $6 THEN NULL ELSE 'disabled by the account' END,
     updated_at = $7
   WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL

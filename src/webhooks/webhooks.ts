@@ -25,6 +25,7 @@ interface WebhookRow {
   previous_secret: string | null;
   previous_secret_until: Date | null;
   enabled: boolean;
+  ordered: boolean;
   disabled_reason: string | null;
   created_at: Date;
   updated_at: Date;
@@ -36,6 +37,8 @@ export interface WebhookView {
   description: string;
   eventTypes: string[];
   enabled: boolean;
+  /** False: events may reach the endpoint out of order, several requests in flight at a time. */
+  ordered: boolean;
   disabledReason: string | null;
   /** Until when the previous secret still signs, after a rotation. */
   previousSecretUntil: string | null;
@@ -51,6 +54,7 @@ function view(row: WebhookRow, now: Date): WebhookView {
     description: row.description,
     eventTypes: row.event_types,
     enabled: row.enabled,
+    ordered: row.ordered,
     disabledReason: row.disabled_reason,
     previousSecretUntil: until,
     createdAt: new Date(row.created_at).toISOString(),
@@ -58,9 +62,9 @@ function view(row: WebhookRow, now: Date): WebhookView {
   };
 }
 
-export async function createWebhook(db: Queryable, accountId: number, input: { url: string; description: string; eventTypes: string[] }, now: Date): Promise<WebhookView & { secret: string }> {
+export async function createWebhook(db: Queryable, accountId: number, input: { url: string; description: string; eventTypes: string[]; ordered: boolean }, now: Date): Promise<WebhookView & { secret: string }> {
   const secret = newSigningSecret();
-  const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.insertWebhook, [accountId, input.url, input.description, JSON.stringify(input.eventTypes), secret, now]);
+  const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.insertWebhook, [accountId, input.url, input.description, JSON.stringify(input.eventTypes), secret, now, input.ordered]);
   return { ...view(row!, now), secret };
 }
 
@@ -76,11 +80,11 @@ export async function getWebhook(db: Queryable, accountId: number, id: number, n
 
 export async function updateWebhook(
   db: Queryable, accountId: number, id: number,
-  changes: { url?: string; description?: string; eventTypes?: string[]; enabled?: boolean }, now: Date,
+  changes: { url?: string; description?: string; eventTypes?: string[]; enabled?: boolean; ordered?: boolean }, now: Date,
 ): Promise<WebhookView | null> {
   const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.updateWebhook, [
     accountId, id, changes.url ?? null, changes.description ?? null,
-    changes.eventTypes ? JSON.stringify(changes.eventTypes) : null, changes.enabled ?? null, now,
+    changes.eventTypes ? JSON.stringify(changes.eventTypes) : null, changes.enabled ?? null, now, changes.ordered ?? null,
   ]);
   return row ? view(row, now) : null;
 }

@@ -3,6 +3,11 @@
 ALTER TABLE accounts ADD COLUMN track_opens boolean NOT NULL DEFAULT false;
 ALTER TABLE accounts ADD COLUMN track_clicks boolean NOT NULL DEFAULT false;
 
+-- A webhook that does not need its events in order: several requests in flight on its
+-- connection (HTTP/1.1 pipelining), for endpoints that take more events than one round trip
+-- at a time allows.
+ALTER TABLE webhooks ADD COLUMN ordered boolean NOT NULL DEFAULT true;
+
 -- The account's suppression list: addresses it must not send to again. Unsubscribes write it
 -- now; bounces, complaints and the API's own entries share it.
 CREATE TABLE suppressions (

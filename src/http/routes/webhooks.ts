@@ -17,9 +17,10 @@ const EventTypes = Type.Array(Type.Union(SUBSCRIBABLE_EVENTS.map((type) => Type.
 });
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL of the receiver; private and loopback addresses are refused' });
 const Description = Type.String({ maxLength: 500 });
-const CreateBody = Type.Object({ url: Url, description: Type.Optional(Description), eventTypes: Type.Optional(EventTypes) }, { additionalProperties: false });
+const Ordered = Type.Boolean({ description: 'true (default): events arrive in order, one request at a time; false: up to 8 requests in flight, order not kept (for endpoints that need more throughput)' });
+const CreateBody = Type.Object({ url: Url, description: Type.Optional(Description), eventTypes: Type.Optional(EventTypes), ordered: Type.Optional(Ordered) }, { additionalProperties: false });
 const UpdateBody = Type.Object(
-  { url: Type.Optional(Url), description: Type.Optional(Description), eventTypes: Type.Optional(EventTypes), enabled: Type.Optional(Type.Boolean({ description: 'false pauses it; true resumes it from its oldest pending event' })) },
+  { url: Type.Optional(Url), description: Type.Optional(Description), eventTypes: Type.Optional(EventTypes), ordered: Type.Optional(Ordered), enabled: Type.Optional(Type.Boolean({ description: 'false pauses it; true resumes it from its oldest pending event' })) },
   { additionalProperties: false, minProperties: 1 },
 );
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
@@ -57,7 +58,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
     async (request) => {
       await checkUrl(request.body.url);
       const data = await createWebhook(deps.db, principalOf(request).accountId, {
-        url: request.body.url, description: request.body.description ?? '', eventTypes: request.body.eventTypes ?? [],
+        url: request.body.url, description: request.body.description ?? '', eventTypes: request.body.eventTypes ?? [], ordered: request.body.ordered ?? true,
       }, deps.clock.now());
       return { meta: metaOf(request), data };
     },
