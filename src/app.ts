@@ -22,7 +22,7 @@ import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/server.js';
 import { loadTlsMaterial } from './smtp/tls.js';
-import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookSender } from './webhooks/sender.js';
 import { TargetResolver } from './webhooks/ssrf.js';
 
@@ -84,7 +84,9 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         onRecorded: () => webhooks?.wakeUp(),
       }, metrics);
       await worker.start();
-      webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), clock, log);
+      webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), clock, log, {
+        ...DEFAULT_DISPATCHER_OPTIONS, retentionMs: config.webhookRetentionDays * 86_400_000,
+      });
       await webhooks.start();
     }
     // SMTP listens before HTTP, so that /readyz answering means every door of this process is open.

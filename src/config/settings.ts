@@ -47,6 +47,7 @@ export const SETTINGS = {
   smtpAuthFailures: setting('MAILROOM_SMTP_AUTH_FAILURES', p.integer(1, 1000), 10, 'failed SMTP logins from one address before it is locked out'),
   smtpLockoutMinutes: setting('MAILROOM_SMTP_LOCKOUT_MINUTES', p.integer(1, 1440), 15, 'how long a locked-out address is refused (and the window its failures count in)'),
   allowPrivateCallbacks: setting('MAILROOM_ALLOW_PRIVATE_CALLBACKS', p.flag, false, 'allow callbacks to private addresses'),
+  webhookRetentionDays: setting('MAILROOM_WEBHOOK_RETENTION_DAYS', p.integer(1, 3650), 30, 'days a finished webhook or callback delivery and its attempts are kept'),
   roles: setting('MAILROOM_ROLES', p.roleList, [...p.ROLES] as p.Role[], 'roles this process runs'),
   logLevel: setting('MAILROOM_LOG_LEVEL', p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'info', 'log level'),
   workerConcurrency: setting('MAILROOM_WORKER_CONCURRENCY', p.integer(1, 10000), 100, 'deliveries in flight per worker process'),

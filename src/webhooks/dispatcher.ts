@@ -8,6 +8,7 @@ import type { Logger } from '../shared/log.js';
 import { nextAttemptAt } from './backoff.js';
 import { eventPayload, signingSecrets, webhookId, type PendingDelivery } from './payload.js';
 import { UNORDERED_PIPELINE_DEPTH, type SendOutcome, type WebhookSender } from './sender.js';
+import { pruneFinishedDeliveries } from './retention.js';
 import { signatureHeaders } from './signing.js';
 
 const sql = sqlFile(new URL('./outbox.sql', import.meta.url), ['claimLanes', 'renewLanes', 'pendingOfLanes', 'recordAttempts', 'disableWebhook', 'nextLaneDue'] as const);
@@ -27,9 +28,13 @@ export interface DispatcherOptions {
   leaseMs: number;
   /** Longest sleep with nothing due (new events of another process are found by then at the latest). */
   idleMs: number;
+  /** How long finished deliveries and their attempts are kept (MAILROOM_WEBHOOK_RETENTION_DAYS). */
+  retentionMs: number;
 }
 
-export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = { concurrency: 32, batch: 100, leaseMs: 5 * 60_000, idleMs: 1_000 };
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = { concurrency: 32, batch: 100, leaseMs: 5 * 60_000, idleMs: 1_000, retentionMs: 30 * 86_400_000 };
+/** How often the dispatcher deletes finished deliveries past their retention. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 interface Attempt {
   delivery_id: number;
@@ -79,6 +84,7 @@ export class WebhookDispatcher {
   /** The lease token each active lane is held under (renewed while it is sent). */
   private readonly tokenOf = new Map<string, string>();
   private renewer: NodeJS.Timeout | null = null;
+  private pruner: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Database,
@@ -103,6 +109,20 @@ export class WebhookDispatcher {
     // and sends its events beside it, out of order. A dead one renews nothing.
     this.renewer = setInterval(() => void this.renewLeases(), Math.max(1_000, this.options.leaseMs / 3));
     this.renewer.unref();
+    this.pruner = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.pruner.unref();
+  }
+
+  /** Deletes finished deliveries older than the retention period (hourly; also callable by tests and operators). */
+  async prune(): Promise<number> {
+    try {
+      const deleted = await pruneFinishedDeliveries(this.db, new Date(this.clock.now().getTime() - this.options.retentionMs));
+      if (deleted > 0) this.log.info({ deleted }, 'webhook deliveries past their retention deleted');
+      return deleted;
+    } catch (error) {
+      this.log.error({ err: error }, 'could not delete webhook deliveries past their retention');
+      return 0;
+    }
   }
 
   private async renewLeases(): Promise<void> {
@@ -120,6 +140,7 @@ export class WebhookDispatcher {
     this.wake.fire();
     await this.loop;
     if (this.renewer) clearInterval(this.renewer);
+    if (this.pruner) clearInterval(this.pruner);
     await this.unlisten?.();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.active.values()), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);

@@ -8,6 +8,9 @@ ALTER TABLE accounts ADD COLUMN track_clicks boolean NOT NULL DEFAULT false;
 -- at a time allows.
 ALTER TABLE webhooks ADD COLUMN ordered boolean NOT NULL DEFAULT true;
 
+-- Finished outbox rows by age, for the retention job (src/webhooks/retention.ts).
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
+
 -- The account's suppression list: addresses it must not send to again. Unsubscribes write it
 -- now; bounces, complaints and the API's own entries share it.
 CREATE TABLE suppressions (
