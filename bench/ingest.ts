@@ -14,13 +14,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openPglite } from '../src/db/pglite.js';
 import { buildDist, machineLine } from './lib/preamble.js';
-import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
+import { invocation, parseBenchOptions, positiveInteger, targetList, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
 import { cpuSnapshot, cpuSplit, formatSplit, perRequestUs, type CpuSplit } from './lib/cpu.js';
 import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuProfile.js';
 import { load, type LoadResult } from './lib/load.js';
 import { commitCount, createScratchDatabase, durabilitySettings, serverVersion, BENCH_SERVER_URL } from './lib/postgres.js';
-import { freePort, startChild, waitForOk, type Child } from './lib/processes.js';
+import { childEnv, freePort, startChild, waitForOk, type Child } from './lib/processes.js';
 
 export const description = 'POST /emails accepted per second and latency: Mailroom on PostgreSQL and PGlite against a bare Fastify echo route';
 
@@ -103,24 +103,13 @@ function parseOptions(args: string[]): Options | null {
     profile: { type: 'boolean' },
   }, USAGE);
   if (!values) return null;
-  const targets = (values.targets ?? TARGETS.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
-  const unknown = targets.filter((name) => !(TARGETS as readonly string[]).includes(name));
-  if (unknown.length > 0 || targets.length === 0) throw new UsageError(`--targets takes a list of ${TARGETS.join(', ')}; got "${values.targets}"`);
   return {
     seconds: positiveInteger('duration', values.duration, 20, 3600),
     warmupSeconds: positiveInteger('warmup', values.warmup, 2, 600),
     connections: positiveInteger('connections', values.connections, 64, 10_000),
-    // Always in the same order, so that the reference is measured first.
-    targets: TARGETS.filter((name) => targets.includes(name)),
+    targets: targetList(values.targets, TARGETS),
     profile: values.profile ?? false,
   };
-}
-
-/** Mailroom's children get no MAILROOM_* setting from the caller's environment, only the bench's. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MAILROOM_')) env[name] = value;
-  return { ...env, ...extra };
 }
 
 

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, machineLine } from './lib/preamble.js';
-import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
+import { invocation, parseBenchOptions, positiveInteger, targetList, UsageError } from './lib/args.js';
 import { cpuSnapshot, cpuSplit, formatSplit } from './lib/cpu.js';
 import { runMailroomSmtp } from './lib/mailroomSmtp.js';
 import { postfixVersion } from './lib/postfix.js';
@@ -80,9 +80,6 @@ function parseOptions(args: string[]): Options | null {
   if (!values) return null;
   const database = values.database ?? 'both';
   if (!['pglite', 'postgres', 'both'].includes(database)) throw new UsageError(`--database takes postgres, pglite or both; got "${database}"`);
-  const targets = (values.targets ?? TARGETS.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
-  const unknown = targets.filter((name) => !(TARGETS as readonly string[]).includes(name));
-  if (unknown.length > 0 || targets.length === 0) throw new UsageError(`--targets takes a list of ${TARGETS.join(', ')}; got "${values.targets}"`);
   const warmup = values.warmup === '0' ? 0 : positiveInteger('warmup', values.warmup, 0, 1_000_000);
   return {
     messages: positiveInteger('messages', values.messages, 20_000, 1_000_000),
@@ -90,8 +87,7 @@ function parseOptions(args: string[]): Options | null {
     size: positiveInteger('size', values.size, 1024, 10_000_000),
     warmup,
     databases: database === 'both' ? ['postgres', 'pglite'] : [database as 'postgres' | 'pglite'],
-    // Always in the same order: the references first.
-    targets: TARGETS.filter((name) => targets.includes(name)),
+    targets: targetList(values.targets, TARGETS),
     build: !values['no-build'],
   };
 }

@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openPglite } from '../src/db/pglite.js';
 import { TrackingLinks } from '../src/tracking/links.js';
-import { invocation, parseBenchOptions, positiveInteger, UsageError } from './lib/args.js';
+import { invocation, parseBenchOptions, positiveInteger, targetList, UsageError } from './lib/args.js';
 import { onCleanup } from './lib/cleanup.js';
 import { cpuSnapshot, cpuSplit, formatSplit, perRequestUs, type CpuSplit } from './lib/cpu.js';
 import { load, type LoadResult } from './lib/load.js';
 import { createScratchDatabase, serverVersion, BENCH_SERVER_URL } from './lib/postgres.js';
 import { buildDist, machineLine, ROOT } from './lib/preamble.js';
-import { freePort, startChild, waitForOk, type Child } from './lib/processes.js';
+import { childEnv, freePort, startChild, waitForOk, type Child } from './lib/processes.js';
 
 export const description = 'open-pixel and click-redirect hits recorded per second: Mailroom on PostgreSQL and PGlite against a bare Fastify pixel/redirect server';
 
@@ -77,22 +77,13 @@ function parseOptions(args: string[]): Options | null {
     targets: { type: 'string' },
   }, USAGE);
   if (!values) return null;
-  const targets = (values.targets ?? TARGETS.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
-  const unknown = targets.filter((name) => !(TARGETS as readonly string[]).includes(name));
-  if (unknown.length > 0 || targets.length === 0) throw new UsageError(`--targets takes a list of ${TARGETS.join(', ')}; got "${values.targets}"`);
   return {
     seconds: positiveInteger('duration', values.duration, 10, 3600),
     warmupSeconds: positiveInteger('warmup', values.warmup, 2, 600),
     connections: positiveInteger('connections', values.connections, 64, 10_000),
     messages: positiveInteger('messages', values.messages, 2000, 100_000),
-    targets: TARGETS.filter((name) => targets.includes(name)),
+    targets: targetList(values.targets, TARGETS),
   };
-}
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MAILROOM_')) env[name] = value;
-  return { ...env, ...extra };
 }
 
 /** The paths of each kind of hit, one per message, as delivery writes them into the mail. */

@@ -12,6 +12,14 @@ export function positiveInteger(name: string, value: string | undefined, fallbac
   return Number(value);
 }
 
+/** `--targets=a,b`: the chosen ones in the benchmark's own order (the reference first), all when absent. */
+export function targetList<const T extends string>(value: string | undefined, all: readonly T[]): T[] {
+  const chosen = (value ?? all.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = chosen.filter((name) => !(all as readonly string[]).includes(name));
+  if (unknown.length > 0 || chosen.length === 0) throw new UsageError(`--targets takes a list of ${all.join(', ')}; got "${value}"`);
+  return all.filter((name) => chosen.includes(name));
+}
+
 /** The command line that started this benchmark, as the user would type it again. */
 export function invocation(args: readonly string[]): string {
   const quoted = args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');

@@ -115,3 +115,10 @@ export async function waitForOk(url: string, child: Child, timeoutMs: number): P
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s.\n${child.describeOutput()}`);
 }
+
+/** Mailroom's children get no MAILROOM_* setting from the caller's environment, only the bench's. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MAILROOM_')) env[name] = value;
+  return { ...env, ...extra };
+}

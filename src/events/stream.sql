@@ -1,7 +1,7 @@
 -- name: eventsAfter
 -- The account's events after id $2 but those in $5 (already sent), oldest first, each with its
 -- message's identifiers (the event of SPEC section 4); $3 limits the types (empty: all).
-SELECT e.id, e.type, e.message_id, e.created_at, e.details,
+SELECT e.id AS event_id, e.type, e.message_id, e.created_at AS event_at, e.details,
        m.external_id, m.client_id, m.alias, m.campaign_id, m.tags, m.to_address, m.from_address
 FROM message_events e
 LEFT JOIN messages m ON m.id = e.message_id

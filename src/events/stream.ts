@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import type { EventPayload } from '../webhooks/payload.js';
+import { eventPayload, type EventFields, type EventPayload } from '../webhooks/payload.js';
 
 const sql = sqlFile(new URL('./stream.sql', import.meta.url), ['eventsAfter', 'lastEventId'] as const);
 
@@ -13,21 +13,6 @@ const sql = sqlFile(new URL('./stream.sql', import.meta.url), ['eventsAfter', 'l
  */
 const LATE_COMMIT_MS = 2_000;
 const BATCH = 500;
-
-interface EventRow {
-  id: string | number;
-  type: string;
-  message_id: string | null;
-  created_at: Date;
-  details: Record<string, unknown>;
-  external_id: string | null;
-  client_id: string | null;
-  alias: string | null;
-  campaign_id: string | null;
-  tags: string[] | null;
-  to_address: string | null;
-  from_address: string | null;
-}
 
 /**
  * Reads an account's event log forward, for `GET /events/stream`: each read returns the events
@@ -60,26 +45,13 @@ export class EventCursor {
     }
     this.settled = highestSettled;
     const sent = [...this.recent.keys()];
-    const rows = await this.db.query<EventRow & Record<string, unknown>>(sql.eventsAfter, [this.accountId, this.settled, this.types, BATCH, sent], 'eventsAfter');
+    const rows = await this.db.query<EventFields & Record<string, unknown>>(sql.eventsAfter, [this.accountId, this.settled, this.types, BATCH, sent], 'eventsAfter');
     const fresh: EventPayload[] = [];
     for (const row of rows) {
-      const id = Number(row.id);
+      const id = Number(row.event_id);
       if (id <= this.settled || this.recent.has(id)) continue;
       this.recent.set(id, now);
-      fresh.push({
-        id,
-        type: row.type,
-        messageId: row.message_id,
-        externalId: row.external_id,
-        clientId: row.client_id,
-        alias: row.alias,
-        campaignId: row.campaign_id,
-        tags: row.tags ?? [],
-        to: row.to_address,
-        from: row.from_address,
-        timestamp: new Date(row.created_at).toISOString(),
-        details: row.details,
-      });
+      fresh.push(eventPayload({ ...row, event_id: id }));
     }
     return fresh;
   }

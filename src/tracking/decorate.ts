@@ -1,6 +1,6 @@
 import type { ComposedContent, Content } from '../sending/render.js';
 import type { TrackingLinks } from './links.js';
-import { rewriteHtml } from './rewriteHtml.js';
+import { rewriteHtml, type HtmlRewrite } from './rewriteHtml.js';
 
 /** What an account tracks when a message does not say (accounts.track_opens / track_clicks). */
 export interface TrackingDefaults {
@@ -40,16 +40,7 @@ export function trackingPlan(content: Content, defaults: TrackingDefaults): Trac
 export function decorateComposed(content: ComposedContent, messageId: string, plan: TrackingPlan, links: TrackingLinks): ComposedContent {
   if (!plan.opens && !plan.clicks && plan.unsubscribe === null) return content;
   const unsubscribeUrl = plan.unsubscribe === null ? null : links.unsubscribeUrl(messageId);
-  let html = content.html;
-  if (html !== null) {
-    let append = '';
-    if (plan.unsubscribe !== null) append += `<p style="font-size:12px"><a href="${unsubscribeUrl}">${escapeHtml(plan.unsubscribe)}</a></p>`;
-    if (plan.opens) append += `<img src="${links.openUrl(messageId)}" width="1" height="1" alt="" style="border:0;width:1px;height:1px">`;
-    html = rewriteHtml(html, {
-      link: plan.clicks ? (url, index) => links.clickUrl(messageId, index, url) : undefined,
-      append,
-    });
-  }
+  const html = content.html === null ? null : rewriteHtml(content.html, htmlRewrite(messageId, plan, links));
   let { text, plain } = content;
   const headers = { ...content.headers };
   if (plan.unsubscribe !== null && unsubscribeUrl !== null) {
@@ -67,6 +58,14 @@ export function decorateComposed(content: ComposedContent, messageId: string, pl
   return { ...content, html, text, plain, headers };
 }
 
-function escapeHtml(text: string): string {
+/** What tracking does to an HTML body: its links (with click tracking) and what is added at its end. */
+export function htmlRewrite(messageId: string, plan: TrackingPlan, links: TrackingLinks): HtmlRewrite {
+  let append = '';
+  if (plan.unsubscribe !== null) append += `<p style="font-size:12px"><a href="${links.unsubscribeUrl(messageId)}">${escapeHtml(plan.unsubscribe)}</a></p>`;
+  if (plan.opens) append += `<img src="${links.openUrl(messageId)}" width="1" height="1" alt="" style="border:0;width:1px;height:1px">`;
+  return { link: plan.clicks ? (url, index) => links.clickUrl(messageId, index, url) : undefined, append };
+}
+
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

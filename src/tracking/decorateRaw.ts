@@ -1,7 +1,7 @@
 import libmime from 'libmime';
 import * as libqp from 'libqp';
 import { fieldValue, MAX_LINE_OCTETS, newField, parseRawMessage, writeRawMessage, type HeaderField } from '../sending/rawMessage.js';
-import type { TrackingPlan } from './decorate.js';
+import { htmlRewrite, type TrackingPlan } from './decorate.js';
 import type { TrackingLinks } from './links.js';
 import { rewriteHtml } from './rewriteHtml.js';
 
@@ -38,11 +38,8 @@ export function decorateRaw(raw: Buffer, messageId: string, plan: TrackingPlan, 
   const parsed = parseRawMessage(raw);
   if (!parsed.ok) return raw;
   const unsubscribeUrl = plan.unsubscribe === null ? null : links.unsubscribeUrl(messageId);
-  let append = '';
-  if (plan.unsubscribe !== null) append += `<p style="font-size:12px"><a href="${unsubscribeUrl}">${escapeHtml(plan.unsubscribe)}</a></p>`;
-  if (plan.opens) append += `<img src="${links.openUrl(messageId)}" width="1" height="1" alt="" style="border:0;width:1px;height:1px">`;
   const edits: Edits = {
-    html: (html) => rewriteHtml(html, { link: plan.clicks ? (url, index) => links.clickUrl(messageId, index, url) : undefined, append }),
+    html: (html) => rewriteHtml(html, htmlRewrite(messageId, plan, links)),
     text: plan.unsubscribe === null ? null : (text) => `${text.replace(/\r?\n$/, '')}\r\n\r\n${plan.unsubscribe}: ${unsubscribeUrl}\r\n`,
   };
   const top = editPart({ fields: parsed.message.fields, body: parsed.message.body }, edits) ?? parsed.message;
@@ -155,8 +152,4 @@ function wrapBase64(encoded: string): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

@@ -1,3 +1,5 @@
+import { escapeHtml } from './decorate.js';
+
 /**
  * The pages a recipient sees after following an unsubscribe link. Plain, self-contained HTML:
  * no script, no outside resource (nothing to track the recipient who is leaving).
@@ -10,7 +12,7 @@ function page(title: string, body: string): string {
 
 /** Asks before unsubscribing; the form posts back to the same signed URL. */
 export function confirmationPage(action: string): string {
-  const target = action.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  const target = escapeHtml(action);
   return page('Unsubscribe', `<h1>Unsubscribe</h1><p>Stop receiving these emails at this address?</p><form method="post" action="${target}"><input type="hidden" name="confirm" value="yes"><button type="submit">Unsubscribe</button></form>`);
 }
 

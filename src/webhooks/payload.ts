@@ -44,7 +44,10 @@ export interface EventPayload {
   details: Record<string, unknown>;
 }
 
-export function eventPayload(delivery: PendingDelivery): EventPayload {
+/** The columns an event and its message give a payload (a delivery's row, or a row of the event stream). */
+export type EventFields = Pick<PendingDelivery, 'event_id' | 'type' | 'message_id' | 'event_at' | 'details' | 'external_id' | 'client_id' | 'alias' | 'campaign_id' | 'tags' | 'to_address' | 'from_address'>;
+
+export function eventPayload(delivery: EventFields): EventPayload {
   return {
     id: delivery.event_id,
     type: delivery.type,
