@@ -79,12 +79,19 @@ async function listenOnOnePort(handle: dns2.DnsHandler) {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
     const server = dns2.createServer({ udp: true, tcp: true, handle });
-    server.on('error', () => undefined);
+    // dns2's listen() never rejects: a port taken (EADDRINUSE, by anything on this busy machine)
+    // is only an 'error' event, and its promise stays pending. So the error decides the race.
+    let failed!: (error: Error) => void;
+    const failure = new Promise<never>((_resolve, reject) => (failed = reject));
+    failure.catch(() => undefined); // an error after listening is not this race's
+    server.on('error', (error: Error) => failed(error));
     try {
-      await server.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } });
+      await Promise.race([server.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } }), failure]);
       return { server, port };
     } catch {
-      await server.close().catch(() => undefined);
+      // Not awaited: the server that never listened never emits 'close', so dns2's close()
+      // would never resolve; the one that did listen closes all the same.
+      void server.close();
     }
   }
   throw new Error('no free port for the test DNS server');

@@ -59,7 +59,9 @@ export function eventRoutes(app: FastifyInstance, deps: { db: Database; log: Log
       socket.end();
     };
     open.add(end);
-    request.raw.on('close', end);
+    // The response's close is the client going away (or the server closing it); the request's
+    // close, depending on Node's version, can also mean only that its (empty) body was read.
+    socket.on('close', end);
     socket.on('error', end);
 
     let lastWrite = Date.now();
