@@ -1,6 +1,7 @@
 import libmime from 'libmime';
 import * as libqp from 'libqp';
-import { fieldValue, MAX_LINE_OCTETS, newField, parseRawMessage, writeRawMessage, type HeaderField } from '../sending/rawMessage.js';
+import * as base64 from 'nodemailer/lib/base64';
+import { fieldValue, MAX_LINE_OCTETS, newField, normalizeLineEnds, parseRawMessage, writeRawMessage, type HeaderField } from '../sending/rawMessage.js';
 import { htmlRewrite, type TrackingPlan } from './decorate.js';
 import type { TrackingLinks } from './links.js';
 import { rewriteHtml } from './rewriteHtml.js';
@@ -115,9 +116,9 @@ function recode(part: Part, charset: string | undefined, edit: (content: string)
   else return null;
   const edited = Buffer.from(edit(bytes.toString(utf8 ? 'utf8' : 'latin1')), utf8 ? 'utf8' : 'latin1');
 
-  if (encoding === 'base64') return { fields: part.fields, body: lines(wrapBase64(edited.toString('base64'))) };
+  if (encoding === 'base64') return { fields: part.fields, body: lines(base64.wrap(edited.toString('base64'), LINE_LENGTH)) };
   if (encoding === 'quoted-printable') return { fields: part.fields, body: lines(libqp.wrap(libqp.encode(edited), LINE_LENGTH)) };
-  if (longestLine(edited) <= MAX_LINE_OCTETS) return { fields: part.fields, body: edited };
+  if (normalizeLineEnds(edited).longestLine <= MAX_LINE_OCTETS) return { fields: part.fields, body: edited };
   // A tracked href made a line too long for 7bit/8bit: this part becomes quoted-printable.
   const fields = part.fields.filter((field) => field.key !== 'content-transfer-encoding');
   fields.push(newField('Content-Transfer-Encoding', 'quoted-printable'));
@@ -134,20 +135,6 @@ function headerValue(fields: readonly HeaderField[], key: string): { value: stri
   if (!field) return null;
   const parsed = libmime.parseHeaderValue(fieldValue(field));
   return { value: parsed.value, params: Object.fromEntries(Object.entries(parsed.params).map(([param, value]) => [param.toLowerCase(), String(value)])) };
-}
-
-function longestLine(bytes: Buffer): number {
-  let longest = 0;
-  let start = 0;
-  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, start)) {
-    longest = Math.max(longest, at - start - (at > start && bytes[at - 1] === 0x0d ? 1 : 0));
-    start = at + 1;
-  }
-  return Math.max(longest, bytes.length - start);
-}
-
-function wrapBase64(encoded: string): string {
-  return encoded.replace(new RegExp(`.{${LINE_LENGTH}}(?!$)`, 'g'), '$&\r\n');
 }
 
 function escapeRegExp(text: string): string {
