@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import { DataDirLockedError } from '../db/pglite.js';
 import { DomainError } from '../domains/domains.js';
 import { adminCommands } from './admin.js';
+import { bounceCommand } from './bounce.js';
 import { startCommand, migrateCommand } from './start.js';
 
 const USAGE = `mailroom: a self-hosted Email API
@@ -15,6 +16,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom keys create --account NAME [--operator NAME] [--name LABEL]
   mailroom keys list --account NAME | revoke ID --account NAME
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
+  mailroom bounce parse FILE...                          print one JSON line per returned message
 
 Settings come from MAILROOM_* variables or mailroom.config.json (see README).`;
 
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'start') return startCommand(values);
   if (command === 'migrate') return migrateCommand(values);
+  if (command === 'bounce') return bounceCommand(rest);
   const admin = adminCommands[command];
   if (!admin) {
     console.error(`mailroom: unknown command "${command}"\n\n${USAGE}`);

@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import { parseBounce } from '../bounces/parser/index.js';
+
+const USAGE = 'usage: mailroom bounce parse FILE...';
+
+/**
+ * `mailroom bounce parse FILE...`: one JSON line per file, in the order given. A file that cannot
+ * be read is reported on stderr and makes the exit code 1, but does not stop the others.
+ */
+export async function bounceCommand(args: string[]): Promise<number> {
+  const [subcommand, ...files] = args;
+  if (subcommand !== 'parse' || files.length === 0) {
+    console.error(USAGE);
+    return 1;
+  }
+  let exitCode = 0;
+  for (const file of files) {
+    let raw: Buffer;
+    try {
+      raw = await readFile(file);
+    } catch (error) {
+      console.error(`mailroom: cannot read ${file}: ${(error as Error).message}`);
+      exitCode = 1;
+      continue;
+    }
+    const report = parseBounce(raw);
+    const recipients = report.recipients.map(({ address, status, replyCode, reason, hard }) => ({ address, status, replyCode, reason, hard }));
+    process.stdout.write(`${JSON.stringify({ file, bounce: report.bounce, recipients })}\n`);
+  }
+  return exitCode;
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parseBounce } from '../../../src/bounces/parser/index.js';
+
+const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+
+test('an Exim bounce reads the same with CRLF line endings as with LF', () => {
+  const lf = fixture('exim-crlf.eml').toString('utf8');
+  const crlf = lf.replace(/\n/g, '\r\n');
+  const fromLf = parseBounce(lf);
+  const fromCrlf = parseBounce(Buffer.from(crlf));
+  assert.deepEqual(fromCrlf, fromLf);
+  assert.equal(fromCrlf.kind, 'bounce');
+  assert.equal(fromCrlf.bounce, true);
+  assert.equal(fromCrlf.recipients.length, 1);
+  const [recipient] = fromCrlf.recipients;
+  assert.equal(recipient?.address, 'gone@example.org');
+  assert.equal(recipient?.status, '5.1.1');
+  assert.equal(recipient?.replyCode, '550');
+  assert.equal(recipient?.reason, 'userunknown');
+  assert.equal(recipient?.hard, true);
+  assert.ok(!recipient?.diagnostic.includes('\n'));
+  assert.equal(fromCrlf.original.messageId, '<msg-3@mailroom.test>');
+});
+
+test('a multipart/report DSN gives its recipients in order, each with its own status', () => {
+  const report = parseBounce(fixture('dsn-two-recipients.eml'));
+  assert.equal(report.kind, 'bounce');
+  assert.deepEqual(
+    report.recipients.map(({ address, status, replyCode, reason, hard, action }) => ({ address, status, replyCode, reason, hard, action })),
+    [
+      { address: 'nobody@example.net', status: '5.1.1', replyCode: '550', reason: 'userunknown', hard: true, action: 'failed' },
+      { address: 'full@example.org', status: '4.2.2', replyCode: '452', reason: 'mailboxfull', hard: false, action: 'delayed' },
+    ],
+  );
+  assert.equal(report.recipients[0]?.remoteMta, 'mx.example.net');
+  assert.equal(report.original.messageId, '<msg-1@mailroom.test>');
+  assert.equal(report.original.returnPath, 'bounces+abc@mailroom.test');
+  assert.equal(report.original.subject, 'Monthly report');
+  assert.equal(report.original.headers['x-mailroom-message-id'], '01JABCDEFGHJKMNPQRSTVWXYZ0');
+});
+
+test('an ARF complaint is feedback, not a bounce, and names the complaining recipient', () => {
+  const report = parseBounce(fixture('arf-complaint.eml'));
+  assert.equal(report.kind, 'feedback');
+  assert.equal(report.bounce, false);
+  assert.equal(report.recipients.length, 1);
+  assert.equal(report.recipients[0]?.address, 'reader@isp.example');
+  assert.equal(report.recipients[0]?.reason, 'feedback');
+  assert.equal(report.recipients[0]?.feedbackType, 'abuse');
+  assert.equal(report.recipients[0]?.hard, false);
+  assert.equal(report.original.messageId, '<msg-2@mailroom.test>');
+});
+
+test('an out-of-office auto-reply is not a bounce', () => {
+  const report = parseBounce(fixture('vacation.eml'));
+  assert.equal(report.kind, 'autoreply');
+  assert.equal(report.bounce, false);
+  assert.equal(report.recipients[0]?.reason, 'vacation');
+  assert.equal(report.recipients[0]?.hard, false);
+});
+
+test('an ordinary reply that mentions an address is not a bounce', () => {
+  const report = parseBounce(fixture('ordinary.eml'));
+  assert.deepEqual({ kind: report.kind, bounce: report.bounce, recipients: report.recipients }, { kind: 'none', bounce: false, recipients: [] });
+});
+
+test('garbage in: no throw, no bounce', () => {
+  for (const input of ['', '\r\n\r\n', 'not an email at all', Buffer.from([0xff, 0xfe, 0x00, 0x1b])]) {
+    const report = parseBounce(input);
+    assert.equal(report.bounce, false);
+  }
+});
