@@ -1,4 +1,5 @@
 import { Verp } from './bounces/verp.js';
+import { startMxServer, type MxServer } from './bounces/mxServer.js';
 import { TrackingLinks } from './tracking/links.js';
 import { loadEncryptionKey } from './config/secrets.js';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +17,8 @@ import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
 import { SendPipeline } from './sending/pipeline.js';
 import { SenderPolicy } from './sending/policy.js';
+import { SuppressionChecker } from './suppression/suppressions.js';
+import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
@@ -39,6 +42,10 @@ export interface Mailroom {
   smtp: SubmissionServer['addresses'] | null;
   /** The webhook dispatcher, which runs with the worker role. */
   webhooks: WebhookDispatcher | null;
+  /** host:port of the inbound MX, when the mx role runs. */
+  mx: string | null;
+  /** The reputation check, which runs with the worker and mx roles (tests run it on demand). */
+  reputation: ReputationMonitor | null;
   stop(): Promise<void>;
 }
 
@@ -53,6 +60,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let worker: DeliveryWorker | null = null;
   let webhooks: WebhookDispatcher | null = null;
   let smtp: SubmissionServer | null = null;
+  let mx: MxServer | null = null;
+  let monitor: ReputationMonitor | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -61,27 +70,35 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       // The data directory is locked to this process: any lease in it belonged to a dead one.
       await new Queue(db).releaseAll(clock.now());
     }
-    const unavailable = config.roles.filter((role) => role === 'mx');
-    if (unavailable.length > 0) log.info({ roles: unavailable }, 'roles not part of this version yet; skipped');
 
     const metrics = createMetrics(db);
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
-    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox') });
+    const suppressions = new SuppressionChecker(db);
+    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox'), suppressions });
+    const reputation = reputationPolicy(config);
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db);
     const targets = new TargetResolver(config.dnsServers, config.allowPrivateCallbacks);
     const links = new TrackingLinks(loadEncryptionKey(config), config.publicUrl);
 
+    const verp = new Verp(loadEncryptionKey(config));
+    if (config.roles.includes('worker') || config.roles.includes('mx')) {
+      monitor = new ReputationMonitor(db, reputation, clock, log, config.reputationCheckSeconds * 1000);
+      monitor.start();
+    }
     if (config.roles.includes('worker')) {
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
-        verp: new Verp(loadEncryptionKey(config)),
+        verp,
         bounceDomain: config.bounceDomain,
         links,
-        onRecorded: () => webhooks?.wakeUp(),
+        onRecorded: () => {
+          webhooks?.wakeUp();
+          monitor?.poke();
+        },
       }, metrics);
       await worker.start();
       webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), clock, log, {
@@ -89,15 +106,24 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       });
       await webhooks.start();
     }
-    // SMTP listens before HTTP, so that /readyz answering means every door of this process is open.
-    if (config.roles.includes('smtp')) {
-      const tls = await loadTlsMaterial(config, log);
+    // SMTP and the MX listen before HTTP, so that /readyz answering means every door of this process is open.
+    const tls = config.roles.includes('smtp') || config.roles.includes('mx') ? await loadTlsMaterial(config, log) : null;
+    if (config.roles.includes('mx') && tls) {
+      mx = await startMxServer({ host: config.mxHost, port: config.mxPort, hostname: config.smtpHostname, bounceDomain: config.bounceDomain }, tls, {
+        db, verp, clock, log, onFeedback: () => {
+          monitor?.poke();
+          webhooks?.wakeUp();
+        },
+      });
+      log.info({ address: mx.address }, 'Mailroom inbound MX listening');
+    }
+    if (config.roles.includes('smtp') && tls) {
       smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
       log.info({ ...smtp.addresses, selfSignedCertificate: tls.selfSigned }, 'Mailroom SMTP submission listening');
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -106,15 +132,17 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const stop = () =>
       (stopping ??= (async () => {
         shuttingDown = true;
-        await Promise.all([http?.close(), smtp?.close()]);
+        await Promise.all([http?.close(), smtp?.close(), mx?.close()]);
         await writer.drain();
-        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000)]);
+        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop()]);
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
+    await mx?.close().catch(() => {});
+    await monitor?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});
     await db.close().catch(() => {});

@@ -11,7 +11,11 @@ SELECT a.id, a.name, a.status, a.created_at,
 FROM accounts a ORDER BY a.id;
 
 -- name: setAccountStatus
-UPDATE accounts SET status = $2 WHERE name = $1 RETURNING id, name, status;
+-- An operator's suspension says so; reinstating goes through reputation.sql (a new window).
+UPDATE accounts SET status = $2,
+  suspended_reason = CASE WHEN $2 = 'suspended' THEN 'suspended by an operator of the installation' END,
+  suspended_at = CASE WHEN $2 = 'suspended' THEN now() END
+WHERE name = $1 RETURNING id, name, status;
 
 -- name: insertOperator
 INSERT INTO operators (account_id, name) VALUES ($1, $2)

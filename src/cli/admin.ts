@@ -1,4 +1,5 @@
-import { createAccount, listAccounts, requireAccount, setAccountStatus } from '../accounts/accounts.js';
+import { AccountError, createAccount, listAccounts, requireAccount, setAccountStatus } from '../accounts/accounts.js';
+import { reinstateAccount } from '../reputation/reputation.js';
 import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
 import { loadConfig } from '../config/load.js';
 import type { Database } from '../db/database.js';
@@ -48,10 +49,14 @@ const accounts: Admin = (args, options) =>
         console.log(`account ${name} created; add a key with: mailroom keys create --account ${name}`);
         return;
       case 'suspend':
-      case 'reinstate':
-        await setAccountStatus(db, need(name, 'account name'), action === 'suspend' ? 'suspended' : 'active');
-        console.log(`account ${name} ${action === 'suspend' ? 'suspended' : 'reinstated'}`);
+        await setAccountStatus(db, need(name, 'account name'), 'suspended');
+        console.log(`account ${name} suspended`);
         return;
+      case 'reinstate': {
+        if (!(await reinstateAccount(db, need(name, 'account name'), new Date(), 'installation operator (CLI)'))) throw new AccountError(`no account named "${name}"`);
+        console.log(`account ${name} reinstated; its bounce and complaint rates start over from the next full hour`);
+        return;
+      }
       default:
         throw new UsageError(`unknown action "accounts ${action}" (list, create, suspend, reinstate)`);
     }

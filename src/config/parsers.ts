@@ -27,6 +27,16 @@ export function integer(min: number, max: number): Parser<number> {
 
 export const port = integer(0, 65535);
 
+/** A fraction such as a rate threshold: "0.05" is 5%. */
+export function fraction(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const text = typeof raw === 'number' ? String(raw) : asString(raw).trim();
+    const value = text === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new InvalidValue(`must be a number from ${min} to ${max}`);
+    return value;
+  };
+}
+
 export const flag: Parser<boolean> = (raw) => {
   if (typeof raw === 'boolean') return raw;
   const value = asString(raw).toLowerCase();

@@ -21,6 +21,7 @@ export const SETTINGS = {
   httpPort: setting('MAILROOM_HTTP_PORT', p.port, 3000, 'HTTP API, tracking and console port'),
   smtpPort: setting('MAILROOM_SMTP_PORT', p.port, 2587, 'SMTP submission port (STARTTLS)'),
   smtpsPort: setting('MAILROOM_SMTPS_PORT', p.port, 2465, 'SMTP submission port (implicit TLS)'),
+  mxHost: setting('MAILROOM_MX_HOST', p.text, '127.0.0.1', 'address the inbound MX listens on (0.0.0.0 to take bounces from the Internet)'),
   mxPort: setting('MAILROOM_MX_PORT', p.port, 2525, 'inbound MX port for bounces and complaints'),
   hipaaHttpPort: setting('MAILROOM_HIPAA_HTTP_PORT', p.port, 0, 'HIPAA HTTP listener (0 = off)'),
   hipaaSmtpPort: setting('MAILROOM_HIPAA_SMTP_PORT', p.port, 0, 'HIPAA SMTP listener (0 = off)'),
@@ -59,6 +60,13 @@ export const SETTINGS = {
   destinationRate: setting('MAILROOM_DESTINATION_RATE', p.integer(0, 100000), 0, 'messages per second per destination; 0 = no limit'),
   destinationLimits: setting('MAILROOM_DESTINATION_LIMITS', p.destinationLimitRules, [] as p.DestinationLimitRule[], 'per-provider overrides (JSON)'),
   smtpTimeoutSeconds: setting('MAILROOM_SMTP_TIMEOUT_SECONDS', p.integer(1, 3600), 120, 'time-out for connecting to and each reply of a receiving server'),
+  reputationWindowDays: setting('MAILROOM_REPUTATION_WINDOW_DAYS', p.integer(1, 90), 7, 'days of outcomes the bounce and complaint rates are computed over'),
+  reputationMinVolume: setting('MAILROOM_REPUTATION_MIN_VOLUME', p.integer(1, 10_000_000), 100, 'outcomes in the window before a rate can warn or suspend'),
+  bounceRateWarn: setting('MAILROOM_BOUNCE_RATE_WARN', p.fraction(0, 1), 0.04, 'hard-bounce rate that raises a REPUTATION_WARNING event'),
+  bounceRateSuspend: setting('MAILROOM_BOUNCE_RATE_SUSPEND', p.fraction(0, 1), 0.05, 'hard-bounce rate that suspends the account'),
+  complaintRateWarn: setting('MAILROOM_COMPLAINT_RATE_WARN', p.fraction(0, 1), 0.001, 'complaint rate that raises a REPUTATION_WARNING event'),
+  complaintRateSuspend: setting('MAILROOM_COMPLAINT_RATE_SUSPEND', p.fraction(0, 1), 0.005, 'complaint rate that suspends the account'),
+  reputationCheckSeconds: setting('MAILROOM_REPUTATION_CHECK_SECONDS', p.integer(1, 3600), 15, 'how often accounts with bounces or complaints are checked against the thresholds'),
   shutdownSeconds: setting('MAILROOM_SHUTDOWN_SECONDS', p.integer(1, 3600), 30, 'grace period for in-flight work at shutdown'),
 } as const;
 

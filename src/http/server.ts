@@ -23,6 +23,8 @@ import type { TargetResolver } from '../webhooks/ssrf.js';
 import type { TrackingLinks } from '../tracking/links.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { eventRoutes } from './routes/events.js';
+import { suppressionRoutes } from './routes/suppressions.js';
+import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
   db: Database;
@@ -37,6 +39,8 @@ export interface HttpDeps {
   targets: TargetResolver;
   /** Signs and checks tracking and unsubscribe URLs. */
   links: TrackingLinks;
+  /** Thresholds and window of GET /account/reputation. */
+  reputation: ReputationPolicy;
   isShuttingDown: () => boolean;
 }
 
@@ -87,6 +91,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     accountRoutes(api, deps);
     webhookRoutes(api, deps);
     eventRoutes(api, deps);
+    suppressionRoutes(api, deps);
   });
   return app;
 }

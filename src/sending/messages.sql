@@ -8,7 +8,7 @@ WITH batch AS (
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
     subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
     tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
-    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb)
+    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb, event_details jsonb)
 ), bodies AS (
   INSERT INTO message_bodies (id, account_id, raw, created_at)
   SELECT id, account_id, decode(raw, 'base64'), created_at
@@ -28,7 +28,7 @@ WITH batch AS (
   SELECT id, account_id, callback_urls FROM batch WHERE callback_urls IS NOT NULL
 ), e AS (
   INSERT INTO message_events (message_id, account_id, type, created_at, details)
-  SELECT id, account_id, status, created_at, '{}'::jsonb FROM batch
+  SELECT id, account_id, status, created_at, COALESCE(event_details, '{}'::jsonb) FROM batch
 ), q AS (
   INSERT INTO queue (message_id, account_id, domain, due_at, queued_at)
   SELECT id, account_id, domain, due_at, created_at FROM batch WHERE due_at IS NOT NULL

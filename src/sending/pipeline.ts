@@ -15,6 +15,7 @@ import type { MessageData } from './schema.js';
 import { callbackUrls, insertMessages, type NewMessage, type Submission } from './store.js';
 import { validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
+import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
 
 /**
  * The one send pipeline: validate, apply policy, render, store, enqueue. HTTP (and later SMTP
@@ -43,6 +44,7 @@ export interface PipelineDeps {
   metrics: Pick<Metrics, 'accepted'>;
   clock: Clock;
   policy: SenderPolicy;
+  suppressions: SuppressionChecker;
 }
 
 export class SendPipeline {
@@ -62,6 +64,16 @@ export class SendPipeline {
     const parsed = parseMailbox(address);
     if (typeof parsed === 'string') throw validationError([{ field: 'MAIL FROM', message: parsed }], `The sender ${address} ${parsed}.`);
     await this.deps.policy.checkSender(principal.accountId, parsed);
+  }
+
+  /** Policy on an envelope recipient (SMTP RCPT TO): a suppressed address is refused there, before any content. */
+  async checkRecipient(principal: Principal, address: string): Promise<void> {
+    const entry = (await this.deps.suppressions.suppressed(principal.accountId, [address])).values().next().value;
+    if (entry) {
+      throw new ApiError(422, 'RECIPIENT_SUPPRESSED', `The recipient ${address} is on this account's suppression list (${entry.reason} since ${entry.createdAt}); remove it from the list to send to it again.`, [
+        { field: 'to', message: `is suppressed (${entry.reason})` },
+      ]);
+    }
   }
 
   /**
@@ -103,9 +115,20 @@ export class SendPipeline {
 
     const id = newMessageId(now.getTime());
     const content = renderContent(message, unsubscribeMsg);
-    const recipients = [message.to, ...message.cc, ...message.bcc].map((entry) => entry.address);
-    const status = message.sendAt ? 'SCHEDULED' : 'QUEUED';
     const { request } = message;
+    // The suppression list, read at every send: the To suppressed means the message is stored
+    // REJECTED and not sent; a suppressed Cc or Bcc is left out of the envelope, with a warning.
+    const everyone = [message.to, ...message.cc, ...message.bcc].map((entry) => entry.address);
+    const suppressed = await this.deps.suppressions.suppressed(principal.accountId, everyone);
+    const toSuppression = suppressed.get(message.to.address.toLowerCase()) ?? null;
+    const recipients = everyone.filter((address) => address === message.to.address || !suppressed.has(address.toLowerCase()));
+    for (const [field, list] of [['cc', message.cc], ['bcc', message.bcc]] as const) {
+      for (const entry of list) {
+        const hit = suppressed.get(entry.address.toLowerCase());
+        if (hit) warnings.push({ field, message: `${entry.address} is suppressed (${hit.reason}) and was left out` });
+      }
+    }
+    const status = toSuppression ? 'REJECTED' : message.sendAt ? 'SCHEDULED' : 'QUEUED';
     const row: NewMessage = {
       id,
       account_id: principal.accountId,
@@ -127,7 +150,8 @@ export class SendPipeline {
       send_at: message.sendAt?.toISOString() ?? null,
       created_at: now.toISOString(),
       domain: message.to.domain,
-      due_at: (message.sendAt ?? now).toISOString(),
+      due_at: toSuppression ? null : (message.sendAt ?? now).toISOString(),
+      event_details: toSuppression ? suppressedDetails(message.to.address, toSuppression) : null,
     };
     const data = messageData({
       id,
@@ -143,6 +167,7 @@ export class SendPipeline {
       callbacks: row.callbacks,
       alias: row.alias,
     });
+    if (toSuppression) Object.assign(data, { reason: 'SUPPRESSED', suppressionReason: toSuppression.reason });
     return { row, data, warnings };
   }
 
@@ -218,6 +243,11 @@ export class SendPipeline {
       throw error;
     }
   }
+}
+
+/** The REJECTED event's details: which entry of the list stopped the message, so that the event says why. */
+export function suppressedDetails(address: string, entry: Suppression): Record<string, unknown> {
+  return { reason: 'suppressed', suppression: { address: entry.address, reason: entry.reason, messageId: entry.messageId, since: entry.createdAt }, recipient: address.toLowerCase() };
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -55,5 +55,7 @@ export const MessageData = Type.Object({
   clientId: Type.Union([Type.String(), Type.Null()]),
   callbacks: Type.Array(Type.String()),
   alias: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Optional(Type.String({ description: 'why a REJECTED message was not sent: SUPPRESSED' })),
+  suppressionReason: Type.Optional(Type.String({ description: 'for SUPPRESSED: the suppression entry\'s reason (HARD_BOUNCE, COMPLAINT, UNSUBSCRIBE, MANUAL)' })),
 });
 export type MessageData = Static<typeof MessageData>;

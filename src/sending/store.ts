@@ -40,6 +40,8 @@ export interface NewMessage {
   domain: string;
   /** When the first attempt is due; null for a message that will not be sent. */
   due_at: string | null;
+  /** Details of the first event (why a REJECTED message is not sent); null: none. */
+  event_details?: Record<string, unknown> | null;
 }
 
 /** The bytes of a message submitted over SMTP, shared by its recipients' rows. */

@@ -71,7 +71,7 @@ export async function startSubmissionServer(settings: SubmissionSettings, tls: T
   };
 }
 
-function listen(server: SMTPServer, host: string, port: number): Promise<string> {
+export function listen(server: SMTPServer, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(new Error(`mailroom: cannot listen for SMTP on ${host}:${port}: ${error.message}`));
     server.server.once('error', onError);
@@ -126,7 +126,7 @@ class SubmissionDoor {
       },
       onAuth: (auth, session, callback) => this.answer('auth', callback, () => this.onAuth(auth, session)),
       onMailFrom: (address, session, callback) => this.answer('mail', callback, () => this.onMailFrom(address, session)),
-      onRcptTo: (address, _session, callback) => this.answer('rcpt', callback, async () => this.onRcptTo(address)),
+      onRcptTo: (address, session, callback) => this.answer('rcpt', callback, async () => this.onRcptTo(address, session)),
       onData: (stream, session, callback) => this.onData(stream, session, callback),
       onClose: (session) => {
         this.connections.release(session.id);
@@ -201,11 +201,12 @@ class SubmissionDoor {
     return undefined;
   }
 
-  private async onRcptTo(address: SMTPServerAddress): Promise<undefined> {
+  private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<undefined> {
     const unknown = Object.keys(address.args || {});
     if (unknown.length > 0) throw new SmtpReply(555, '5.5.4', `RCPT TO parameter ${unknown.join(', ')} is not supported.`);
     const problem = checkAddress(address.address);
     if (problem) throw new SmtpReply(553, '5.1.3', `The recipient ${address.address} ${problem}.`);
+    await this.deps.pipeline.checkRecipient(this.principal(session), address.address);
     return undefined;
   }
 

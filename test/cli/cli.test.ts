@@ -91,7 +91,13 @@ test('accounts, keys and domains are managed from the command line, and a create
     again.child.kill('SIGTERM');
     await again.exited;
   }
-  assert.equal((await mailroom(['accounts', 'reinstate', 'acme'], store.env)).code, 0);
+  const reinstated = await mailroom(['accounts', 'reinstate', 'acme'], store.env);
+  assert.equal(reinstated.code, 0, reinstated.stderr);
+  assert.match(reinstated.stdout, /reinstated; its bounce and complaint rates start over/);
+  assert.match((await mailroom(['accounts', 'list'], store.env)).stdout, /^acme\tactive\t/m);
+  const unknown = await mailroom(['accounts', 'reinstate', 'no-such-co'], store.env);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /no account named "no-such-co"/);
   const revoke = await mailroom(['keys', 'revoke', '1', '--account', 'acme'], store.env);
   assert.equal(revoke.code, 2, 'key 1 belongs to the default account, not acme');
 });

@@ -15,6 +15,8 @@ export interface SinkOptions {
   auth?: { user: string; pass: string };
   /** Wait this long before answering DATA (a slow receiver). */
   delayMs?: number;
+  /** Listen on this port (an MX sink at MAILROOM_MX_DELIVERY_PORT); default: any free one. */
+  port?: number;
 }
 
 /** A real SMTP server on loopback (Nodemailer's smtp-server) that records what it accepts. */
@@ -60,7 +62,7 @@ export async function startSmtpSink(options: SinkOptions = {}) {
   });
   // A client killed mid-session resets its connection: that is the test's doing, not a failure.
   server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
     port,

@@ -175,10 +175,11 @@ test("the account's tracking defaults apply to messages that do not choose", asy
   assert.equal(changed.status, 200);
   assert.equal(((await changed.json()) as { data: { trackOpens: boolean; trackClicks: boolean } }).data.trackOpens, true);
   try {
-    const byDefault = await delivered(await send({ text: '<p>Hello <a href="https://a.example/">a</a></p>' }));
+    // Another recipient than the first test's, which unsubscribed (and is now suppressed).
+    const byDefault = await delivered(await send({ to: 'defaults@example.com', text: '<p>Hello <a href="https://a.example/">a</a></p>' }));
     assert.match(String(byDefault.html), /\/t\/o\/[^"]+\.gif/, 'the pixel, from the account default');
     assert.deepEqual(hrefs(String(byDefault.html)), ['https://a.example/'], 'clicks stay untracked');
-    const optedOut = await delivered(await send({ text: '<p>Hello</p>', trackOpens: false }));
+    const optedOut = await delivered(await send({ to: 'defaults@example.com', text: '<p>Hello</p>', trackOpens: false }));
     assert.doesNotMatch(String(optedOut.html), /\/t\/o\//, "the message's own choice wins");
     assert.equal(optedOut.headerLines.some((line) => line.key === 'list-unsubscribe'), false, 'transactional mail gets no unsubscribe unless asked');
   } finally {

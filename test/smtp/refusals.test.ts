@@ -176,6 +176,20 @@ test('content refusals answer 550 5.6.0 and store nothing: a line over 998 octet
   assert.equal(await messages(), before);
 });
 
+test('a suppressed recipient is refused at RCPT (550 5.7.1) and the others of the transaction are taken', async () => {
+  const added = await app.api('/suppressions', { method: 'POST', json: { address: 'gone@example.com', reason: 'UNSUBSCRIBE' } });
+  assert.equal(added.status, 200, await added.clone().text());
+  const before = await messages();
+  const client = await session();
+  assert.equal((await client.command('MAIL FROM:<promo@elipackage.com>')).code, 250);
+  assertReply(await client.command('RCPT TO:<Gone@Example.com>'), 550, '5.7.1', /suppression list \(UNSUBSCRIBE/);
+  assert.equal((await client.command('RCPT TO:<john@example.com>')).code, 250);
+  const { end } = await client.data(MESSAGE);
+  assertReply(end, 250, '2.0.0', /queued as/);
+  client.close();
+  assert.equal(await messages(), before + 1);
+});
+
 test('a malformed recipient is refused at RCPT with 5xx', async () => {
   const client = await session();
   await client.command('MAIL FROM:<promo@elipackage.com>');

@@ -5,6 +5,8 @@ import type { Database } from '../../db/database.js';
 import { ApiError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
+import { accountReputation, type ReputationPolicy } from '../../reputation/reputation.js';
+import type { Clock } from '../../shared/clock.js';
 
 const SettingsBody = Type.Object({
   trackOpens: Type.Optional(Type.Boolean({ description: 'track opens of messages that do not set trackOpens' })),
@@ -12,7 +14,7 @@ const SettingsBody = Type.Object({
 }, { additionalProperties: false });
 
 /** The caller's account: its name, status, tracking defaults, and the secret its messages' callbacks are signed with (SPEC section 5). */
-export function accountRoutes(app: FastifyInstance, deps: { db: Database }): void {
+export function accountRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; reputation: ReputationPolicy }): void {
   const view = async (accountId: number) => {
     const data = await accountView(deps.db, accountId);
     if (!data) throw new ApiError(404, 'NOT_FOUND', 'The account of this key no longer exists.');
@@ -25,5 +27,12 @@ export function accountRoutes(app: FastifyInstance, deps: { db: Database }): voi
     const { accountId } = principalOf(request);
     await setTrackingDefaults(deps.db, accountId, request.body);
     return { meta: metaOf(request), data: await view(accountId) };
+  });
+  app.get('/account/reputation', {
+    schema: { summary: 'Bounce and complaint rates over the sliding window, the thresholds, and whether the account is suspended', tags: ['account'] },
+  }, async (request) => {
+    const data = await accountReputation(deps.db, principalOf(request).accountId, deps.reputation, deps.clock.now());
+    if (!data) throw new ApiError(404, 'NOT_FOUND', 'The account of this key no longer exists.');
+    return { meta: metaOf(request), data };
   });
 }

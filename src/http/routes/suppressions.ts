@@ -1,0 +1,122 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/database.js';
+import { checkAddress } from '../../sending/addresses.js';
+import type { Clock } from '../../shared/clock.js';
+import { ApiError, validationError } from '../../shared/errors.js';
+import { parseSuppressionCsv, suppressionsToCsv } from '../../suppression/csv.js';
+import {
+  addSuppressions, deleteSuppression, exportSuppressions, getSuppression, isValidCursor, listSuppressions, normalizeAddress, SUPPRESSION_REASONS, type SuppressionReason,
+} from '../../suppression/suppressions.js';
+import { principalOf } from '../auth.js';
+import { metaOf } from '../errors.js';
+
+const Reason = Type.Union(SUPPRESSION_REASONS.map((reason) => Type.Literal(reason)));
+const Entry = Type.Object({
+  address: Type.String({ minLength: 3, maxLength: 320 }),
+  reason: Type.Optional(Type.Union(SUPPRESSION_REASONS.map((reason) => Type.Literal(reason)), { description: 'default MANUAL' })),
+}, { additionalProperties: false });
+const AddBody = Type.Union([
+  Entry,
+  Type.Object({ addresses: Type.Array(Entry, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+]);
+const ListQuery = Type.Object({
+  reason: Type.Optional(Reason),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+});
+const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: 320 }) });
+const ImportQuery = Type.Object({ reason: Type.Optional(Reason) });
+
+/** 20 MB: a 100,000-row import with every column, with room to spare. */
+const CSV_LIMIT = 20 * 1024 * 1024;
+
+function checked(address: string, field: string): string {
+  const normalized = normalizeAddress(address);
+  const problem = checkAddress(normalized);
+  if (problem) throw validationError([{ field, message: problem }], `${address} ${problem}.`);
+  return normalized;
+}
+
+/**
+ * The account's suppression list (SPEC section 7). Sends to a listed address are answered
+ * REJECTED (HTTP) or 550 at RCPT (SMTP). The CSV routes take and give the same columns.
+ */
+export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock }): void {
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: CSV_LIMIT }, (_request, body, done) => done(null, body));
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/suppressions',
+    { schema: { summary: 'List suppressed addresses, newest first', tags: ['suppressions'], querystring: ListQuery } },
+    async (request) => {
+      const { reason, limit = 100, cursor } = request.query;
+      if (cursor !== undefined && !isValidCursor(cursor)) throw validationError([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+      const page = await listSuppressions(deps.db, principalOf(request).accountId, { reason: reason as SuppressionReason | undefined, limit, ...(cursor ? { cursor } : {}) });
+      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post<{ Body: Static<typeof AddBody> }>(
+    '/suppressions',
+    { schema: { summary: 'Suppress an address ({address, reason}) or up to 1,000 ({addresses: [...]}); listed addresses keep their entry', tags: ['suppressions'], body: AddBody } },
+    async (request) => {
+      const entries = 'addresses' in request.body ? request.body.addresses : [request.body];
+      const normalized = entries.map((entry, index) => ({
+        address: checked(entry.address, 'addresses' in request.body ? `addresses[${index}].address` : 'address'),
+        reason: entry.reason ?? 'MANUAL',
+      }));
+      const { accountId } = principalOf(request);
+      const added = await addSuppressions(deps.db, accountId, normalized, deps.clock.now());
+      const data = await Promise.all(normalized.map(async (entry) => ({ ...(await getSuppression(deps.db, accountId, entry.address))!, added: added.has(entry.address) })));
+      return { meta: metaOf(request), data: 'addresses' in request.body ? data : data[0] };
+    },
+  );
+
+  app.get(
+    '/suppressions/export.csv',
+    { schema: { summary: 'The whole list as CSV: address, reason, messageId, createdAt', tags: ['suppressions'] } },
+    async (request, reply) => {
+      const entries = await exportSuppressions(deps.db, principalOf(request).accountId);
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="suppressions.csv"').send(suppressionsToCsv(entries));
+    },
+  );
+
+  app.post<{ Querystring: Static<typeof ImportQuery> }>(
+    '/suppressions/import',
+    {
+      schema: {
+        summary: 'Import a CSV (Content-Type: text/csv): a header naming address (or email) and optionally reason, messageId, createdAt; or addresses in the first column. All rows or none.',
+        tags: ['suppressions'],
+        querystring: ImportQuery,
+      },
+    },
+    async (request) => {
+      if (typeof request.body !== 'string') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv.');
+      const parsed = parseSuppressionCsv(request.body, (request.query.reason as SuppressionReason | undefined) ?? 'MANUAL');
+      if (!parsed.ok) throw validationError(parsed.details, `The CSV was not imported: ${parsed.details[0]!.field} ${parsed.details[0]!.message}.`);
+      const added = await addSuppressions(deps.db, principalOf(request).accountId, parsed.entries, deps.clock.now());
+      return { meta: metaOf(request), data: { rows: parsed.entries.length, added: added.size, alreadyListed: parsed.entries.length - added.size } };
+    },
+  );
+
+  app.get<{ Params: Static<typeof AddressParams> }>(
+    '/suppressions/:address',
+    { schema: { summary: 'Is this address suppressed? 200 with its entry, or 404', tags: ['suppressions'], params: AddressParams } },
+    async (request) => {
+      const entry = await getSuppression(deps.db, principalOf(request).accountId, request.params.address);
+      if (!entry) throw new ApiError(404, 'NOT_FOUND', `${request.params.address} is not suppressed in this account.`);
+      return { meta: metaOf(request), data: entry };
+    },
+  );
+
+  app.delete<{ Params: Static<typeof AddressParams> }>(
+    '/suppressions/:address',
+    { schema: { summary: 'Remove an address from the list: it may be sent to again', tags: ['suppressions'], params: AddressParams } },
+    async (request) => {
+      if (!(await deleteSuppression(deps.db, principalOf(request).accountId, request.params.address))) {
+        throw new ApiError(404, 'NOT_FOUND', `${request.params.address} is not suppressed in this account.`);
+      }
+      return { meta: metaOf(request), data: { address: normalizeAddress(request.params.address), deleted: true } };
+    },
+  );
+}
