@@ -46,7 +46,10 @@ WITH r AS (
   SELECT r.message_id, a.account_id, r.type, r.at, r.details
   FROM applied a JOIN r ON r.message_id = a.message_id
 ), u AS (
-  UPDATE messages m SET status = r.status, updated_at = r.at
+  -- A report can overtake the result it follows (a relay that bounces at once sends its DSN to
+  -- the inbound MX before this batch commits): a message already BOUNCED or COMPLAINED keeps
+  -- that status, as the status fold (src/events/status.ts) of its events says.
+  UPDATE messages m SET status = CASE WHEN m.status IN ('BOUNCED', 'COMPLAINED') THEN m.status ELSE r.status END, updated_at = r.at
   FROM applied a JOIN r ON r.message_id = a.message_id
   WHERE m.id = ANY (ARRAY(SELECT message_id FROM applied)) AND m.id = a.message_id
 ), async_commit AS (
