@@ -1,10 +1,11 @@
-import type { Database } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import { nextStatus, type Status } from '../events/status.js';
+import { STATUSES, nextStatus, type Status } from '../events/status.js';
+import { Batcher } from '../shared/batcher.js';
 import type { BounceRecipient, BounceReport } from './parser/types.js';
 import type { Verp, VerpTarget } from './verp.js';
 
-const sql = sqlFile(new URL('./bounces.sql', import.meta.url), ['lockMessage', 'recordFeedback'] as const);
+const sql = sqlFile(new URL('./bounces.sql', import.meta.url), ['messagesForReports', 'recordFeedback'] as const);
 
 /**
  * What an inbound report does to the message it is about (SPEC sections 4 and 7): a bounce
@@ -19,14 +20,15 @@ const sql = sqlFile(new URL('./bounces.sql', import.meta.url), ['lockMessage', '
  */
 export interface FeedbackOutcome {
   messageId: string;
-  type: 'BOUNCED' | 'COMPLAINED';
+  type: FeedbackType;
   recipient: string;
   /** False when an equal event was already recorded (a resent DSN). */
   recorded: boolean;
-  status: Status;
 }
 
-interface MessageRow {
+type FeedbackType = 'BOUNCED' | 'COMPLAINED';
+
+interface MessageRow extends Record<string, unknown> {
   id: string;
   account_id: number;
   to_address: string;
@@ -34,8 +36,19 @@ interface MessageRow {
   envelope: { from: string; to: string[] };
 }
 
+interface FeedbackEvent {
+  messageId: string;
+  type: FeedbackType;
+  recipient: string;
+  details: Record<string, unknown>;
+  at: string;
+}
+
 /** DSN actions that are not a failure: a delay warning, or a delivery/relay report. */
 const NOT_FAILED = new Set(['delayed', 'delivered', 'relayed', 'expanded']);
+
+/** The status fold of src/events/status.ts as a table for the statement: type -> current -> next. */
+const TRANSITIONS = JSON.stringify(Object.fromEntries((['BOUNCED', 'COMPLAINED'] as const).map((type) => [type, Object.fromEntries(STATUSES.map((current) => [current, nextStatus(current, type) ?? current]))])));
 
 /** The message a report is about: the VERP address it was sent to, else (complaints) the quoted Return-Path. */
 export function reportTarget(verp: Verp, envelopeTarget: VerpTarget | null, report: BounceReport): VerpTarget | null {
@@ -44,24 +57,67 @@ export function reportTarget(verp: Verp, envelopeTarget: VerpTarget | null, repo
   return returnPath ? verp.decode(returnPath) : null;
 }
 
-export async function applyReport(db: Database, target: VerpTarget, report: BounceReport, now: Date): Promise<FeedbackOutcome[]> {
-  if (report.kind !== 'bounce' && report.kind !== 'feedback') return [];
-  return db.transaction(async (tx) => {
-    const [message] = await tx.query<MessageRow & Record<string, unknown>>(sql.lockMessage, [target.messageId]);
+/**
+ * Applies reports with group commit: the reports that arrive while a statement runs are read
+ * and written together by the next one (one commit, one fsync for all of them), because a wave
+ * of bounces arrives at once, over many connections, after a campaign.
+ */
+export class FeedbackRecorder {
+  private readonly reader: Batcher<string, MessageRow | null>;
+  private readonly writer: Batcher<FeedbackEvent, boolean>;
+
+  constructor(db: Queryable) {
+    this.reader = new Batcher<string, MessageRow | null>({
+      maxBatch: 500,
+      maxConcurrent: 2,
+      flush: async (ids) => {
+        const rows = await db.query<MessageRow>(sql.messagesForReports, [[...new Set(ids)]]);
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+    });
+    // One statement at a time: concurrent ones would only wait on each other's message locks.
+    this.writer = new Batcher({ maxBatch: 500, maxConcurrent: 1, flush: (events) => recordEvents(db, events) });
+  }
+
+  async apply(target: VerpTarget, report: BounceReport, now: Date): Promise<FeedbackOutcome[]> {
+    if (report.kind !== 'bounce' && report.kind !== 'feedback') return [];
+    const message = await this.reader.submit(target.messageId);
     if (!message) return [];
+    const type: FeedbackType = report.kind === 'feedback' ? 'COMPLAINED' : 'BOUNCED';
     const envelope = message.envelope.to.map((address) => address.toLowerCase());
-    const outcomes: FeedbackOutcome[] = [];
-    let status = message.status;
-    for (const { recipient, entry } of affected(report, envelope, target, message.to_address)) {
-      const type = report.kind === 'feedback' ? 'COMPLAINED' : 'BOUNCED';
-      const next = nextStatus(status, type) ?? status;
+    const entries = affected(report, envelope, target, message.to_address);
+    return Promise.all(entries.map(async ({ recipient, entry }) => {
       const details = type === 'COMPLAINED' ? complaintDetails(recipient, entry) : bounceDetails(recipient, entry);
-      const rows = await tx.query(sql.recordFeedback, [message.id, message.account_id, type, next, now, JSON.stringify(details), recipient]);
-      if (rows.length > 0) status = next;
-      outcomes.push({ messageId: message.id, type, recipient, recorded: rows.length > 0, status });
-    }
-    return outcomes;
+      const recorded = await this.writer.submit({ messageId: message.id, type, recipient, details, at: now.toISOString() });
+      return { messageId: message.id, type, recipient, recorded };
+    }));
+  }
+}
+
+/**
+ * Writes a batch. Equal events (a report delivered twice at once) are written once; a message
+ * with both a bounce and a complaint in the batch gets them in two statements, in order, so
+ * that each statement moves each message's status by one transition.
+ */
+async function recordEvents(db: Queryable, events: FeedbackEvent[]): Promise<boolean[]> {
+  const recorded = events.map(() => false);
+  const firstOf = new Map<string, number>();
+  let pending = events.map((event, index) => ({ event, index })).filter(({ event, index }) => {
+    const key = `${event.messageId}\n${event.type}\n${event.recipient}`;
+    if (firstOf.has(key)) return false;
+    firstOf.set(key, index);
+    return true;
   });
+  while (pending.length > 0) {
+    const typeOf = new Map<string, FeedbackType>();
+    const round = pending.filter(({ event }) => (typeOf.get(event.messageId) ?? typeOf.set(event.messageId, event.type).get(event.messageId)) === event.type);
+    pending = pending.filter((item) => !round.includes(item));
+    const payload = round.map(({ event, index }) => ({ n: index, message_id: event.messageId, type: event.type, recipient: event.recipient, details: event.details, at: event.at }));
+    const rows = await db.query<{ n: number }>(sql.recordFeedback, [JSON.stringify(payload), TRANSITIONS]);
+    for (const row of rows) recorded[row.n] = true;
+  }
+  return recorded;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Logger } from '../shared/log.js';
 import { listen } from '../smtp/server.js';
 import { SmtpReply } from '../smtp/replies.js';
 import type { TlsMaterial } from '../smtp/tls.js';
-import { applyReport, reportTarget, type FeedbackOutcome } from './feedback.js';
+import { FeedbackRecorder, reportTarget, type FeedbackOutcome } from './feedback.js';
 import { parseBounce } from './parser/index.js';
 import type { Verp, VerpTarget } from './verp.js';
 
@@ -52,6 +52,7 @@ type Recipient = { kind: 'verp'; target: VerpTarget } | { kind: 'feedback' };
  */
 export async function startMxServer(settings: MxSettings, tls: TlsMaterial, deps: MxDeps): Promise<MxServer> {
   const recipients = new WeakMap<SMTPServerSession, Recipient[]>();
+  const recorder = new FeedbackRecorder(deps.db);
   const server = new SMTPServer({
     key: tls.key,
     cert: tls.cert,
@@ -85,7 +86,7 @@ export async function startMxServer(settings: MxSettings, tls: TlsMaterial, deps
       });
       stream.once('end', () => {
         if (stream.sizeExceeded) return callback(new SmtpReply(552, '5.3.4', `Message too large; at most ${MAX_REPORT_BYTES} bytes.`));
-        handleReport(Buffer.concat(chunks), recipients.get(session) ?? [], deps).then(
+        handleReport(Buffer.concat(chunks), recipients.get(session) ?? [], recorder, deps).then(
           (summary) => callback(null, summary),
           (error: unknown) => {
             deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'MX: could not record a report');
@@ -111,7 +112,7 @@ function recipientFor(address: string, bounceDomain: string, verp: Verp): Recipi
 }
 
 /** Parses once, applies the report to the message of each recipient, and says what it did (the 250 text). */
-async function handleReport(raw: Buffer, recipients: Recipient[], deps: MxDeps): Promise<string> {
+async function handleReport(raw: Buffer, recipients: Recipient[], recorder: FeedbackRecorder, deps: MxDeps): Promise<string> {
   const report = parseBounce(raw);
   if (report.kind !== 'bounce' && report.kind !== 'feedback') return `2.0.0 Ok: not a bounce or complaint (${report.kind}); nothing recorded`;
   const outcomes: FeedbackOutcome[] = [];
@@ -122,7 +123,7 @@ async function handleReport(raw: Buffer, recipients: Recipient[], deps: MxDeps):
     const key = target ? `${target.messageId}-${target.recipientIndex}` : '';
     if (!target || seen.has(key)) continue;
     seen.add(key);
-    outcomes.push(...(await applyReport(deps.db, target, report, now)));
+    outcomes.push(...(await recorder.apply(target, report, now)));
   }
   const recorded = outcomes.filter((outcome) => outcome.recorded);
   if (recorded.length > 0) deps.onFeedback(recorded);

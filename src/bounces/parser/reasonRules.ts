@@ -82,6 +82,9 @@ export const reasonRules: readonly ReasonRule[] = [
   { id: 'mta-says-no-such-recipient', match: { text: anyOf(/recipient name is not recognized/, /invalid final delivery userid/, /does not like recipient/, /unable to deliver message to <?address>? \(and other recipients/, /invalid recipient/, /address couldn't be found/, /\baddress not found\b/) }, reason: 'userunknown' },
   { id: 'user-unknown-at-rcpt', match: { text: USER_UNKNOWN, command: ['RCPT'] }, reason: 'userunknown' },
   { id: 'user-unknown-status', match: { text: USER_UNKNOWN, status: /^[45]\.1\./ }, reason: 'userunknown' },
+  // Yahoo's own words for an address that does not exist ("554 delivery error: dd This user
+  // doesn't have a yahoo.com account"), whichever command it answered.
+  { id: 'yahoo-no-account', match: { text: /doesn't have an? (?:yahoo|ymail|rocketmail|aol)\.[a-z.]+ account/ }, reason: 'userunknown' },
   // "Unknown user" outside RCPT TO (after DATA, or not said when): a filter's wording, the address may be fine.
   { id: 'user-unknown-elsewhere', match: { text: USER_UNKNOWN }, reason: 'filtered' },
   { id: 'dns-temporary', match: { text: anyOf(HOST_UNKNOWN, /dns error/, /lookup failure/), status: /^4\./ }, reason: 'networkerror' },
