@@ -3,12 +3,31 @@
 -- queue rows and ($2) the bodies of messages submitted over SMTP (base64 in the JSON). A single
 -- statement is its own transaction. (Workers are woken separately, see
 -- src/queue/notifier.ts: NOTIFY inside it would serialise concurrent commits.)
-WITH batch AS (
+-- The suppression list is read here too, in the same round trip: a message whose To is on its
+-- account's list is stored REJECTED, with the entry in its event, and not queued; the
+-- statement returns those (the caller answers them REJECTED). A message the pipeline already
+-- rejected keeps its own details.
+WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
     subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
     tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
     created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb, event_details jsonb)
+), suppressed AS (
+  SELECT i.id, s.address, s.reason, s.message_id, s.created_at
+  FROM input i JOIN suppressions s ON s.account_id = i.account_id AND s.address = i.to_address
+  WHERE i.status <> 'REJECTED'
+), batch AS (
+  SELECT i.id, i.account_id, i.operator_id, i.to_address, i.from_address, i.subject, i.external_id,
+    i.client_id, i.alias, i.campaign_id, i.callbacks, i.tags, i.envelope, i.content, i.message_id_hdr,
+    i.send_at, i.created_at, i.domain, i.callback_urls,
+    CASE WHEN s.id IS NULL THEN i.status ELSE 'REJECTED' END AS status,
+    CASE WHEN s.id IS NULL THEN i.due_at END AS due_at,
+    CASE WHEN s.id IS NULL THEN i.event_details ELSE jsonb_build_object(
+      'reason', 'suppressed', 'recipient', i.to_address,
+      'suppression', jsonb_build_object('address', s.address, 'reason', s.reason, 'messageId', s.message_id, 'since', s.created_at))
+    END AS event_details
+  FROM input i LEFT JOIN suppressed s ON s.id = i.id
 ), bodies AS (
   INSERT INTO message_bodies (id, account_id, raw, created_at)
   SELECT id, account_id, decode(raw, 'base64'), created_at
@@ -34,7 +53,8 @@ WITH batch AS (
   SELECT id, account_id, domain, due_at, created_at FROM batch WHERE due_at IS NOT NULL
   RETURNING 1
 )
-SELECT count(*) AS queued FROM q;
+SELECT (SELECT count(*) FROM q) AS queued,
+       (SELECT jsonb_agg(jsonb_build_object('id', id, 'address', address, 'reason', reason, 'messageId', message_id, 'since', created_at)) FROM suppressed) AS rejected;
 
 -- name: messageById
 SELECT m.*, a.name AS account_name, o.name AS operator_name

@@ -12,7 +12,7 @@ import { renderContent } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
-import { callbackUrls, insertMessages, type NewMessage, type Submission } from './store.js';
+import { callbackUrls, insertMessages, type NewMessage, type StoredRejection, type Submission } from './store.js';
 import { validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
@@ -39,7 +39,7 @@ export type BulkResult = { data: MessageData; warnings?: ErrorDetail[] } | { err
 
 export interface PipelineDeps {
   db: Database;
-  writer: Batcher<Submission, void>;
+  writer: Batcher<Submission, StoredRejection[]>;
   notifier: QueueNotifier;
   metrics: Pick<Metrics, 'accepted'>;
   clock: Clock;
@@ -94,8 +94,12 @@ export class SendPipeline {
     return { ids: (response.body as { ids: string[] }).ids, replayed: !built };
   }
 
-  /** Validate, police and render one request into the row that will be stored. Throws ApiError. */
-  async prepare(principal: Principal, body: unknown, unsubscribeMsg: string | null): Promise<Prepared> {
+  /**
+   * Validate, police and render one request into the row that will be stored. Throws ApiError.
+   * `answerStored`: the response is stored before the message (an Idempotency-Key), so the
+   * suppression list must be read now, not by the storing statement.
+   */
+  async prepare(principal: Principal, body: unknown, unsubscribeMsg: string | null, answerStored = false): Promise<Prepared> {
     const now = this.deps.clock.now();
     this.checkAccount(principal);
     const checked = validateSendRequest(body, now);
@@ -118,8 +122,11 @@ export class SendPipeline {
     const { request } = message;
     // The suppression list, read at every send: the To suppressed means the message is stored
     // REJECTED and not sent; a suppressed Cc or Bcc is left out of the envelope, with a warning.
+    // For the common message (a To alone, answered after it is stored) the storing statement
+    // reads the list itself (messages.sql), which saves a round trip per message; the look-up
+    // here is for Cc/Bcc and for answers stored before the message.
     const everyone = [message.to, ...message.cc, ...message.bcc].map((entry) => entry.address);
-    const suppressed = await this.deps.suppressions.suppressed(principal.accountId, everyone);
+    const suppressed = everyone.length > 1 || answerStored ? await this.deps.suppressions.suppressed(principal.accountId, everyone) : new Map<string, Suppression>();
     const toSuppression = suppressed.get(message.to.address.toLowerCase()) ?? null;
     const recipients = everyone.filter((address) => address === message.to.address || !suppressed.has(address.toLowerCase()));
     for (const [field, list] of [['cc', message.cc], ['bcc', message.bcc]] as const) {
@@ -174,7 +181,7 @@ export class SendPipeline {
   /** POST /emails: one message; the response body once it is stored. */
   async send(context: SendContext, body: unknown): Promise<StoredResponse> {
     return this.idempotent(context, '/emails', () => body, async () => {
-      const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg);
+      const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null);
       return { submission: { rows: [prepared.row], bodies: [] }, response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
     });
   }
@@ -186,7 +193,7 @@ export class SendPipeline {
       const rows: NewMessage[] = [];
       for (const body of messages) {
         try {
-          const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg);
+          const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null);
           rows.push(prepared.row);
           results.push(prepared.warnings.length > 0 ? { data: prepared.data, warnings: prepared.warnings } : { data: prepared.data });
         } catch (error) {
@@ -216,9 +223,15 @@ export class SendPipeline {
     if (key === null) {
       const { submission, response } = await build();
       const { rows, bodies } = submission;
-      if (rows.length === 1 || bodies.length > 0) await writer.submit(submission);
-      else if (rows.length > 1 && (await insertMessages(db, rows)) > 0) this.deps.notifier.poke();
+      let rejected: StoredRejection[] = [];
+      if (rows.length === 1 || bodies.length > 0) rejected = await writer.submit(submission);
+      else if (rows.length > 1) {
+        const stored = await insertMessages(db, rows);
+        if (stored.queued > 0) this.deps.notifier.poke();
+        rejected = stored.rejected;
+      }
       this.deps.metrics.accepted.inc(rows.length);
+      if (rejected.length > 0) markRejected(response.body, rejected);
       return response;
     }
     const accountId = context.principal.accountId;
@@ -242,6 +255,17 @@ export class SendPipeline {
       if (winner) return winner;
       throw error;
     }
+  }
+}
+
+/** Answers the messages the store found suppressed as REJECTED (single and bulk bodies). */
+function markRejected(body: unknown, rejected: readonly StoredRejection[]): void {
+  const byId = new Map(rejected.map((entry) => [entry.id, entry]));
+  const shaped = body as { data?: MessageData; results?: BulkResult[] };
+  const datas = shaped.results ? shaped.results.flatMap((result) => ('data' in result ? [result.data] : [])) : shaped.data ? [shaped.data] : [];
+  for (const data of datas) {
+    const entry = byId.get(data.id);
+    if (entry) Object.assign(data, { status: 'REJECTED', reason: 'SUPPRESSED', suppressionReason: entry.reason });
   }
 }
 

@@ -58,11 +58,25 @@ export interface Submission {
   bodies: NewBody[];
 }
 
-/** Stores messages (and their bodies); returns how many were queued for delivery (the caller wakes the workers). */
-export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = []): Promise<number> {
+/** A message the store found on its account's suppression list: stored REJECTED, not queued. */
+export interface StoredRejection {
+  id: string;
+  address: string;
+  reason: string;
+  messageId: string | null;
+  since: string;
+}
+
+export interface StoreResult {
+  queued: number;
+  rejected: StoredRejection[];
+}
+
+/** Stores messages (and their bodies); says how many were queued (the caller wakes the workers) and which were suppressed. */
+export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = []): Promise<StoreResult> {
   const encodedBodies = bodies.map((body) => ({ id: body.id, account_id: body.account_id, raw: body.raw.toString('base64'), created_at: body.created_at }));
-  const [row] = await db.query<{ queued: number }>(sql.insertMessages, [JSON.stringify(messages), JSON.stringify(encodedBodies)], 'insertMessages');
-  return row?.queued ?? 0;
+  const [row] = await db.query<{ queued: number; rejected: StoredRejection[] | null }>(sql.insertMessages, [JSON.stringify(messages), JSON.stringify(encodedBodies)], 'insertMessages');
+  return { queued: Number(row?.queued ?? 0), rejected: row?.rejected ?? [] };
 }
 
 /**
@@ -70,17 +84,20 @@ export async function insertMessages(db: Queryable, messages: readonly NewMessag
  * commit, one fsync). Two batches run at once, so that one fills while the other commits (more
  * would only make each batch smaller). On PGlite the statements themselves still run one after
  * the other on its one connection; what overlaps is the second's statement with the first's
- * fsync (src/db/walSync.ts).
+ * fsync (src/db/walSync.ts). Each caller gets the suppressed ones among its own messages.
  */
-export function createMessageWriter(db: Database, notifier: QueueNotifier): Batcher<Submission, void> {
-  return new Batcher<Submission, void>({
+export function createMessageWriter(db: Database, notifier: QueueNotifier): Batcher<Submission, StoredRejection[]> {
+  return new Batcher<Submission, StoredRejection[]>({
     maxBatch: 500,
     maxConcurrent: 2,
     flush: async (items) => {
       const rows = items.length === 1 ? items[0]!.rows : items.flatMap((item) => item.rows);
       const bodies = items.flatMap((item) => item.bodies);
-      if ((await insertMessages(db, rows, bodies)) > 0) notifier.poke();
-      return items.map(() => undefined);
+      const { queued, rejected } = await insertMessages(db, rows, bodies);
+      if (queued > 0) notifier.poke();
+      if (rejected.length === 0) return items.map(() => []);
+      const byId = new Map(rejected.map((entry) => [entry.id, entry]));
+      return items.map((item) => item.rows.flatMap((row) => byId.get(row.id) ?? []));
     },
   });
 }

@@ -130,3 +130,22 @@ test('CSV export and import round-trip; a file with one bad row is refused whole
   await json(await app.api('/suppressions/ok-1@example.com'), 404);
   await json(await app.api('/suppressions/import', { method: 'POST', json: { address: 'x@example.com' } }), 415);
 });
+
+test('a suppressed To is REJECTED in a bulk request and with an Idempotency-Key, and its event says why', async () => {
+  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'bulk-gone@example.com', reason: 'COMPLAINT' } }));
+  const bulk = await json<{ results: { data: { id: string; status: string; reason?: string; suppressionReason?: string } }[] }>(await app.api('/emails/bulk', {
+    method: 'POST', json: { messages: [{ ...SEED_REQUEST, to: 'bulk-ok@example.com' }, { ...SEED_REQUEST, to: 'Bulk-Gone@example.com' }] },
+  }));
+  assert.deepEqual(bulk.results.map((result) => [result.data.status, result.data.reason, result.data.suppressionReason]), [['QUEUED', undefined, undefined], ['REJECTED', 'SUPPRESSED', 'COMPLAINT']]);
+  const rejectedId = bulk.results[1]!.data.id;
+  const events = await json<{ data: { type: string; details: { reason: string; suppression: { reason: string } } }[] }>(await app.api(`/emails/${rejectedId}/events`));
+  assert.deepEqual(events.data.map((event) => [event.type, event.details.reason, event.details.suppression.reason]), [['REJECTED', 'suppressed', 'COMPLAINT']]);
+  const [row] = await app.mailroom.db.query<{ status: string; queued: number }>('SELECT status, (SELECT count(*) FROM queue WHERE message_id = $1)::int AS queued FROM messages WHERE id = $1', [rejectedId]);
+  assert.deepEqual(row, { status: 'REJECTED', queued: 0 });
+
+  const headers = { 'idempotency-key': 'suppressed-once' };
+  const first = await json<{ data: { id: string; status: string } }>(await app.api('/emails', { method: 'POST', json: { ...SEED_REQUEST, to: 'bulk-gone@example.com' }, headers }));
+  const replay = await json<{ data: { id: string; status: string } }>(await app.api('/emails', { method: 'POST', json: { ...SEED_REQUEST, to: 'bulk-gone@example.com' }, headers }));
+  assert.equal(first.data.status, 'REJECTED');
+  assert.deepEqual(replay.data, first.data, 'the replay answers as the first did');
+});
