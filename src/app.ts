@@ -18,6 +18,7 @@ import { Queue } from './queue/queue.js';
 import { SendPipeline } from './sending/pipeline.js';
 import { SenderPolicy } from './sending/policy.js';
 import { SuppressionChecker } from './suppression/suppressions.js';
+import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -62,6 +63,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let smtp: SubmissionServer | null = null;
   let mx: MxServer | null = null;
   let monitor: ReputationMonitor | null = null;
+  let suppressionCache: SuppressionCache | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -75,7 +77,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
     const suppressions = new SuppressionChecker(db);
-    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox'), suppressions });
+    if (config.roles.includes('smtp')) {
+      suppressionCache = new SuppressionCache(db, suppressions);
+      await suppressionCache.start();
+    }
+    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox'), suppressions, suppressionCache });
     const reputation = reputationPolicy(config);
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db);
@@ -134,7 +140,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close()]);
         await writer.drain();
-        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop()]);
+        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), suppressionCache?.stop()]);
         await db.close();
       })());
     return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, stop };
@@ -143,6 +149,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await smtp?.close().catch(() => {});
     await mx?.close().catch(() => {});
     await monitor?.stop().catch(() => {});
+    await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});
     await db.close().catch(() => {});

@@ -16,6 +16,7 @@ import { callbackUrls, insertMessages, type NewMessage, type StoredRejection, ty
 import { validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
+import type { SuppressionCache } from '../suppression/cache.js';
 
 /**
  * The one send pipeline: validate, apply policy, render, store, enqueue. HTTP (and later SMTP
@@ -45,6 +46,8 @@ export interface PipelineDeps {
   clock: Clock;
   policy: SenderPolicy;
   suppressions: SuppressionChecker;
+  /** The in-memory copy of the lists that RCPT TO checks (processes with the smtp role). */
+  suppressionCache?: SuppressionCache | null;
 }
 
 export class SendPipeline {
@@ -68,12 +71,21 @@ export class SendPipeline {
 
   /** Policy on an envelope recipient (SMTP RCPT TO): a suppressed address is refused there, before any content. */
   async checkRecipient(principal: Principal, address: string): Promise<void> {
+    const cache = this.deps.suppressionCache;
+    // The in-memory copy answers "not listed" without a statement; a listed address is read
+    // from the table, for the reason and the time its refusal names.
+    if (cache && !(await cache.isSuppressed(principal.accountId, address))) return;
     const entry = (await this.deps.suppressions.suppressed(principal.accountId, [address])).values().next().value;
     if (entry) {
       throw new ApiError(422, 'RECIPIENT_SUPPRESSED', `The recipient ${address} is on this account's suppression list (${entry.reason} since ${entry.createdAt}); remove it from the list to send to it again.`, [
         { field: 'to', message: `is suppressed (${entry.reason})` },
       ]);
     }
+  }
+
+  /** This process changed an account's suppression list: its RCPT checks see it at once. */
+  suppressionsChanged(accountId: number): void {
+    this.deps.suppressionCache?.invalidate(accountId);
   }
 
   /**

@@ -30,3 +30,7 @@ DELETE FROM suppressions WHERE account_id = $1 AND address = $2 RETURNING addres
 
 -- name: exportSuppressions
 SELECT address, reason, message_id, created_at FROM suppressions WHERE account_id = $1 ORDER BY address;
+
+-- name: addressesOfAccount
+-- The whole list of one account, for the in-memory copy of the SMTP door; $2 caps it.
+SELECT address FROM suppressions WHERE account_id = $1 LIMIT $2;

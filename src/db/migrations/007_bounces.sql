@@ -81,3 +81,21 @@ $$;
 
 CREATE TRIGGER message_events_feedback AFTER INSERT ON message_events
   REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION mailroom_feedback_from_events();
+
+-- Processes that keep an account's suppression list in memory (the SMTP door's RCPT check,
+-- src/suppression/cache.ts) hear about every change: one NOTIFY per statement and account.
+CREATE FUNCTION mailroom_suppressions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changed_account bigint;
+BEGIN
+  FOR changed_account IN SELECT DISTINCT account_id FROM changed LOOP
+    PERFORM pg_notify('mailroom_suppressions', changed_account::text);
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER suppressions_added AFTER INSERT ON suppressions
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mailroom_suppressions_changed();
+CREATE TRIGGER suppressions_removed AFTER DELETE ON suppressions
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mailroom_suppressions_changed();

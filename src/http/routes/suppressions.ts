@@ -8,6 +8,7 @@ import { parseSuppressionCsv, suppressionsToCsv } from '../../suppression/csv.js
 import {
   addSuppressions, deleteSuppression, exportSuppressions, getSuppression, isValidCursor, listSuppressions, normalizeAddress, SUPPRESSION_REASONS, type SuppressionReason,
 } from '../../suppression/suppressions.js';
+import type { SendPipeline } from '../../sending/pipeline.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 
@@ -42,7 +43,7 @@ function checked(address: string, field: string): string {
  * The account's suppression list (SPEC section 7). Sends to a listed address are answered
  * REJECTED (HTTP) or 550 at RCPT (SMTP). The CSV routes take and give the same columns.
  */
-export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock }): void {
+export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; pipeline: Pick<SendPipeline, 'suppressionsChanged'> }): void {
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: CSV_LIMIT }, (_request, body, done) => done(null, body));
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
@@ -67,6 +68,7 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
       }));
       const { accountId } = principalOf(request);
       const added = await addSuppressions(deps.db, accountId, normalized, deps.clock.now());
+      deps.pipeline.suppressionsChanged(accountId);
       const data = await Promise.all(normalized.map(async (entry) => ({ ...(await getSuppression(deps.db, accountId, entry.address))!, added: added.has(entry.address) })));
       return { meta: metaOf(request), data: 'addresses' in request.body ? data : data[0] };
     },
@@ -94,7 +96,9 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
       if (typeof request.body !== 'string') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv.');
       const parsed = parseSuppressionCsv(request.body, (request.query.reason as SuppressionReason | undefined) ?? 'MANUAL');
       if (!parsed.ok) throw validationError(parsed.details, `The CSV was not imported: ${parsed.details[0]!.field} ${parsed.details[0]!.message}.`);
-      const added = await addSuppressions(deps.db, principalOf(request).accountId, parsed.entries, deps.clock.now());
+      const { accountId } = principalOf(request);
+      const added = await addSuppressions(deps.db, accountId, parsed.entries, deps.clock.now());
+      deps.pipeline.suppressionsChanged(accountId);
       return { meta: metaOf(request), data: { rows: parsed.entries.length, added: added.size, alreadyListed: parsed.entries.length - added.size } };
     },
   );
@@ -113,9 +117,11 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     '/suppressions/:address',
     { schema: { summary: 'Remove an address from the list: it may be sent to again', tags: ['suppressions'], params: AddressParams } },
     async (request) => {
-      if (!(await deleteSuppression(deps.db, principalOf(request).accountId, request.params.address))) {
+      const { accountId } = principalOf(request);
+      if (!(await deleteSuppression(deps.db, accountId, request.params.address))) {
         throw new ApiError(404, 'NOT_FOUND', `${request.params.address} is not suppressed in this account.`);
       }
+      deps.pipeline.suppressionsChanged(accountId);
       return { meta: metaOf(request), data: { address: normalizeAddress(request.params.address), deleted: true } };
     },
   );
