@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import nodemailer from 'nodemailer';
-import { SEED_REQUEST, eventually, startTestApp, type TestApp } from '../helpers/app.js';
-import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
-import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer.js';
-import { freePort, prepareStore } from '../helpers/process.js';
-import { startSmtpSink } from '../helpers/smtpSink.js';
+import { SEED_REQUEST, eventually, type TestApp } from '../helpers/app.js';
+import { BOUNCE_DOMAIN, startBounceLoop, type BounceLoop } from '../helpers/bounceLoop.js';
+import { countOf } from '../helpers/database.js';
 
 /**
  * The whole bounce loop with real parts: Mailroom delivers over SMTP to a local MX sink (found
@@ -14,39 +10,15 @@ import { startSmtpSink } from '../helpers/smtpSink.js';
  * Mailroom's inbound MX: a DSN to the VERP Return-Path the sink saw, a feedback-loop complaint
  * quoting the original, and forgeries that must change nothing.
  */
-const BOUNCE_DOMAIN = 'bounces.mailroom.test';
-let dns: TestDnsServer;
-let sink: Awaited<ReturnType<typeof startSmtpSink>>;
-let store: TestStore;
+let loop: BounceLoop;
 let app: TestApp;
-let mxPort: number;
+let sink: BounceLoop['sink'];
 
 before(async () => {
-  const port = await freePort();
-  mxPort = await freePort();
-  sink = await startSmtpSink({
-    port,
-    rcptReply: (address) => (address.startsWith('nobody') ? [550, '5.1.1 <nobody>: Recipient address rejected: User unknown in virtual mailbox table'] : null),
-  });
-  dns = await startDnsServer({ 'customer.test': { MX: [{ exchange: 'mx.customer.test', priority: 10 }] }, 'mx.customer.test': { A: ['127.0.0.1'] } });
-  store = await createTestStore();
-  await prepareStore(store, ['elipackage.com']);
-  app = await startTestApp({
-    MAILROOM_ROLES: 'api,worker,mx',
-    MAILROOM_TRANSPORT: 'mx',
-    MAILROOM_DNS_SERVERS: dns.address,
-    MAILROOM_MX_DELIVERY_PORT: String(port),
-    MAILROOM_MX_PORT: String(mxPort),
-    MAILROOM_BOUNCE_DOMAIN: BOUNCE_DOMAIN,
-    MAILROOM_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  }, { store });
+  loop = await startBounceLoop((address) => (address.startsWith('nobody') ? [550, '5.1.1 <nobody>: Recipient address rejected: User unknown in virtual mailbox table'] : null));
+  ({ app, sink } = loop);
 });
-after(async () => {
-  await app?.stop();
-  await store?.dispose();
-  await dns?.close();
-  await sink?.close();
-});
+after(async () => loop?.stop());
 
 interface EventBody {
   type: string;
@@ -75,18 +47,7 @@ async function delivered(to: string): Promise<{ id: string; verp: string }> {
   return { id, verp: sunk.from };
 }
 
-/** Delivers a report to Mailroom's MX with a real SMTP client; answers the server's reply or its refusal. */
-async function deliverReport(to: string, raw: string): Promise<{ accepted: boolean; response: string }> {
-  const client = nodemailer.createTransport({ host: '127.0.0.1', port: mxPort, secure: false, tls: { rejectUnauthorized: false } });
-  try {
-    const info = await client.sendMail({ envelope: { from: '', to: [to] }, raw });
-    return { accepted: true, response: info.response };
-  } catch (error) {
-    return { accepted: false, response: String((error as { response?: string }).response ?? (error as Error).message) };
-  } finally {
-    client.close();
-  }
-}
+const deliverReport = (to: string, raw: string) => loop.deliverReport(to, raw);
 
 function dsn(recipient: string, status: string, diagnostic: string, returnPath: string): string {
   return [

@@ -1,60 +1,34 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import nodemailer from 'nodemailer';
 import { createAccount, requireAccount } from '../../src/accounts/accounts.js';
 import { createKey } from '../../src/accounts/apiKeys.js';
 import { addDomain } from '../../src/domains/domains.js';
 import { atLeast, reinstateAccount } from '../../src/reputation/reputation.js';
-import { SEED_REQUEST, eventually, startTestApp, type TestApp } from '../helpers/app.js';
-import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
-import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer.js';
-import { freePort, prepareStore } from '../helpers/process.js';
-import { startSmtpSink } from '../helpers/smtpSink.js';
+import { SEED_REQUEST, eventually, type TestApp } from '../helpers/app.js';
+import { BOUNCE_DOMAIN, startBounceLoop, type BounceLoop } from '../helpers/bounceLoop.js';
+import { countOf } from '../helpers/database.js';
 
 /**
  * The 5% rule with real deliveries: each account sends through the mx transport to a local MX
  * sink that refuses `bad-*` recipients with 550 5.1.1 (hard bounces during delivery), and
  * complaints arrive at the inbound MX as ARF reports. Then the reputation check runs.
  */
-const BOUNCE_DOMAIN = 'bounces.mailroom.test';
-let dns: TestDnsServer;
-let sink: Awaited<ReturnType<typeof startSmtpSink>>;
-let store: TestStore;
+let loop: BounceLoop;
 let app: TestApp;
-let mxPort: number;
+let sink: BounceLoop['sink'];
 const keys: Record<string, string> = {};
 
 before(async () => {
-  const port = await freePort();
-  mxPort = await freePort();
-  sink = await startSmtpSink({ port, rcptReply: (address) => (address.startsWith('bad-') ? [550, '5.1.1 User unknown'] : null) });
-  dns = await startDnsServer({ 'customer.test': { MX: [{ exchange: 'mx.customer.test', priority: 10 }] }, 'mx.customer.test': { A: ['127.0.0.1'] } });
-  store = await createTestStore();
-  await prepareStore(store, ['elipackage.com']);
-  app = await startTestApp({
-    MAILROOM_ROLES: 'api,worker,mx',
-    MAILROOM_TRANSPORT: 'mx',
-    MAILROOM_DNS_SERVERS: dns.address,
-    MAILROOM_MX_DELIVERY_PORT: String(port),
-    MAILROOM_MX_PORT: String(mxPort),
-    MAILROOM_BOUNCE_DOMAIN: BOUNCE_DOMAIN,
-    MAILROOM_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    // The test runs the check itself, at the moments it chooses.
-    MAILROOM_REPUTATION_CHECK_SECONDS: '3600',
-  }, { store });
+  // The test runs the check itself, at the moments it chooses.
+  loop = await startBounceLoop((address) => (address.startsWith('bad-') ? [550, '5.1.1 User unknown'] : null), { MAILROOM_REPUTATION_CHECK_SECONDS: '3600' });
+  ({ app, sink } = loop);
   for (const name of ['warned-co', 'bouncy-co', 'small-co', 'complained-co']) {
     const account = await createAccount(app.mailroom.db, name);
     await addDomain(app.mailroom.db, account.id, `${name}.test`, { verified: true });
     keys[name] = (await createKey(app.mailroom.db, { accountName: name })).key;
   }
 });
-after(async () => {
-  await app?.stop();
-  await store?.dispose();
-  await dns?.close();
-  await sink?.close();
-});
+after(async () => loop?.stop());
 
 /**
  * Sends `total` messages from the account, `bad` of them to refused addresses, and waits until
@@ -160,9 +134,8 @@ test('complaints: 1 of 200 (0.5%) suspends', async () => {
     '--b', 'Content-Type: text/rfc822-headers', '', `Return-Path: <${sunk.from}>`, 'From: news@complained-co.test', 'To: good-complained-co-7@customer.test', '',
     '--b--', '',
   ].join('\r\n');
-  const client = nodemailer.createTransport({ host: '127.0.0.1', port: mxPort, secure: false, tls: { rejectUnauthorized: false } });
-  await client.sendMail({ envelope: { from: '', to: [`fbl@${BOUNCE_DOMAIN}`] }, raw: report });
-  client.close();
+  const reply = await loop.deliverReport(`fbl@${BOUNCE_DOMAIN}`, report);
+  assert.ok(reply.accepted, reply.response);
   await app.mailroom.reputation!.check();
   const data = await reputation('complained-co');
   assert.deepEqual([data.status, data.outcomes, data.complaints], ['suspended', 200, 1]);
