@@ -58,11 +58,25 @@ export function messageView(row: MessageRow, text = row.content.kind === 'raw' ?
 }
 export type MessageView = ReturnType<typeof messageView>;
 
-export async function getMessage(db: Queryable, accountId: number, id: string): Promise<MessageView | null> {
+export async function getMessage(db: Queryable, accountId: number, id: string): Promise<(MessageView & RejectionReason) | null> {
   const [row] = await db.query<MessageRow & Record<string, unknown>>(sql.messageById, [accountId, id]);
   if (!row) return null;
-  if (row.content.kind !== 'raw') return messageView(row);
-  return messageView(row, await submittedText(db, accountId, row.content.bodyId));
+  const view = row.content.kind !== 'raw' ? messageView(row) : messageView(row, await submittedText(db, accountId, row.content.bodyId));
+  return row.status === 'REJECTED' ? { ...view, ...(await rejectionReason(db, accountId, id)) } : view;
+}
+
+interface RejectionReason {
+  reason?: string;
+  suppressionReason?: string;
+}
+
+/** Why a REJECTED message was not sent, as the send's answer said it: from its REJECTED event. */
+async function rejectionReason(db: Queryable, accountId: number, id: string): Promise<RejectionReason> {
+  const events = await db.query<{ type: string; details: { reason?: string; suppression?: { reason?: string } } }>(sql.eventsOfMessage, [accountId, id]);
+  const rejected = events.filter((event) => event.type === 'REJECTED').at(-1)?.details;
+  if (!rejected?.reason) return {};
+  if (rejected.reason === 'suppressed') return { reason: 'SUPPRESSED', ...(rejected.suppression?.reason ? { suppressionReason: rejected.suppression.reason } : {}) };
+  return { reason: rejected.reason.toUpperCase() };
 }
 
 /** The plain-text part of a submitted message (derived from its HTML part when it has none). */

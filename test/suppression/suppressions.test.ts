@@ -82,6 +82,8 @@ test('suppressions are per account', async () => {
   assert.equal(theirs.data.status, 'QUEUED');
   const ours = await json<{ data: { status: string; reason: string; suppressionReason: string } }>(await app.api('/emails', { method: 'POST', json: { ...SEED_REQUEST, to: 'shared@example.com' } }));
   assert.deepEqual([ours.data.status, ours.data.reason, ours.data.suppressionReason], ['REJECTED', 'SUPPRESSED', 'MANUAL']);
+  const read = await json<{ data: { status: string; reason: string; suppressionReason: string } }>(await app.api(`/emails/${(ours.data as unknown as { id: string }).id}`));
+  assert.deepEqual([read.data.status, read.data.reason, read.data.suppressionReason], ['REJECTED', 'SUPPRESSED', 'MANUAL'], 'the read says why, as the send did');
 });
 
 test('a suppressed Cc is left out with a warning; the message still goes to the To', async () => {
