@@ -43,8 +43,11 @@ export interface WorkerOptions {
   bounceDomain: string;
   /** Makes the tracking and unsubscribe URLs; absent: messages go out as stored (tests of other parts). */
   links?: TrackingLinks;
-  /** Called after results (and so their events) are committed: the webhook dispatcher has news. */
-  onRecorded?: () => void;
+  /**
+   * Called after results (and so their events) are committed: the webhook dispatcher has news;
+   * `bounced` says whether any of them was a bounce (the reputation check has news).
+   */
+  onRecorded?: (bounced: boolean) => void;
 }
 
 /**
@@ -87,7 +90,7 @@ export class DeliveryWorker {
       maxConcurrent: db.kind === 'postgres' ? 2 : 1,
       flush: async (results) => {
         const applied = await this.queue.record(results);
-        this.options.onRecorded?.();
+        this.options.onRecorded?.(results.some((result) => result.type === 'BOUNCED'));
         return results.map((result) => applied.has(result.message_id));
       },
     });
