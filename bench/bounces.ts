@@ -13,7 +13,7 @@
  * the same DSN bytes against mailparser's simpleParser.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +31,7 @@ import { postfixVersion } from './lib/postfix.js';
 import { BENCH_SERVER_URL, commitCount, createScratchDatabase, durabilitySettings, serverVersion } from './lib/postgres.js';
 import { buildDist, machineLine, ROOT } from './lib/preamble.js';
 import { childEnv, freePort, startChild, waitForOk, type Child } from './lib/processes.js';
-import { treeCpuSeconds, treeSnapshot } from './lib/processTree.js';
+import { mainThreadCpuSeconds, treeCpuSeconds, treeSnapshot } from './lib/processTree.js';
 import { startCountingSink } from './lib/smtpSink.js';
 
 export const description = 'DSNs/s the inbound MX parses and records (BOUNCED + suppression before the 250): Mailroom on PGlite and PostgreSQL against smtp-sink';
@@ -383,17 +383,6 @@ async function measureTarget(kind: TargetName, options: Options, profileRoot: st
     await child?.stop();
     await database?.drop();
     await removeDataDir();
-  }
-}
-
-/** CPU seconds (user+system) of a process's main thread, whose task id is the pid (Linux /proc); null elsewhere. */
-function mainThreadCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
-  } catch {
-    return null;
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -6,6 +6,7 @@ import { onCleanup } from './cleanup.js';
 import { cpuSnapshot, cpuSplit } from './cpu.js';
 import { commitCount, createScratchDatabase } from './postgres.js';
 import { freePort, startChild, waitForOk, type Child } from './processes.js';
+import { mainThreadCpuSeconds } from './processTree.js';
 import { adjustSplit, number, type IngestRun } from './smtpReport.js';
 import { runSmtpSource, smtpGreeting, type SmtpSourceLoad } from './smtpSource.js';
 
@@ -41,17 +42,6 @@ async function countMessages(query: <T>(sql: string) => Promise<T[]>): Promise<C
   const [total] = await query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
   const rows = await query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM messages GROUP BY status ORDER BY status');
   return { messages: total?.n ?? 0, statuses: Object.fromEntries(rows.map((row) => [row.status, row.n])) };
-}
-
-/** CPU seconds (user+system) of a process's main thread, whose task id is the pid (Linux /proc); null elsewhere. */
-function mainThreadCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
-  } catch {
-    return null;
-  }
 }
 
 async function registerLoopback(base: string, apiKey: string): Promise<void> {

@@ -52,3 +52,14 @@ export function processCpuSeconds(pid: number): number | null {
   const fields = statFields(pid);
   return fields ? (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND : null;
 }
+
+/** CPU seconds (user+system) of a process's main thread, whose task id is the pid (Linux /proc); null elsewhere. */
+export function mainThreadCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  } catch {
+    return null;
+  }
+}
