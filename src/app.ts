@@ -16,10 +16,15 @@ import { buildHttpServer } from './http/server.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
 import { SendPipeline } from './sending/pipeline.js';
-import { SenderPolicy } from './sending/policy.js';
+import { createSendingPolicy } from './sending/policy/build.js';
+import { TemplateStore } from './templates/templates.js';
+import { SenderRegistry } from './senders/senders.js';
+import { ConfirmationLinks } from './senders/confirmationLinks.js';
+import { systemSenderOf } from './senders/systemSender.js';
 import { SuppressionChecker } from './suppression/suppressions.js';
 import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
+import { DomainRechecker, domainSettings } from './domains/recheck.js';
 import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
@@ -63,6 +68,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let smtp: SubmissionServer | null = null;
   let mx: MxServer | null = null;
   let monitor: ReputationMonitor | null = null;
+  let rechecker: DomainRechecker | null = null;
   let suppressionCache: SuppressionCache | null = null;
   try {
     const applied = await migrate(db);
@@ -81,7 +87,9 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       suppressionCache = new SuppressionCache(db, suppressions);
       await suppressionCache.start();
     }
-    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy: new SenderPolicy(db, config.transport !== 'sandbox'), suppressions, suppressionCache });
+    const policy = createSendingPolicy(config, db, clock);
+    const templates = new TemplateStore(db);
+    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy, templates, suppressions, suppressionCache });
     const reputation = reputationPolicy(config);
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db);
@@ -94,6 +102,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       monitor.start();
     }
     if (config.roles.includes('worker')) {
+      rechecker = new DomainRechecker(db, domainSettings(config), clock, log);
+      rechecker.start();
       worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
@@ -132,7 +142,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
     let url: string | null = null;
     if (config.roles.includes('api')) {
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, isShuttingDown: () => shuttingDown });
+      const senders = new SenderRegistry({
+        db, pipeline, clock, links: new ConfirmationLinks(loadEncryptionKey(config), config.publicUrl), systemSender: systemSenderOf(config),
+        onChange: (accountId) => policy.senderChanged(accountId),
+      });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -143,7 +157,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close()]);
         await writer.drain();
-        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), suppressionCache?.stop()]);
+        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), suppressionCache?.stop()]);
         await db.close();
       })());
     return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, stop };
@@ -152,6 +166,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await smtp?.close().catch(() => {});
     await mx?.close().catch(() => {});
     await monitor?.stop().catch(() => {});
+    await rechecker?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});

@@ -1,5 +1,6 @@
 import { AccountError, createAccount, listAccounts, requireAccount, setAccountStatus } from '../accounts/accounts.js';
 import { reinstateAccount } from '../reputation/reputation.js';
+import { setRateLimits } from '../sending/policy/accountPolicy.js';
 import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
 import { loadConfig } from '../config/load.js';
 import type { Database } from '../db/database.js';
@@ -27,6 +28,14 @@ async function withDatabase(options: CliOptions, fn: (db: Database) => Promise<v
   } finally {
     await db.close();
   }
+}
+
+/** A limit option: a count (0 = no limit), "default" (-1: back to the installation's), or absent (null: unchanged). */
+function limitOption(value: string | undefined, flag: string): number | null {
+  if (value === undefined) return null;
+  if (value === 'default') return -1;
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 2_000_000_000) throw new UsageError(`${flag} takes a count of messages, 0 for no limit, or "default"`);
+  return Number(value);
 }
 
 function need(value: string | undefined, what: string): string {
@@ -57,8 +66,15 @@ const accounts: Admin = (args, options) =>
         console.log(`account ${name} reinstated; its bounce and complaint rates start over from the next full hour`);
         return;
       }
+      case 'limits': {
+        const row = await setRateLimits(db, need(name, 'account name'), limitOption(options['per-second'], '--per-second'), limitOption(options['per-day'], '--per-day'));
+        if (!row) throw new AccountError(`no account named "${name}"`);
+        const shown = (value: number | null) => (value === null ? 'installation default' : value === 0 ? 'no limit' : String(value));
+        console.log(`account ${name}: ${shown(row.rate_per_second)} per second, ${shown(row.rate_per_day)} per day`);
+        return;
+      }
       default:
-        throw new UsageError(`unknown action "accounts ${action}" (list, create, suspend, reinstate)`);
+        throw new UsageError(`unknown action "accounts ${action}" (list, create, suspend, reinstate, limits)`);
     }
   });
 
@@ -104,7 +120,7 @@ const domains: Admin = (args, options) =>
       case 'list':
       case undefined:
         for (const domain of await listDomains(db, account.id)) {
-          console.log(`${domain.domain}\t${domain.verified ? 'verified' : 'unverified'}\tselector ${domain.dkim_selector}`);
+          console.log(`${domain.domain}\t${domain.status}${domain.verification === 'admin' ? ' (by an admin)' : ''}\tselector ${domain.dkim_selector}`);
         }
         return;
       default:

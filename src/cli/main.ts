@@ -13,6 +13,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom start [--roles api,worker] [--config FILE]   run Mailroom
   mailroom migrate [--config FILE]                      apply database migrations and exit
   mailroom accounts list | create NAME | suspend NAME | reinstate NAME
+  mailroom accounts limits NAME [--per-second N|default] [--per-day N|default]   show or set rate limits (0 = none)
   mailroom keys create --account NAME [--operator NAME] [--name LABEL]
   mailroom keys list --account NAME | revoke ID --account NAME
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
@@ -28,6 +29,8 @@ export interface CliOptions {
   name?: string | undefined;
   verified?: boolean | undefined;
   ed25519?: boolean | undefined;
+  'per-second'?: string | undefined;
+  'per-day'?: string | undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       verified: { type: 'boolean' },
       ed25519: { type: 'boolean' },
+      'per-second': { type: 'string' },
+      'per-day': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -91,6 +91,16 @@ export const roleList: Parser<Role[]> = (raw) => {
   return [...new Set(roles)] as Role[];
 };
 
+/** File name extensions, "pdf,docx" or [".pdf", "docx"]: lower case, without the dot. */
+export const extensionList: Parser<string[]> = (raw) => {
+  const items = (Array.isArray(raw) ? raw.map(asString) : asString(raw).split(',')).map((item) => item.trim().toLowerCase().replace(/^\./, '')).filter(Boolean);
+  for (const item of items) {
+    if (!/^[a-z0-9]{1,16}$/.test(item)) throw new InvalidValue(`expected file name extensions such as pdf,docx, got "${item}"`);
+  }
+  if (items.length === 0) throw new InvalidValue('expected at least one extension');
+  return [...new Set(items)];
+};
+
 export const ROLES = ['api', 'smtp', 'worker', 'mx'] as const;
 export type Role = (typeof ROLES)[number];
 

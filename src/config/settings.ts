@@ -1,4 +1,5 @@
 import * as p from './parsers.js';
+import { hostName, ipList } from '../domains/parsers.js';
 
 /**
  * Every setting Mailroom reads, in one table: its config-file key, its environment variable,
@@ -56,6 +57,10 @@ export const SETTINGS = {
   maxRetryHours: setting('MAILROOM_MAX_RETRY_HOURS', p.integer(1, 720), 72, 'how long a deferred message is retried'),
   heloName: setting('MAILROOM_HELO_NAME', p.text, '', 'name sent in EHLO to MX hosts; empty = the host name'),
   bounceDomain: setting('MAILROOM_BOUNCE_DOMAIN', p.domainName, '', 'domain of VERP Return-Paths; empty = bounces.<sending domain>'),
+  sendingIps: setting('MAILROOM_SENDING_IPS', ipList, [] as string[], 'addresses mail leaves from (IPv4/IPv6, comma-separated): domains publish them in SPF and checks evaluate SPF for each; empty = a:<HELO name>'),
+  mxHostname: setting('MAILROOM_MX_HOSTNAME', hostName, '', 'host the return-path MX record of a domain points to (the inbound MX); empty = MAILROOM_SMTP_HOSTNAME, else the HELO name'),
+  dkimOverlapDays: setting('MAILROOM_DKIM_OVERLAP_DAYS', p.integer(1, 365), 7, 'days a rotated-out DKIM key stays listed (and should stay published) after the new key starts signing'),
+  domainRecheckHours: setting('MAILROOM_DOMAIN_RECHECK_HOURS', p.integer(1, 8760), 24, 'how often the DNS records of verified domains are checked again'),
   destinationConcurrency: setting('MAILROOM_DESTINATION_CONCURRENCY', p.integer(1, 1000), 20, 'connections per destination (MX host set)'),
   destinationRate: setting('MAILROOM_DESTINATION_RATE', p.integer(0, 100000), 0, 'messages per second per destination; 0 = no limit'),
   destinationLimits: setting('MAILROOM_DESTINATION_LIMITS', p.destinationLimitRules, [] as p.DestinationLimitRule[], 'per-provider overrides (JSON)'),
@@ -67,6 +72,12 @@ export const SETTINGS = {
   complaintRateWarn: setting('MAILROOM_COMPLAINT_RATE_WARN', p.fraction(0, 1), 0.001, 'complaint rate that raises a REPUTATION_WARNING event'),
   complaintRateSuspend: setting('MAILROOM_COMPLAINT_RATE_SUSPEND', p.fraction(0, 1), 0.005, 'complaint rate that suspends the account'),
   reputationCheckSeconds: setting('MAILROOM_REPUTATION_CHECK_SECONDS', p.integer(1, 3600), 15, 'how often accounts with bounces or complaints are checked against the thresholds'),
+  requireVerifiedSender: setting('MAILROOM_REQUIRE_VERIFIED_SENDER', p.oneOf('auto', 'on', 'off'), 'auto', 'refuse a from address that is not a confirmed sender or in a verified domain; auto = with every transport but sandbox'),
+  systemSender: setting('MAILROOM_SYSTEM_SENDER', p.text, '', 'From of the mail Mailroom itself sends (sender confirmations); empty = Mailroom <no-reply@host of MAILROOM_PUBLIC_URL>'),
+  checkRecipientDomains: setting('MAILROOM_CHECK_RECIPIENT_DOMAINS', p.flag, false, 'refuse recipients whose domain has no MX, A or AAAA record (accounts may override)'),
+  rateLimitPerSecond: setting('MAILROOM_RATE_LIMIT_PER_SECOND', p.integer(0, 10_000_000), 0, 'messages an account may send per second unless it has its own limit; 0 = no limit'),
+  rateLimitPerDay: setting('MAILROOM_RATE_LIMIT_PER_DAY', p.integer(0, 2_000_000_000), 0, 'messages an account may send per UTC day unless it has its own limit; 0 = no limit'),
+  attachmentExtensions: setting('MAILROOM_ATTACHMENT_EXTENSIONS', p.extensionList, ['pdf', 'docx', 'xlsx', 'txt', 'jpg', 'png', 'gif'], 'file name extensions attachments may have (their content is checked too)'),
   shutdownSeconds: setting('MAILROOM_SHUTDOWN_SECONDS', p.integer(1, 3600), 30, 'grace period for in-flight work at shutdown'),
 } as const;
 

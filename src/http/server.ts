@@ -24,6 +24,11 @@ import type { TrackingLinks } from '../tracking/links.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { eventRoutes } from './routes/events.js';
 import { suppressionRoutes } from './routes/suppressions.js';
+import { domainRoutes, type DomainSettings } from './routes/domains.js';
+import { senderConfirmationRoutes, senderRoutes } from './routes/senders.js';
+import type { SendingPolicy } from '../sending/policy/policy.js';
+import type { SenderRegistry } from '../senders/senders.js';
+import { templateRoutes } from './routes/templates.js';
 import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
@@ -41,6 +46,11 @@ export interface HttpDeps {
   links: TrackingLinks;
   /** Thresholds and window of GET /account/reputation. */
   reputation: ReputationPolicy;
+  /** The policy step's per-account settings (PATCH /account). */
+  policy: SendingPolicy;
+  senders: SenderRegistry;
+  /** Inputs of the DNS records domains publish, and the DNS servers their checks ask (defaults when absent). */
+  domainSettings?: DomainSettings;
   isShuttingDown: () => boolean;
 }
 
@@ -81,6 +91,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
   await app.register(async (open) => trackingRoutes(open, deps));
+  await app.register(async (open) => senderConfirmationRoutes(open, deps));
 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(deps.authenticator));
@@ -92,6 +103,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     webhookRoutes(api, deps);
     eventRoutes(api, deps);
     suppressionRoutes(api, deps);
+    domainRoutes(api, deps);
+    senderRoutes(api, deps);
+    templateRoutes(api, deps);
   });
   return app;
 }

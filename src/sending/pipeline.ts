@@ -7,7 +7,10 @@ import type { Metrics } from '../shared/metrics.js';
 import { ApiError, validationError, type ErrorDetail } from '../shared/errors.js';
 import { newMessageId } from '../shared/ids.js';
 import { claimKey, KeyTaken, replayFor, requestHash, type StoredResponse } from './idempotency.js';
-import { SenderPolicy } from './policy.js';
+import type { PolicyScope, Recipient, SendingPolicy } from './policy/policy.js';
+import { rawAttachments } from './policy/attachments.js';
+import { applyTemplate } from './templated.js';
+import type { TemplateStore } from '../templates/templates.js';
 import { renderContent } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, type Meta } from './response.js';
@@ -44,7 +47,8 @@ export interface PipelineDeps {
   notifier: QueueNotifier;
   metrics: Pick<Metrics, 'accepted'>;
   clock: Clock;
-  policy: SenderPolicy;
+  policy: SendingPolicy;
+  templates: TemplateStore;
   suppressions: SuppressionChecker;
   /** The in-memory copy of the lists that RCPT TO checks (processes with the smtp role). */
   suppressionCache?: SuppressionCache | null;
@@ -69,8 +73,10 @@ export class SendPipeline {
     await this.deps.policy.checkSender(principal.accountId, parsed);
   }
 
-  /** Policy on an envelope recipient (SMTP RCPT TO): a suppressed address is refused there, before any content. */
+  /** Policy on an envelope recipient (SMTP RCPT TO): role addresses, dead domains and suppressed addresses are refused there, before any content. */
   async checkRecipient(principal: Principal, address: string): Promise<void> {
+    const parsed = parseMailbox(address);
+    if (typeof parsed !== 'string') await this.deps.policy.checkRecipients(principal.accountId, [{ field: 'to', address: parsed }]);
     const cache = this.deps.suppressionCache;
     // The in-memory copy answers "not listed" without a statement; a listed address is read
     // from the table, for the reason and the time its refusal names.
@@ -97,10 +103,13 @@ export class SendPipeline {
     this.checkAccount(principal);
     const prepared = prepareRawSubmission(principal, input, this.deps.clock.now());
     await this.deps.policy.checkSender(principal.accountId, prepared.from);
+    await this.deps.policy.checkAttachments(await rawAttachments(input.raw), (index) => `attachments[${index}]`);
     const context: SendContext = { principal, meta: { timestamp: 0, transactionId: '' }, unsubscribeMsg: null, idempotencyKey: prepared.options.idempotencyKey };
     let built = false;
     const response = await this.idempotent(context, '/smtp', () => ({ digest: prepared.requestDigest() }), async () => {
       built = true;
+      const { refusal } = await this.deps.policy.take(principal.accountId, prepared.ids.length, false);
+      if (refusal) throw refusal;
       return { submission: prepared.submission, response: { statusCode: 250, body: { ids: prepared.ids } } };
     });
     return { ids: (response.body as { ids: string[] }).ids, replayed: !built };
@@ -111,18 +120,27 @@ export class SendPipeline {
    * `answerStored`: the response is stored before the message (an Idempotency-Key), so the
    * suppression list must be read now, not by the storing statement.
    */
-  async prepare(principal: Principal, body: unknown, unsubscribeMsg: string | null, answerStored = false): Promise<Prepared> {
+  async prepare(principal: Principal, input: unknown, unsubscribeMsg: string | null, answerStored = false, scope: PolicyScope = {}): Promise<Prepared> {
     const now = this.deps.clock.now();
     this.checkAccount(principal);
+    const body = await applyTemplate(this.deps.templates, principal.accountId, input);
     const checked = validateSendRequest(body, now);
     if (!checked.ok) {
       if (checked.tooLarge) throw new ApiError(413, 'MESSAGE_TOO_LARGE', checked.details[0]?.message ?? 'The message is too large.', checked.details);
       throw validationError(checked.details);
     }
     const message = checked.message;
-    await this.deps.policy.checkSender(principal.accountId, message.from);
+    const { policy } = this.deps;
+    if (!scope.system) await policy.checkSender(principal.accountId, message.from);
+    const addressees: Recipient[] = [
+      { field: 'to', address: message.to },
+      ...message.cc.map((address, index) => ({ field: `cc[${index}]`, address })),
+      ...message.bcc.map((address, index) => ({ field: `bcc[${index}]`, address })),
+    ];
+    await policy.checkRecipients(principal.accountId, addressees, scope);
+    await policy.checkAttachments(message.attachments.map((attachment) => ({ filename: attachment.filename, content: Buffer.from(attachment.content, 'base64') })), (index) => `attachments[${index}]`);
 
-    const warnings: ErrorDetail[] = [];
+    const warnings: ErrorDetail[] = policy.warnings(message.from, message.replyTo);
     (message.request.callbacks ?? []).forEach((callback, index) => {
       if (!callbackUrls([callback])) {
         warnings.push({ field: `callbacks[${index}]`, message: 'is not an absolute http(s) URL and will not be called' });
@@ -191,29 +209,41 @@ export class SendPipeline {
   }
 
   /** POST /emails: one message; the response body once it is stored. */
-  async send(context: SendContext, body: unknown): Promise<StoredResponse> {
+  async send(context: SendContext, body: unknown, scope: PolicyScope = {}): Promise<StoredResponse> {
     return this.idempotent(context, '/emails', () => body, async () => {
-      const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null);
+      const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null, scope);
+      const { refusal } = await this.deps.policy.take(context.principal.accountId, 1, false);
+      if (refusal) throw refusal;
       return { submission: { rows: [prepared.row], bodies: [] }, response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
     });
   }
 
   /** POST /emails/bulk: each message succeeds or fails on its own; results in request order. */
-  async sendBulk(context: SendContext, messages: unknown[]): Promise<StoredResponse> {
-    return this.idempotent(context, '/emails/bulk', () => messages, async () => {
-      const results: BulkResult[] = [];
-      const rows: NewMessage[] = [];
-      for (const body of messages) {
+  async sendBulk(context: SendContext, messages: unknown[], defaults: Record<string, unknown> | null = null): Promise<StoredResponse> {
+    return this.idempotent(context, '/emails/bulk', () => (defaults ? { messages, defaults } : messages), async () => {
+      const results: (BulkResult | Prepared)[] = [];
+      for (const message of messages) {
+        const body = defaults && message !== null && typeof message === 'object' && !Array.isArray(message) ? { ...defaults, ...message } : message;
         try {
-          const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null);
-          rows.push(prepared.row);
-          results.push(prepared.warnings.length > 0 ? { data: prepared.data, warnings: prepared.warnings } : { data: prepared.data });
+          results.push(await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null));
         } catch (error) {
           if (!(error instanceof ApiError)) throw error;
-          results.push({ error: { code: error.code, message: error.message, details: error.details } });
+          results.push(errorResult(error));
         }
       }
-      return { submission: { rows, bodies: [] }, response: { statusCode: 200, body: { meta: context.meta, results } } };
+      // The rate limit grants what is left in the account's windows; the messages past it are
+      // answered 429's code one by one, in request order, like any other refusal.
+      const preparedCount = results.filter((result) => 'row' in result).length;
+      const { granted, refusal } = await this.deps.policy.take(context.principal.accountId, preparedCount, true);
+      let allowed = granted;
+      const rows: NewMessage[] = [];
+      const answers = results.map((result): BulkResult => {
+        if (!('row' in result)) return result;
+        if (allowed-- <= 0 && refusal) return errorResult(refusal);
+        rows.push(result.row);
+        return result.warnings.length > 0 ? { data: result.data, warnings: result.warnings } : { data: result.data };
+      });
+      return { submission: { rows, bodies: [] }, response: { statusCode: 200, body: { meta: context.meta, results: answers } } };
     });
   }
 
@@ -268,6 +298,10 @@ export class SendPipeline {
       throw error;
     }
   }
+}
+
+function errorResult(error: ApiError): BulkResult {
+  return { error: { code: error.code, message: error.message, details: error.details } };
 }
 
 /** Answers the messages the store found suppressed as REJECTED (single and bulk bodies). */

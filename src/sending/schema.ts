@@ -15,12 +15,11 @@ export const Attachment = Type.Object(
   { additionalProperties: false },
 );
 
-export const SendRequest = Type.Object(
-  {
+const SEND_FIELDS = {
     to: Text(512, 'recipient address, "addr" or "Name <addr>"'),
     from: Text(512, 'a verified sender address of the account, "addr" or "Name <addr>"'),
-    text: Type.String({ minLength: 1, description: 'content, plain text or HTML (HTML is detected)' }),
-    subject: Text(998, 'subject line'),
+    text: Type.String({ minLength: 1, description: 'content, plain text or HTML (HTML is detected); may be left out when templateId gives it' }),
+    subject: Text(998, 'subject line; may be left out when templateId gives it'),
     externalId: Type.Optional(Text(256, 'alphanumeric reporting id')),
     clientId: Type.Optional(Text(256, "the caller's id for the recipient, returned in callbacks")),
     callbacks: Type.Optional(Type.Array(Text(2048, 'URL notified of status changes'), { maxItems: 10 })),
@@ -37,10 +36,23 @@ export const SendRequest = Type.Object(
     trackOpens: Type.Optional(Type.Boolean()),
     trackClicks: Type.Optional(Type.Boolean()),
     type: Type.Optional(Type.Union([Type.Literal('transactional'), Type.Literal('marketing')])),
-  },
+    templateId: Type.Optional(Text(256, 'a template of the account (id or name): subject, text and HTML come from it unless given here')),
+    templateVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'a version of the template; default the latest' })),
+    placeholders: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Union([Type.String({ maxLength: 100_000 }), Type.Number(), Type.Boolean()]), {
+      maxProperties: 200, description: "this recipient's values for the template's {{placeholders}}, over the template's defaults",
+    })),
+};
+
+/** As documented (OpenAPI): the seed's request, text and subject required. */
+export const SendRequest = Type.Object(SEND_FIELDS, { additionalProperties: false });
+/** As checked: text and subject may come from a template instead (validate.ts says which is missing). */
+export const SendRequestShape = Type.Object(
+  { ...SEND_FIELDS, text: Type.Optional(SEND_FIELDS.text), subject: Type.Optional(SEND_FIELDS.subject) },
   { additionalProperties: false },
 );
-export type SendRequest = Static<typeof SendRequest>;
+export type SendRequest = Static<typeof SendRequestShape>;
+/** A request once validated: text and subject are there, given or from its template. */
+export type CompleteSendRequest = SendRequest & { text: string; subject: string };
 
 export const MessageData = Type.Object({
   id: Type.String(),

@@ -1,9 +1,9 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ErrorDetail } from '../shared/errors.js';
 import { parseMailbox, type ParsedAddress } from './addresses.js';
-import { SendRequest } from './schema.js';
+import { SendRequestShape, type CompleteSendRequest } from './schema.js';
 
-const checkShape = TypeCompiler.Compile(SendRequest);
+const checkShape = TypeCompiler.Compile(SendRequestShape);
 
 /** The seed's 10 MB, counted over subject, bodies and decoded attachments. */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
@@ -26,7 +26,7 @@ export interface ValidAttachment {
 }
 
 export interface ValidMessage {
-  request: SendRequest;
+  request: CompleteSendRequest;
   to: ParsedAddress;
   from: ParsedAddress;
   cc: ParsedAddress[];
@@ -52,12 +52,13 @@ function shapeErrors(value: unknown): ErrorDetail[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return [{ field: '', message: 'the body must be a JSON object' }];
   }
-  if (checkShape.Check(value)) return [];
+  // text and subject are optional in the schema only because a template can give them.
   const details: ErrorDetail[] = [];
   const required = ['to', 'from', 'text', 'subject'] as const;
   for (const field of required) {
-    if (!(field in value)) details.push({ field, message: 'is required' });
+    if (!(field in value)) details.push({ field, message: 'templateId' in value ? 'is required (the template has none)' : 'is required' });
   }
+  if (checkShape.Check(value)) return details;
   const seen = new Set(details.map((detail) => detail.field));
   for (const error of checkShape.Errors(value)) {
     const field = fieldOf(error.path);
@@ -120,7 +121,7 @@ function parseSendAt(text: string): Date | null {
 export function validateSendRequest(value: unknown, now: Date): Validation {
   const shape = shapeErrors(value);
   if (shape.length > 0) return { ok: false, tooLarge: false, details: shape };
-  const request = value as SendRequest;
+  const request = value as CompleteSendRequest;
   const details: ErrorDetail[] = [];
   unencodableText(request, '', details);
   if (details.length > 0) return { ok: false, tooLarge: false, details };

@@ -8,7 +8,7 @@ const sql = sqlFile(new URL('./webhooks.sql', import.meta.url), [
 ] as const);
 
 /** Events about the account rather than one message, in the same log. */
-export const ACCOUNT_EVENTS = ['WEBHOOK_DISABLED', 'REPUTATION_WARNING', 'ACCOUNT_SUSPENDED', 'ACCOUNT_REINSTATED'] as const;
+export const ACCOUNT_EVENTS = ['WEBHOOK_DISABLED', 'REPUTATION_WARNING', 'ACCOUNT_SUSPENDED', 'ACCOUNT_REINSTATED', 'DOMAIN_VERIFIED', 'DOMAIN_VERIFICATION_FAILED'] as const;
 /** What a webhook can subscribe to (an empty list: all of them). */
 export const SUBSCRIBABLE_EVENTS = [...STATUSES, ...ENGAGEMENTS, ...ACCOUNT_EVENTS] as const;
 

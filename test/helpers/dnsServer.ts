@@ -7,7 +7,13 @@ export interface ZoneEntry {
   MX?: { exchange: string; priority: number }[];
   A?: string[];
   AAAA?: string[];
-  TXT?: string[];
+  /**
+   * One record per item. A string longer than 255 octets is sent as several character-strings
+   * of 255, as DNS providers store a long DKIM key; an array gives the strings explicitly.
+   */
+  TXT?: (string | string[])[];
+  /** This name is an alias: CNAME questions get the target; other questions the CNAME, then the target's records when the zone has them. */
+  CNAME?: string;
   /** Answer every question for this name with this error instead. */
   rcode?: 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED';
   /** Never answer (a resolver time-out). */
@@ -28,8 +34,18 @@ export interface TestDnsServer {
 }
 
 const TYPE_NAMES: Record<number, keyof ZoneEntry> = {
-  [Packet.TYPE.MX]: 'MX', [Packet.TYPE.A]: 'A', [Packet.TYPE.AAAA]: 'AAAA', [Packet.TYPE.TXT]: 'TXT',
+  [Packet.TYPE.MX]: 'MX', [Packet.TYPE.A]: 'A', [Packet.TYPE.AAAA]: 'AAAA', [Packet.TYPE.TXT]: 'TXT', [Packet.TYPE.CNAME]: 'CNAME',
 };
+
+/** A TXT record's character-strings: each at most 255 octets (the length is one octet on the wire). */
+function characterStrings(data: string | string[]): string[] {
+  if (Array.isArray(data)) return data;
+  const bytes = Buffer.from(data, 'utf8');
+  if (bytes.length <= 255) return [data];
+  const strings: string[] = [];
+  for (let i = 0; i < bytes.length; i += 255) strings.push(bytes.subarray(i, i + 255).toString('utf8'));
+  return strings;
+}
 
 /**
  * A real DNS server (the npm dns2 package, UDP and TCP on one loopback port) answering from a
@@ -45,14 +61,24 @@ export async function startDnsServer(zone: Zone = {}): Promise<TestDnsServer> {
       const name = question.name.toLowerCase().replace(/\.$/, '');
       const typeName = TYPE_NAMES[question.type] ?? `TYPE${question.type}`;
       queries.push(`${typeName} ${name}`);
-      const entry = zone[name];
+      let entry = zone[name];
       if (entry?.silent) return;
       if (!entry || entry.rcode) {
         response.header.rcode = Packet.RCODE[entry?.rcode ?? 'NXDOMAIN'];
         return void send(response);
       }
       // dns2's Resource type describes decoded records; plain objects encode the same way.
-      const add = (record: Record<string, unknown>) => response.answers.push({ name: question.name, class: Packet.CLASS.IN, ttl: 60, ...record } as unknown as dns2.Packet.Resource);
+      let owner = question.name;
+      const add = (record: Record<string, unknown>) => response.answers.push({ name: owner, class: Packet.CLASS.IN, ttl: 60, ...record } as unknown as dns2.Packet.Resource);
+      // An alias answers with itself, then (for other types) with its target's records, as a
+      // recursive resolver would; chains are followed a few steps.
+      for (let hops = 0; entry?.CNAME && hops < 8; hops++) {
+        add({ type: Packet.TYPE.CNAME, domain: entry.CNAME });
+        if (question.type === Packet.TYPE.CNAME) return void send(response);
+        owner = entry.CNAME;
+        entry = zone[entry.CNAME.toLowerCase().replace(/\.$/, '')];
+      }
+      if (!entry || entry.silent || entry.rcode) return void send(response);
       if (question.type === Packet.TYPE.MX) {
         for (const mx of entry.MX ?? []) add({ type: Packet.TYPE.MX, exchange: mx.exchange, priority: mx.priority });
       } else if (question.type === Packet.TYPE.A) {
@@ -60,7 +86,7 @@ export async function startDnsServer(zone: Zone = {}): Promise<TestDnsServer> {
       } else if (question.type === Packet.TYPE.AAAA) {
         for (const address of entry.AAAA ?? []) add({ type: Packet.TYPE.AAAA, address });
       } else if (question.type === Packet.TYPE.TXT) {
-        for (const data of entry.TXT ?? []) add({ type: Packet.TYPE.TXT, data });
+        for (const data of entry.TXT ?? []) add({ type: Packet.TYPE.TXT, data: characterStrings(data) });
       }
       void send(response);
   };

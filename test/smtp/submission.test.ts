@@ -202,14 +202,14 @@ test('the Mailroom headers are read into the message and removed before delivery
 });
 
 test('X-Mailroom-Track and X-Mailroom-Type: marketing: the submitted MIME gets tracked links, the pixel and RFC 8058 unsubscription; the attachment keeps its bytes', async () => {
-  const attachment = randomBytes(3000);
+  const attachment = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3000)]);
   const info = await starttlsTransport({ user: 'apikey', pass: app.key }).sendMail({
     from: 'promo@elipackage.com',
     to: 'tracked@example.com',
     subject: 'Tracked over SMTP',
     text: 'Sale: https://shop.example/sale',
     html: '<p>Our <a href="https://shop.example/sale">sale</a></p>',
-    attachments: [{ filename: 'data.bin', content: attachment, contentType: 'application/octet-stream' }],
+    attachments: [{ filename: 'data.pdf', content: attachment, contentType: 'application/pdf' }],
     headers: { 'X-Mailroom-Track': 'opens, clicks', 'X-Mailroom-Type': 'marketing' },
   });
   const [id] = queuedIds(info.response);
@@ -275,7 +275,7 @@ test('a message with attachments arrives at the relay with the same parts and at
     html: '<p>Invoice <b>attached</b>.</p>',
     attachments: [
       { filename: 'invoice.pdf', content: pdf, contentType: 'application/pdf' },
-      { filename: 'order.csv', content: csv, contentType: 'text/csv' },
+      { filename: 'order.txt', content: csv, contentType: 'text/plain' },
     ],
   });
   const [id] = queuedIds(info.response);
@@ -285,7 +285,7 @@ test('a message with attachments arrives at the relay with the same parts and at
   const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
   assert.deepEqual(
     parsed.attachments.map((attachment) => [attachment.filename, attachment.contentType, digest(attachment.content)]),
-    [['invoice.pdf', 'application/pdf', digest(pdf)], ['order.csv', 'text/csv', digest(csv)]],
+    [['invoice.pdf', 'application/pdf', digest(pdf)], ['order.txt', 'text/plain', digest(csv)]],
   );
   const stored = await email(id!);
   assert.equal(stored.text, 'Invoice attached.');

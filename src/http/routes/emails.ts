@@ -29,13 +29,16 @@ const ListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 64, description: 'nextCursor of the previous page' })),
 });
 const BulkBody = Type.Object(
-  { messages: Type.Array(SendRequest, { minItems: 1, maxItems: 1000 }) },
+  {
+    defaults: Type.Optional(Type.Partial(SendRequest, { description: 'fields every message has unless it gives its own: e.g. from and templateId, with each message its to and placeholders' })),
+    messages: Type.Array(Type.Partial(SendRequest), { minItems: 1, maxItems: 1000, description: 'send requests; with defaults, each needs only what differs' }),
+  },
   { additionalProperties: false },
 );
 
 const Warnings = Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })));
 const SendResponse = Type.Object({ meta: Meta, data: MessageData, warnings: Warnings });
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse };
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse };
 
 function parseDate(field: string, value: string | undefined): Date | null {
   if (value === undefined) return null;
@@ -82,20 +85,23 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
     '/emails/bulk',
     {
       bodyLimit: 64 * 1024 * 1024,
-      schema: { summary: 'Send up to 1,000 emails; one result per message, in order', tags: ['emails'], querystring: SendQuery, body: BulkBody, response: { ...errors } },
+      schema: { summary: 'Send up to 1,000 emails (e.g. one template, each recipient with its placeholders); one result per message, in order', tags: ['emails'], querystring: SendQuery, body: BulkBody, response: { ...errors } },
       ...documentedOnly('body'),
     },
     async (request, reply) => {
       const context = sendContext(request, metaOf(request), principalOf(request));
       const body = request.body as unknown;
-      const messages = (body as { messages?: unknown } | null)?.messages;
-      if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((key) => key !== 'messages')) {
-        throw validationError([{ field: '', message: 'the body must be {"messages": [...]}' }]);
+      const { messages, defaults } = (body ?? {}) as { messages?: unknown; defaults?: unknown };
+      if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((key) => key !== 'messages' && key !== 'defaults')) {
+        throw validationError([{ field: '', message: 'the body must be {"messages": [...]}, optionally with "defaults": {...}' }]);
+      }
+      if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
+        throw validationError([{ field: 'defaults', message: 'must be an object of send request fields' }]);
       }
       if (!Array.isArray(messages) || messages.length === 0 || messages.length > 1000) {
         throw validationError([{ field: 'messages', message: 'must be an array of 1 to 1000 send requests' }]);
       }
-      return answer(reply, context, await deps.pipeline.sendBulk(context, messages));
+      return answer(reply, context, await deps.pipeline.sendBulk(context, messages, (defaults as Record<string, unknown> | undefined) ?? null));
     },
   );
 
