@@ -12,11 +12,11 @@ export function positiveInteger(name: string, value: string | undefined, fallbac
   return Number(value);
 }
 
-/** `--targets=a,b`: the chosen ones in the benchmark's own order (the reference first), all when absent. */
-export function targetList<const T extends string>(value: string | undefined, all: readonly T[]): T[] {
+/** `--targets=a,b` (or another option's list): the chosen ones in the benchmark's own order (the reference first), all when absent. */
+export function targetList<const T extends string>(value: string | undefined, all: readonly T[], option = 'targets'): T[] {
   const chosen = (value ?? all.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = chosen.filter((name) => !(all as readonly string[]).includes(name));
-  if (unknown.length > 0 || chosen.length === 0) throw new UsageError(`--targets takes a list of ${all.join(', ')}; got "${value}"`);
+  if (unknown.length > 0 || chosen.length === 0) throw new UsageError(`--${option} takes a list of ${all.join(', ')}; got "${value}"`);
   return all.filter((name) => chosen.includes(name));
 }
 
@@ -42,4 +42,21 @@ export function parseBenchOptions<const O extends ParseArgsConfig['options']>(ar
     return null;
   }
   return parsed.values as ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'];
+}
+
+/** The options every closed-loop HTTP benchmark (ingest, tracking, policy) takes, for parseBenchOptions. */
+export const HTTP_LOAD_OPTIONS = {
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  connections: { type: 'string' },
+  targets: { type: 'string' },
+} as const;
+
+/** Their values: measured seconds (default `duration`), warm-up seconds (default 2), connections (default 64). */
+export function httpLoadValues(values: { duration?: string; warmup?: string; connections?: string }, duration: number) {
+  return {
+    seconds: positiveInteger('duration', values.duration, duration, 3600),
+    warmupSeconds: positiveInteger('warmup', values.warmup, 2, 600),
+    connections: positiveInteger('connections', values.connections, 64, 10_000),
+  };
 }

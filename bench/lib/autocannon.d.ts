@@ -15,6 +15,12 @@ declare module 'autocannon' {
       destroyed: boolean;
     }
 
+    /** What setupRequest receives and returns (the fields the benchmarks touch). */
+    interface RequestData {
+      path: string;
+      body?: string | Buffer;
+    }
+
     interface Options {
       url: string;
       method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -32,8 +38,17 @@ declare module 'autocannon' {
       title?: string;
       excludeErrorStats?: boolean;
       setupClient?: (client: Client) => void;
-      /** Requests each connection sends in turn; setupRequest may rewrite each before it is sent. */
-      requests?: { method?: string; path?: string; setupRequest?: (request: { path: string }) => { path: string } }[];
+      /**
+       * Requests each connection sends in turn; setupRequest may rewrite each before it is sent,
+       * onResponse sees each response (autocannon collects every body as a string).
+       */
+      requests?: {
+        method?: string;
+        path?: string;
+        body?: string | Buffer;
+        setupRequest?: (request: RequestData) => RequestData;
+        onResponse?: (status: number, body: string) => void;
+      }[];
     }
 
     interface Histogram {

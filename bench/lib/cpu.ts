@@ -61,8 +61,12 @@ export function cpuSnapshot(): Snapshot | null {
   }
 }
 
-/** The split between two snapshots; `serverPid` is the benchmarked server's process. */
-export function cpuSplit(before: Snapshot | null, after: Snapshot | null, serverPid: number | undefined): CpuSplit | null {
+/**
+ * The split between two snapshots; `serverPid` is the benchmarked server's process. With
+ * `postgresPids`, only those PostgreSQL processes count as `postgres` (the backends serving the
+ * benchmark's database), and the others' CPU (other databases' sessions on a shared server) as `other`.
+ */
+export function cpuSplit(before: Snapshot | null, after: Snapshot | null, serverPid: number | undefined, postgresPids?: ReadonlySet<number>): CpuSplit | null {
   if (!before || !after) return null;
   const seconds = (after.at - before.at) / 1000;
   const cores = (ticks: number) => ticks / TICKS_PER_SECOND / seconds;
@@ -75,7 +79,7 @@ export function cpuSplit(before: Snapshot | null, after: Snapshot | null, server
   const loadGenerator = (self.user + self.system) / 1e6 / seconds;
   const server = serverPid === undefined ? 0 : cores(delta(serverPid));
   let postgresTicks = 0;
-  for (const [pid, info] of after.processes) if (info.comm === 'postgres') postgresTicks += delta(pid);
+  for (const [pid, info] of after.processes) if (info.comm === 'postgres' && (!postgresPids || postgresPids.has(pid))) postgresTicks += delta(pid);
   const postgres = cores(postgresTicks);
   const busy = cores(after.busy - before.busy);
   return {

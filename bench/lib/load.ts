@@ -11,6 +11,13 @@ export interface LoadOptions {
   seconds: number;
   /** Paths (of url's host) the requests go to in turn, across all connections; default url's own. */
   paths?: readonly string[];
+  /**
+   * Bodies each connection sends in turn; default `body`. Every connection builds every request
+   * as the run starts (autocannon), so a few hundred at most.
+   */
+  bodies?: readonly string[];
+  /** Called with every response's status and body (autocannon collects the body either way). */
+  onBody?: (status: number, body: string) => void;
   /** Count 3xx answers as successes (a redirecting endpoint). */
   redirectsOk?: boolean;
 }
@@ -65,6 +72,15 @@ class Samples {
   }
 }
 
+/** autocannon's per-request settings: the bodies in turn, the paths in turn, a look at each response's body. */
+function requestList(options: LoadOptions, nextPath: () => string): NonNullable<autocannon.Options['requests']> {
+  return (options.bodies ?? [undefined]).map((body) => ({
+    ...(body === undefined ? {} : { body }),
+    ...(options.paths ? { setupRequest: (request: autocannon.RequestData) => ({ ...request, path: nextPath() }) } : {}),
+    ...(options.onBody ? { onResponse: options.onBody } : {}),
+  }));
+}
+
 /** How long the drain may take before the run is cut anyway (a stuck server). */
 const DRAIN_LIMIT_SECONDS = 15;
 
@@ -110,7 +126,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     setupClient: (client) => {
       clients.push(client);
     },
-    ...(options.paths ? { requests: [{ setupRequest: (request) => ({ ...request, path: nextPath() }) }] } : {}),
+    ...(options.paths || options.bodies || options.onBody ? { requests: requestList(options, nextPath) } : {}),
   });
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { UsageError } from './args.js';
 import { onCleanup } from './cleanup.js';
 
 /** The server benchmarks create their scratch databases on (MAILROOM_BENCH_DATABASE_URL overrides). */
@@ -55,5 +56,27 @@ export async function commitCount(database: string): Promise<number> {
   return withAdmin(async (client) => {
     const { rows } = await client.query<{ commits: string }>('SELECT xact_commit::text AS commits FROM pg_stat_database WHERE datname = $1', [database]);
     return Number(rows[0]?.commits ?? 0);
+  });
+}
+
+/**
+ * The report line about the bench server (version, host, durability settings); a UsageError
+ * naming the way out (`leaveOut`, e.g. "--targets=echo,pglite") when it cannot be reached.
+ */
+export async function describeBenchServer(leaveOut: string): Promise<string> {
+  const server = new URL(BENCH_SERVER_URL);
+  try {
+    const [settings, version] = await Promise.all([durabilitySettings(), serverVersion()]);
+    return `postgresql: ${version} at ${server.host}, ${Object.entries(settings).map(([name, value]) => `${name}=${value}`).join(', ')}`;
+  } catch (error) {
+    throw new UsageError(`cannot reach PostgreSQL at ${server.host} (${(error as Error).message}): start it, set MAILROOM_BENCH_DATABASE_URL, or leave it out with ${leaveOut}`);
+  }
+}
+
+/** The server processes of the sessions connected to a database now (pg_stat_activity). */
+export async function backendPids(database: string): Promise<number[]> {
+  return withAdmin(async (client) => {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+    return rows.map((row) => row.pid);
   });
 }

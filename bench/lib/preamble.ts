@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { invocation } from './args.js';
 
 /** The repository root (benchmarks spawn dist/cli/main.js from there). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,4 +25,14 @@ export function machineLine(): string {
     `machine: nproc ${availableParallelism()} (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ` +
     `load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`
   );
+}
+
+/** The first lines of a benchmark's report (its name and start, the command, the machine): the command and the start. */
+export function printPreamble(name: string, args: readonly string[]): { command: string; started: Date } {
+  const command = invocation([name, ...args]);
+  const started = new Date();
+  console.log(`${name} benchmark, ${started.toISOString()}`);
+  console.log(`command: ${command}`);
+  console.log(machineLine());
+  return { command, started };
 }
