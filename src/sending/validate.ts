@@ -132,6 +132,10 @@ export function validateSendRequest(value: unknown, now: Date): Validation {
   const bcc = (request.bcc ?? []).map((entry, index) => mailbox(`bcc[${index}]`, entry, details));
   const replyTo = request.replyTo === undefined ? null : mailbox('replyTo', request.replyTo, details);
 
+  // Without a template they would fill nothing, and the caller would never learn why.
+  for (const field of ['placeholders', 'templateVersion'] as const) {
+    if (request[field] !== undefined && request.templateId === undefined) details.push({ field, message: 'needs a templateId: it applies to a template' });
+  }
   noLineBreaks('subject', request.subject, details);
   noLineBreaks('alias', request.alias, details);
   noLineBreaks('clientId', request.clientId, details);

@@ -95,6 +95,12 @@ test('accounts, keys and domains are managed from the command line, and a create
   assert.equal(reinstated.code, 0, reinstated.stderr);
   assert.match(reinstated.stdout, /reinstated; its bounce and complaint rates start over/);
   assert.match((await mailroom(['accounts', 'list'], store.env)).stdout, /^acme\tactive\t/m);
+  const limited = await mailroom(['accounts', 'limits', 'acme', '--per-second', '5', '--per-day', '1000'], store.env);
+  assert.equal(limited.code, 0, limited.stderr);
+  assert.equal(limited.stdout, 'account acme: 5 per second, 1000 per day\n');
+  const badLimit = await mailroom(['accounts', 'limits', 'acme', '--per-day', 'lots'], store.env);
+  assert.equal(badLimit.code, 2);
+  assert.match(badLimit.stderr, /--per-day takes a count of messages/);
   const unknown = await mailroom(['accounts', 'reinstate', 'no-such-co'], store.env);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no account named "no-such-co"/);

@@ -73,6 +73,9 @@ test('a missing placeholder is a 422 naming it, an unknown template a 422 naming
 
   const noContent = await app.api('/emails', { method: 'POST', json: { to: 'ann@example.com', from: 'shop@elipackage.com', subject: 'no text' } });
   assert.equal(noContent.status, 400);
+  const stray = await app.api('/emails', { method: 'POST', json: { to: 'ann@example.com', from: 'shop@elipackage.com', subject: 's', text: 't', placeholders: { name: 'Ann' } } });
+  assert.equal(stray.status, 400);
+  assert.equal(((await stray.json()) as { error: { details: { field: string }[] } }).error.details[0]!.field, 'placeholders');
   assert.equal(await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM messages'), before);
 });
 
