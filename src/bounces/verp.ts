@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { deriveKey, sameSignature } from '../shared/signatures.js';
 
 /**
  * VERP Return-Paths: `bounces+<message id>-<recipient>-<mac>@<bounce domain>`, so that a DSN
@@ -26,7 +27,7 @@ export class Verp {
   private readonly key: Buffer;
 
   constructor(masterKey: Buffer) {
-    this.key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'mailroom verp v1', 32));
+    this.key = deriveKey(masterKey, 'mailroom verp v1');
   }
 
   address(target: VerpTarget): string {
@@ -39,8 +40,7 @@ export class Verp {
     const match = PATTERN.exec(address.trim().toLowerCase());
     if (!match) return null;
     const [, messageId, recipient, mac, bounceDomain] = match as unknown as [string, string, string, string, string];
-    const expected = Buffer.from(this.mac(messageId, recipient));
-    if (!timingSafeEqual(expected, Buffer.from(mac))) return null;
+    if (!sameSignature(mac, this.mac(messageId, recipient))) return null;
     return { messageId, recipientIndex: recipient === 'x' ? null : Number(recipient), bounceDomain };
   }
 

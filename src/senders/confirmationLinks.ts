@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { deriveKey, sameSignature } from '../shared/signatures.js';
 
 /** How long a mailed confirmation link works. */
 export const CONFIRMATION_TTL_MS = 24 * 3600 * 1000;
@@ -21,7 +22,7 @@ export class ConfirmationLinks {
   private readonly base: string;
 
   constructor(encryptionKey: Buffer, publicUrl: string) {
-    this.key = Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'mailroom sender confirmation v1', 32));
+    this.key = deriveKey(encryptionKey, 'mailroom sender confirmation v1');
     this.base = publicUrl.replace(/\/+$/, '');
   }
 
@@ -39,10 +40,7 @@ export class ConfirmationLinks {
     const match = /^(\d{1,15})\.([A-Za-z0-9_-]{16})\.(\d{13})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return null;
     const [, id, nonce, expires, signature] = match as unknown as [string, string, string, string, string];
-    const expected = Buffer.from(this.sign(`${id}.${nonce}.${expires}`));
-    const given = Buffer.from(signature);
-    // Compared as text: a base64 string's last character has spare bits, so decoding first would accept several spellings.
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    if (!sameSignature(signature, this.sign(`${id}.${nonce}.${expires}`))) return null;
     return { senderId: Number(id), nonce, expiresAt: Number(expires) };
   }
 

@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { deriveKey, sameSignature } from '../shared/signatures.js';
 
 /**
  * Signed tracking and unsubscribe URLs under MAILROOM_PUBLIC_URL.
@@ -27,7 +28,7 @@ export class TrackingLinks {
   private readonly base: string;
 
   constructor(encryptionKey: Buffer, publicUrl: string) {
-    this.key = Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'mailroom tracking links v1', 32));
+    this.key = deriveKey(encryptionKey, 'mailroom tracking links v1');
     this.base = publicUrl.replace(/\/+$/, '');
   }
 
@@ -71,10 +72,6 @@ export class TrackingLinks {
 
   private matches(signature: string, kind: LinkKind, ...parts: string[]): boolean {
     if (!/^[A-Za-z0-9_-]{22}$/.test(signature)) return false;
-    // Compared as text: the last of 22 characters carries 4 unused bits, so decoding would
-    // accept 16 spellings of one signature, and an edited URL must never work.
-    const given = Buffer.from(signature, 'latin1');
-    const expected = Buffer.from(this.sign(kind, ...parts), 'latin1');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return sameSignature(signature, this.sign(kind, ...parts));
   }
 }

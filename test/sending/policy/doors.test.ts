@@ -31,6 +31,7 @@ const PER_DAY = 3;
 before(async () => {
   dns = await startDnsServer({
     'example.com': { MX: [{ exchange: 'mx.example.com', priority: 10 }] },
+    'mx.example.com': { A: ['192.0.2.25'] },
     'implicit.example': { A: ['192.0.2.10'] },
     'xn--bcher-kva.example': { AAAA: ['2001:db8::25'] },
     'nomail.example': { TXT: ['v=spf1 -all'] },
