@@ -58,10 +58,10 @@ export class SmtpEngine {
    * Delivers one message to the first target that takes a transaction. `connected` is false when
    * no target could be reached at all (for dead-destination accounting).
    */
-  async send(targets: readonly SmtpTarget[], envelope: Envelope, raw: Buffer): Promise<DeliveryReport & { connected: boolean }> {
+  async send(targets: readonly SmtpTarget[], envelope: Envelope, raw: Buffer, recorded?: Promise<void>): Promise<DeliveryReport & { connected: boolean }> {
     let lastError: SmtpError | null = null;
     for (const target of targets) {
-      const attempt = await this.attempt(target, envelope, raw);
+      const attempt = await this.attempt(target, envelope, raw, recorded);
       if (attempt.kind === 'answered') return { ...attempt.report, connected: true };
       lastError = attempt.error;
     }
@@ -79,14 +79,14 @@ export class SmtpEngine {
     this.pools.clear();
   }
 
-  private async attempt(target: SmtpTarget, envelope: Envelope, raw: Buffer): Promise<{ kind: 'answered'; report: DeliveryReport } | { kind: 'unreachable'; error: SmtpError }> {
+  private async attempt(target: SmtpTarget, envelope: Envelope, raw: Buffer, recorded: Promise<void> | undefined): Promise<{ kind: 'answered'; report: DeliveryReport } | { kind: 'unreachable'; error: SmtpError }> {
     const hostKey = `${target.address}:${target.port}`;
     const failedAt = this.tlsFailedAt.get(hostKey);
     let plain = this.options.tls === 'off' || (this.options.tls === 'opportunistic' && failedAt !== undefined && Date.now() - failedAt < TLS_FAILURE_MEMORY_MS);
     let tlsNote: DeliveryReport['tls'] = plain && this.options.tls === 'opportunistic' ? 'plaintext-after-tls-failure' : undefined;
     for (;;) {
       try {
-        const { info, secure } = await this.pool(target, plain).send(envelope, raw);
+        const { info, secure } = await this.pool(target, plain).send(envelope, raw, recorded);
         const tls = tlsNote ?? (this.options.tls === 'implicit' ? 'implicit' : secure ? 'starttls' : 'none');
         return { kind: 'answered', report: this.report(target, envelope, info, tls) };
       } catch (caught) {

@@ -41,6 +41,50 @@ interface PooledConnection {
   transactions: number;
   idleTimer: NodeJS.Timeout | null;
   closed: boolean;
+  /** The last accepted transaction's result, until it is recorded (see RecordGate). */
+  unrecorded: RecordGate | null;
+}
+
+/**
+ * The duplicate window. Between the server's 250 for a message and the commit of that result, a
+ * crash means the message is sent again. Each connection therefore holds the final dot of its
+ * next transaction (everything before it is already sent) until the previous result is
+ * recorded: after a crash at most one message per connection is delivered and unrecorded, which
+ * no sender can avoid (the receiver has the message before the sender hears so). Usually the
+ * commit is done before the next body is written and nothing waits.
+ */
+interface RecordGate {
+  done: boolean;
+  promise: Promise<void>;
+}
+
+/**
+ * A stalled database must not stall delivery until the servers' DATA time-outs (RFC 5321: 10
+ * minutes for the final dot): after this long the dot goes anyway.
+ */
+const MAX_RECORD_WAIT_MS = 10_000;
+
+function recordGate(recorded: Promise<void>): RecordGate {
+  const gate: RecordGate = { done: false, promise: recorded };
+  gate.promise = recorded.then(() => {
+    gate.done = true;
+  }, () => {
+    gate.done = true;
+  });
+  return gate;
+}
+
+function afterRecorded(gate: RecordGate | null, then: () => void): void {
+  if (!gate || gate.done) return then();
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    then();
+  };
+  const timer = setTimeout(finish, MAX_RECORD_WAIT_MS);
+  void gate.promise.then(finish);
 }
 
 interface Waiter {
@@ -70,17 +114,17 @@ export class HostPool {
    * connection failed. A reused connection that turns out to be dead before the server accepted
    * DATA (the server dropped it while idle) is replaced once: nothing was sent on it yet.
    */
-  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+  async send(envelope: { from: string; to: string[] }, raw: Buffer, recorded?: Promise<void>): Promise<SendResult> {
     this.lastUsedAt = Date.now();
     const connection = await this.acquire();
     const reused = connection.transactions > 0;
     try {
-      return await this.transact(connection, envelope, raw);
+      return await this.transact(connection, envelope, raw, recorded);
     } catch (caught) {
       const failure = caught as SmtpError & { beforeData?: boolean };
       if (reused && failure.beforeData && isConnectionFailure(failure) && !this.closed) {
         const fresh = await this.acquire(true);
-        return this.transact(fresh, envelope, raw);
+        return this.transact(fresh, envelope, raw, recorded);
       }
       throw failure;
     }
@@ -98,7 +142,7 @@ export class HostPool {
     for (const connection of [...this.live]) this.discard(connection, idle.has(connection));
   }
 
-  private transact(connection: PooledConnection, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+  private transact(connection: PooledConnection, envelope: { from: string; to: string[] }, raw: Buffer, recorded: Promise<void> | undefined): Promise<SendResult> {
     return new Promise((resolve, reject) => {
       let dataStarted = false;
       // SMTPConnection pipes a stream-like message only once the server has answered DATA with
@@ -109,7 +153,8 @@ export class HostPool {
         pipe: (target: NodeJS.WritableStream) => {
           dataStarted = true;
           target.write(raw);
-          target.end();
+          // Ending the stream sends the final dot: not before the last result here is recorded.
+          afterRecorded(connection.unrecorded, () => target.end());
           return target;
         },
       };
@@ -117,6 +162,8 @@ export class HostPool {
       smtp.send({ from: envelope.from, to: envelope.to, size: raw.length }, message as unknown as Buffer, (error, info) => {
         connection.transactions++;
         if (!error && info) {
+          // A refused transaction leaves the gate as it was: nothing new was delivered.
+          connection.unrecorded = recorded ? recordGate(recorded) : null;
           const secure = smtp.secure;
           this.release(connection);
           resolve({ info, secure });
@@ -155,7 +202,7 @@ export class HostPool {
   private connect(): Promise<PooledConnection> {
     this.open++;
     const smtp = new SMTPConnection(this.options.connection);
-    const connection: PooledConnection = { smtp, transactions: 0, idleTimer: null, closed: false };
+    const connection: PooledConnection = { smtp, transactions: 0, idleTimer: null, closed: false, unrecorded: null };
     this.live.add(connection);
     return new Promise((resolve, reject) => {
       let settled = false;

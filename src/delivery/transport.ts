@@ -11,6 +11,12 @@ export interface OutboundMessage {
   returnPath(recipients: readonly string[]): string;
   subject: string;
   raw: Buffer;
+  /**
+   * Settles once this attempt's result is committed (or could not be). An SMTP connection holds
+   * the final dot of its next transaction until then, so a crash leaves at most one message per
+   * connection that the next hop has but Mailroom has not recorded: the duplicate window.
+   */
+  recorded?: Promise<void>;
 }
 
 export type BounceClass = 'HARD' | 'SOFT';

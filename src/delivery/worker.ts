@@ -219,6 +219,10 @@ export class DeliveryWorker {
       details: { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID },
     };
     let result: DeliveryResult;
+    // Settled once the result is committed; the SMTP connection that carried this message holds
+    // its next final dot until then (OutboundMessage.recorded).
+    let markRecorded!: () => void;
+    const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
     try {
       const keys = await this.keys.forSender(message.account_id, message.from_address);
       const links = this.options.links;
@@ -239,6 +243,7 @@ export class DeliveryWorker {
         returnPath: (recipients) => this.returnPath(message, recipients),
         subject: message.content.subject,
         raw,
+        recorded,
       });
       endDelivery();
       context.now = this.clock.now();
@@ -258,6 +263,8 @@ export class DeliveryWorker {
     } catch (error) {
       // The lease will expire and the message will be tried again: at-least-once.
       this.log.error({ err: error, messageId: message.message_id }, 'could not record a delivery result');
+    } finally {
+      markRecorded();
     }
   }
 

@@ -204,3 +204,30 @@ test('close() fails the sends that wait for a connection, and every send after i
   assert.ok(!dropper.received.includes('1/2'));
   await dropper.close();
 });
+
+test('the duplicate window: a connection holds its next final dot until the last accepted message is recorded', async () => {
+  const hosts = pool(port, { maxConnections: 1 });
+  const before = server.transactions.length;
+  let markRecorded!: () => void;
+  const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
+  try {
+    await hosts.send({ from: 'a@example.com', to: ['first@example.org'] }, RAW, recorded);
+    let secondDone = false;
+    const second = hosts.send({ from: 'a@example.com', to: ['second@example.org'] }, RAW).then((result) => {
+      secondDone = true;
+      return result;
+    });
+    // The second message's envelope and body go out; only its final dot waits.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(server.transactions.length - before, 1, 'the second message is not complete at the server');
+    assert.equal(secondDone, false);
+    markRecorded();
+    assert.match((await second).info.response, /^250 /);
+    assert.equal(server.transactions.length - before, 2);
+    // The second carried no record promise: a third goes at once.
+    await hosts.send({ from: 'a@example.com', to: ['third@example.org'] }, RAW);
+    assert.equal(server.transactions.length - before, 3);
+  } finally {
+    hosts.close();
+  }
+});

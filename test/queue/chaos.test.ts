@@ -41,12 +41,11 @@ test(`${TOTAL} messages, the worker SIGKILLed ${KILLS} times: all arrive, duplic
     MAILROOM_TRANSPORT: 'relay',
     MAILROOM_RELAY_URL: `${sink.url}?starttls=off`,
     MAILROOM_QUEUE_LEASE_SECONDS: '5',
-    // Four connections to the relay. A kill catches, on each connection, the message the sink has
-    // just accepted but whose reply the worker has not read or recorded yet: no sender can avoid
-    // that one (the receiver has the message before the sender knows). Measured, a kill costs 0 to
-    // 1 per connection, so at most 20 of the 25 duplicates the 0.5% allows are this floor; the rest
-    // is the margin for what Mailroom controls, the time from reply to recorded result. (With
-    // five connections the floor alone was the whole 0.5%.)
+    // Four connections to the relay. Each holds the final dot of its next message until the last
+    // result on it is recorded (smtpPool.ts), so a kill leaves at most one delivered but
+    // unrecorded message per connection: the one the sink has just accepted, whose reply the
+    // worker has not read or recorded yet, which no sender can avoid. Five kills: at most 20 of
+    // the 25 duplicates the 0.5% allows, however busy the machine.
     MAILROOM_RELAY_MAX_CONNECTIONS: '4',
   };
 
