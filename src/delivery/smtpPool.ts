@@ -81,7 +81,12 @@ function afterRecorded(gate: RecordGate | null, then: () => void): void {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    then();
+    try {
+      then();
+    } catch {
+      // The connection failed meanwhile and its send was rejected already; a throw here would be
+      // an unhandled rejection, which ends the process.
+    }
   };
   const timer = setTimeout(finish, MAX_RECORD_WAIT_MS);
   void gate.promise.then(finish);

@@ -231,3 +231,17 @@ test('the duplicate window: a connection holds its next final dot until the last
     hosts.close();
   }
 });
+
+test('a connection closed while its final dot waits fails that send, and the late record harms nothing', async () => {
+  const hosts = pool(port, { maxConnections: 1 });
+  let markRecorded!: () => void;
+  const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
+  await hosts.send({ from: 'a@example.com', to: ['first@example.org'] }, RAW, recorded);
+  const second = hosts.send({ from: 'a@example.com', to: ['second@example.org'] }, RAW);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  hosts.close();
+  await assert.rejects(second);
+  markRecorded();
+  // The held end() now runs against a closed connection: no throw, no unhandled rejection.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+});
