@@ -1,5 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { LoadingCache } from '../shared/loadingCache.js';
 import type { ReplyClassification } from './transport.js';
 
 /** One address to try, with the MX host name it came from (for TLS SNI and the event). */
@@ -38,40 +39,20 @@ function failure(outcome: 'deferred' | 'bounced', code: number | null, enhancedC
  */
 export class MxResolver {
   private readonly resolver: Resolver;
-  private readonly cache = new Map<string, { route: Route; until: number }>();
-  private readonly pending = new Map<string, Promise<Route>>();
+  // Concurrent messages to one domain share one look-up. A temporary failure is not kept: the
+  // next message asks again.
+  private readonly cache = new LoadingCache<string, Route>({
+    ttlMs: (route) => (route.kind === 'hosts' ? POSITIVE_TTL_MS : route.classification.outcome === 'deferred' ? 0 : NEGATIVE_TTL_MS),
+    maxEntries: 50_000,
+  });
 
   constructor(servers: readonly string[], private readonly port: number, timeoutMs = 5_000) {
     this.resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
     if (servers.length > 0) this.resolver.setServers([...servers]);
   }
 
-  /** The cached destination of a domain, without looking anything up. */
-  cachedDestination(domain: string): string | null {
-    const hit = this.cache.get(domain);
-    return hit && hit.route.kind === 'hosts' ? hit.route.destination : null;
-  }
-
-  async resolve(domain: string): Promise<Route> {
-    const hit = this.cache.get(domain);
-    if (hit && hit.until > Date.now()) return hit.route;
-    // Concurrent messages to one domain share one look-up.
-    let lookup = this.pending.get(domain);
-    if (!lookup) {
-      lookup = this.lookUp(domain).finally(() => this.pending.delete(domain));
-      this.pending.set(domain, lookup);
-    }
-    return lookup;
-  }
-
-  private async lookUp(domain: string): Promise<Route> {
-    const route = await this.route(domain);
-    const temporary = route.kind === 'failed' && route.classification.outcome === 'deferred';
-    if (!temporary) {
-      if (this.cache.size > 50_000) this.cache.clear();
-      this.cache.set(domain, { route, until: Date.now() + (route.kind === 'hosts' ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
-    }
-    return route;
+  resolve(domain: string): Promise<Route> {
+    return this.cache.get(domain, () => this.route(domain));
   }
 
   private async route(domain: string): Promise<Route> {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { createAccount, requireAccount } from '../../src/accounts/accounts.js';
-import { createKey } from '../../src/accounts/apiKeys.js';
+import { requireAccount } from '../../src/accounts/accounts.js';
 import { dkimRecord, isVerifiedDomain } from '../../src/domains/domains.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { otherAccountKey, startTestApp, type TestApp } from '../helpers/app.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer.js';
 import { json, publish, recordOf, statuses, type ApiDomain } from './helpers.js';
 
@@ -28,8 +27,7 @@ before(async () => {
     MAILROOM_PUBLIC_URL: 'https://mail.mailroom.test',
   });
   accountId = (await requireAccount(app.mailroom.db, 'default')).id;
-  await createAccount(app.mailroom.db, 'other-co');
-  otherKey = (await createKey(app.mailroom.db, { accountName: 'other-co' })).key;
+  otherKey = await otherAccountKey(app, 'other-co');
 });
 after(async () => {
   await app?.stop();

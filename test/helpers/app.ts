@@ -1,3 +1,5 @@
+import { createAccount } from '../../src/accounts/accounts.js';
+import { createKey } from '../../src/accounts/apiKeys.js';
 import { startMailroom, type Mailroom } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/shared/log.js';
@@ -73,3 +75,9 @@ export const SEED_REQUEST = {
   callbacks: ['string'],
   alias: 'New User',
 };
+
+/** A second account with an API key of its own: for the tests that one account never sees another's data. */
+export async function otherAccountKey(app: TestApp, name: string): Promise<string> {
+  await createAccount(app.mailroom.db, name);
+  return (await createKey(app.mailroom.db, { accountName: name })).key;
+}

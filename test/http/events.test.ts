@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createAccount } from '../../src/accounts/accounts.js';
-import { createKey } from '../../src/accounts/apiKeys.js';
-import { eventually, SEED_REQUEST, startTestApp, TEST_KEY, type TestApp } from '../helpers/app.js';
+import { eventually, otherAccountKey, SEED_REQUEST, startTestApp, TEST_KEY, type TestApp } from '../helpers/app.js';
 
 /**
  * GET /events/stream read by a real HTTP client as a browser's EventSource would: the account's
@@ -14,8 +12,7 @@ let otherKey: string;
 
 before(async () => {
   app = await startTestApp();
-  await createAccount(app.mailroom.db, 'other');
-  otherKey = (await createKey(app.mailroom.db, { accountName: 'other' })).key;
+  otherKey = await otherAccountKey(app, 'other');
 });
 after(async () => {
   await app.stop();

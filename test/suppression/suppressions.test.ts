@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createAccount } from '../../src/accounts/accounts.js';
-import { createKey } from '../../src/accounts/apiKeys.js';
-import { SEED_REQUEST, startTestApp, type TestApp } from '../helpers/app.js';
+import { otherAccountKey, SEED_REQUEST, startTestApp, type TestApp } from '../helpers/app.js';
 
 /**
  * The suppression list through the API: per account, paged, checked, removed, imported and
@@ -13,8 +11,7 @@ let otherKey: string;
 
 before(async () => {
   app = await startTestApp();
-  await createAccount(app.mailroom.db, 'other-co');
-  otherKey = (await createKey(app.mailroom.db, { accountName: 'other-co' })).key;
+  otherKey = await otherAccountKey(app, 'other-co');
 });
 after(async () => app?.stop());
 

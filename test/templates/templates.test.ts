@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createAccount } from '../../src/accounts/accounts.js';
-import { createKey } from '../../src/accounts/apiKeys.js';
-import { TemplateStore } from '../../src/templates/templates.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { TemplateStore, type Template } from '../../src/templates/templates.js';
+import { otherAccountKey, startTestApp, type TestApp } from '../helpers/app.js';
 
 /**
  * Templates through the API: create, read by id or name, versions kept, preview with the
@@ -14,23 +12,10 @@ let otherKey: string;
 
 before(async () => {
   app = await startTestApp();
-  await createAccount(app.mailroom.db, 'other-co');
-  otherKey = (await createKey(app.mailroom.db, { accountName: 'other-co' })).key;
+  otherKey = await otherAccountKey(app, 'other-co');
 });
 after(async () => app?.stop());
 
-interface Template {
-  id: string;
-  name: string;
-  version: number;
-  latestVersion: number;
-  subject: string;
-  text: string | null;
-  html: string | null;
-  defaults: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
 interface ErrorBody {
   error: { code: string; message: string; details: { field: string; message: string }[] };
 }

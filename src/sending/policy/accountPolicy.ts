@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/database.js';
 import { sqlFile } from '../../db/sql.js';
+import { LoadingCache } from '../../shared/loadingCache.js';
 import type { RateLimits } from './rateLimits.js';
 
 const sql = sqlFile(new URL('./policy.sql', import.meta.url), ['accountPolicy', 'setAccountPolicy', 'setRateLimits'] as const);
@@ -21,29 +22,21 @@ export interface PolicyDefaults {
  * through this process is seen at once, one made elsewhere within the TTL.
  */
 export class AccountPolicies {
-  private readonly cache = new Map<number, { policy: AccountPolicy; until: number }>();
-  /** Concurrent requests of one account share one read when the cached policy runs out. */
-  private readonly pending = new Map<number, Promise<AccountPolicy>>();
+  private readonly cache: LoadingCache<number, AccountPolicy>;
 
-  constructor(private readonly db: Queryable, private readonly defaults: PolicyDefaults, private readonly ttlMs = 5_000) {}
+  constructor(private readonly db: Queryable, private readonly defaults: PolicyDefaults, ttlMs = 5_000) {
+    this.cache = new LoadingCache({ ttlMs: () => ttlMs, maxEntries: 10_000 });
+  }
 
-  async get(accountId: number): Promise<AccountPolicy> {
-    const now = Date.now();
-    const hit = this.cache.get(accountId);
-    if (hit && hit.until > now) return hit.policy;
-    let read = this.pending.get(accountId);
-    if (!read) {
-      read = this.read(accountId).finally(() => this.pending.delete(accountId));
-      this.pending.set(accountId, read);
-    }
-    return read;
+  get(accountId: number): Promise<AccountPolicy> {
+    return this.cache.get(accountId, () => this.read(accountId));
   }
 
   private async read(accountId: number): Promise<AccountPolicy> {
     const [row] = await this.db.query<{ allow_role_addresses: boolean; check_recipient_domains: boolean | null; rate_per_second: number | null; rate_per_day: number | null }>(
       sql.accountPolicy, [accountId], 'accountPolicy',
     );
-    const policy: AccountPolicy = {
+    return {
       allowRoleAddresses: row?.allow_role_addresses ?? false,
       checkRecipientDomains: row?.check_recipient_domains ?? this.defaults.checkRecipientDomains,
       limits: {
@@ -51,14 +44,11 @@ export class AccountPolicies {
         perDay: row?.rate_per_day ?? this.defaults.limits.perDay,
       },
     };
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(accountId, { policy, until: Date.now() + this.ttlMs });
-    return policy;
   }
 
   async update(accountId: number, change: { allowRoleAddresses?: boolean | undefined; checkRecipientDomains?: boolean | undefined }): Promise<void> {
     await this.db.query(sql.setAccountPolicy, [accountId, change.allowRoleAddresses ?? null, change.checkRecipientDomains ?? null]);
-    this.cache.delete(accountId);
+    this.cache.invalidate((key) => key === accountId);
   }
 }
 

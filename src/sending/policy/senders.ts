@@ -2,6 +2,7 @@ import type { Queryable } from '../../db/database.js';
 import { sqlFile } from '../../db/sql.js';
 import { isVerifiedDomain } from '../../domains/domains.js';
 import { ApiError } from '../../shared/errors.js';
+import { LoadingCache } from '../../shared/loadingCache.js';
 import type { ParsedAddress } from '../addresses.js';
 
 const sql = sqlFile(new URL('./policy.sql', import.meta.url), ['senderAllowed'] as const);
@@ -14,27 +15,23 @@ const sql = sqlFile(new URL('./policy.sql', import.meta.url), ['senderAllowed'] 
  * `forget` makes a change made through this process visible at once.
  */
 export class SenderPolicy {
-  private cache = new Map<string, { verified: boolean; until: number }>();
+  /** Keyed by account and lower-cased address. */
+  private readonly cache: LoadingCache<string, boolean>;
 
   constructor(
     private readonly db: Queryable,
     private readonly requireVerifiedSender: boolean,
-    private readonly ttlMs = 5_000,
-  ) {}
+    ttlMs = 5_000,
+  ) {
+    this.cache = new LoadingCache({ ttlMs: () => ttlMs, maxEntries: 10_000 });
+  }
 
   async checkSender(accountId: number, from: ParsedAddress): Promise<void> {
     if (!this.requireVerifiedSender) return;
     const address = from.address.toLowerCase();
-    const cacheKey = `${accountId}:${address}`;
-    const now = Date.now();
-    let entry = this.cache.get(cacheKey);
-    if (!entry || entry.until <= now) {
-      const verified = (await isVerifiedDomain(this.db, accountId, from.domain)) || (await this.db.query(sql.senderAllowed, [accountId, address], 'senderAllowed')).length > 0;
-      entry = { verified, until: now + this.ttlMs };
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(cacheKey, entry);
-    }
-    if (!entry.verified) {
+    const verified = await this.cache.get(`${accountId}:${address}`, async () =>
+      (await isVerifiedDomain(this.db, accountId, from.domain)) || (await this.db.query(sql.senderAllowed, [accountId, address], 'senderAllowed')).length > 0);
+    if (!verified) {
       throw new ApiError(403, 'SENDER_NOT_VERIFIED', `The sender ${from.address} is not verified for this account: confirm it (POST /senders) or verify its domain ${from.domain} (POST /domains).`, [
         { field: 'from', message: 'is not a verified sender of this account' },
       ]);
@@ -42,6 +39,6 @@ export class SenderPolicy {
   }
 
   forget(accountId: number): void {
-    for (const key of this.cache.keys()) if (key.startsWith(`${accountId}:`)) this.cache.delete(key);
+    this.cache.invalidate((key) => key.startsWith(`${accountId}:`));
   }
 }
