@@ -19,6 +19,17 @@ function isDatabaseUnavailable(error: { code?: string }): boolean {
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300'].includes(code) || code.startsWith('08');
 }
 
+/**
+ * A value the database cannot take (SQLSTATE class 22, "data exception": text it cannot encode, a
+ * number out of its column's range; 54000: a value too large for an index). The schemas refuse
+ * these before SQL (validation.ts); should one slip through, it is still the request's fault and
+ * nothing was stored, because the statement failed.
+ */
+function isUnstorableValue(error: { code?: string }): boolean {
+  const code = error.code ?? '';
+  return /^22[0-9A-Z]{3}$/.test(code) || code === '54000';
+}
+
 const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than this endpoint accepts.'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.'],
@@ -53,6 +64,11 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
   if (isDatabaseUnavailable(error)) {
     request.log.error({ err: error }, 'database unavailable');
     return sendError(request, reply, new ApiError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; nothing was stored. Retry shortly.', [], { 'retry-after': '5' }));
+  }
+  if (isUnstorableValue(error)) {
+    // Logged without the error's text: PostgreSQL quotes the offending value, which may be content.
+    request.log.warn({ sqlState: error.code, route: request.routeOptions.url }, 'a request value the schema let through was refused by the database');
+    return sendError(request, reply, new ApiError(400, 'VALIDATION_ERROR', 'A value in the request cannot be stored (a NUL character, an unpaired surrogate or a number out of range); nothing was stored.'));
   }
   request.log.error({ err: error }, 'internal error');
   return sendError(request, reply, new ApiError(500, 'INTERNAL_ERROR', 'An internal error occurred; nothing was stored. Retry the request.'));

@@ -12,6 +12,7 @@ import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
+import { validatorCompiler } from './validation.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 import { queueRoutes } from './routes/queue.js';
@@ -69,6 +70,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     onConstructorPoisoning: 'error',
   });
   app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
   app.decorateRequest('principal', null);

@@ -16,7 +16,7 @@ import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.j
 import { messageData, successBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
 import { callbackUrls, insertMessages, type NewMessage, type StoredRejection, type Submission } from './store.js';
-import { validateSendRequest } from './validate.js';
+import { checkBeforeTemplate, validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
 import type { SuppressionCache } from '../suppression/cache.js';
@@ -123,6 +123,8 @@ export class SendPipeline {
   async prepare(principal: Principal, input: unknown, unsubscribeMsg: string | null, answerStored = false, scope: PolicyScope = {}): Promise<Prepared> {
     const now = this.deps.clock.now();
     this.checkAccount(principal);
+    const early = checkBeforeTemplate(input);
+    if (early.length > 0) throw validationError(early);
     const body = await applyTemplate(this.deps.templates, principal.accountId, input);
     const checked = validateSendRequest(body, now);
     if (!checked.ok) {

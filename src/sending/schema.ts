@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { INT32_MAX } from '../shared/storable.js';
 
 /**
  * The `POST /emails` request, declared once: the HTTP route documents it in OpenAPI and the
@@ -37,7 +38,7 @@ const SEND_FIELDS = {
     trackClicks: Type.Optional(Type.Boolean()),
     type: Type.Optional(Type.Union([Type.Literal('transactional'), Type.Literal('marketing')])),
     templateId: Type.Optional(Text(256, 'a template of the account (id or name): subject, text and HTML come from it unless given here')),
-    templateVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'a version of the template; default the latest' })),
+    templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'a version of the template; default the latest' })),
     placeholders: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Union([Type.String({ maxLength: 100_000 }), Type.Number(), Type.Boolean()]), {
       maxProperties: 200, description: "this recipient's values for the template's {{placeholders}}, over the template's defaults",
     })),

@@ -2,6 +2,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ErrorDetail } from '../shared/errors.js';
 import { parseMailbox, type ParsedAddress } from './addresses.js';
 import { SendRequestShape, type CompleteSendRequest } from './schema.js';
+import { isStorableText } from '../shared/storable.js';
 
 const checkShape = TypeCompiler.Compile(SendRequestShape);
 
@@ -83,24 +84,29 @@ function noLineBreaks(field: string, value: string | undefined, details: ErrorDe
   if (value !== undefined && /[\r\n\0]/.test(value)) details.push({ field, message: 'must not contain CR, LF or NUL' });
 }
 
-/**
- * Text the database and the wire cannot carry: NUL (PostgreSQL text and jsonb refuse it) and
- * UTF-16 surrogates without their pair (not Unicode, so not encodable as UTF-8).
- */
-// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
-const UNENCODABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function unencodableText(value: unknown, field: string, details: ErrorDetail[]): void {
   if (typeof value === 'string') {
-    if (UNENCODABLE.test(value)) details.push({ field, message: 'contains a NUL character or an unpaired UTF-16 surrogate' });
+    if (!isStorableText(value)) details.push({ field, message: 'contains a NUL character or an unpaired UTF-16 surrogate' });
   } else if (Array.isArray(value)) {
     value.forEach((item, index) => unencodableText(item, `${field}[${index}]`, details));
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
-      if (UNENCODABLE.test(key)) details.push({ field: field ? `${field}.${key}` : key, message: 'has a name with a NUL character or an unpaired UTF-16 surrogate' });
+      if (!isStorableText(key)) details.push({ field: field ? `${field}.${key}` : key, message: 'has a name with a NUL character or an unpaired UTF-16 surrogate' });
       unencodableText(item, field ? `${field}.${key}` : key, details);
     }
   }
+}
+
+/**
+ * The shape alone (types, lengths, bounds, storable text), before a template is looked up: the
+ * look-up takes templateId and templateVersion to SQL, so they must be storable and in range
+ * first. What may still come from the template (text, subject) is not required yet.
+ */
+export function checkBeforeTemplate(value: unknown): ErrorDetail[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [{ field: '', message: 'the body must be a JSON object' }];
+  const details = checkShape.Check(value) ? [] : shapeErrors(value).filter((detail) => !(['to', 'from', 'text', 'subject'].includes(detail.field) && detail.message.startsWith('is required')));
+  if (details.length === 0) unencodableText(value, '', details);
+  return details;
 }
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;

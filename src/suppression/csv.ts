@@ -15,6 +15,12 @@ export const MAX_IMPORT_ROWS = 100_000;
 /** Header names other providers' exports use for the address column. */
 const ADDRESS_HEADERS = new Set(['address', 'email', 'email address', 'email_address', 'recipient']);
 
+/** A time PostgreSQL's timestamptz and every report can hold: JavaScript alone takes years such as -271821. */
+function plausibleTime(text: string): boolean {
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && time >= Date.UTC(1970, 0, 1) && time < Date.UTC(10000, 0, 1);
+}
+
 export function suppressionsToCsv(entries: readonly Suppression[]): string {
   return stringify(entries.map((entry) => [entry.address, entry.reason, entry.messageId ?? '', entry.createdAt]), { header: true, columns: [...CSV_COLUMNS] });
 }
@@ -54,7 +60,7 @@ export function parseSuppressionCsv(text: string, defaultReason: SuppressionReas
     const created = createdAt >= 0 && row[createdAt] ? row[createdAt]! : null;
     if (problem) details.push({ field: `line ${line}`, message: `address "${row[addressAt] ?? ''}" ${problem}` });
     else if (!SUPPRESSION_REASONS.includes(reason)) details.push({ field: `line ${line}`, message: `reason "${reason}" is not one of ${SUPPRESSION_REASONS.join(', ')}` });
-    else if (created !== null && Number.isNaN(Date.parse(created))) details.push({ field: `line ${line}`, message: `createdAt "${created}" is not an ISO 8601 time` });
+    else if (created !== null && !plausibleTime(created)) details.push({ field: `line ${line}`, message: `createdAt "${created}" is not an ISO 8601 time` });
     else entries.push({ address, reason, messageId: messageAt >= 0 && row[messageAt] ? row[messageAt]! : null, createdAt: created ? new Date(created).toISOString() : null });
   });
   if (details.length > 0) return { ok: false, details: details.slice(0, 20) };

@@ -2,7 +2,7 @@ import { createAccount } from '../../src/accounts/accounts.js';
 import { createKey } from '../../src/accounts/apiKeys.js';
 import { startMailroom, type Mailroom } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/shared/log.js';
+import { createLogger, type Logger } from '../../src/shared/log.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createTestStore, type TestStore } from './database.js';
 
@@ -19,7 +19,7 @@ export interface TestApp {
 }
 
 /** A whole Mailroom in this process on a fresh database, on a free port, with a known key. */
-export async function startTestApp(env: Record<string, string> = {}, options: { clock?: Clock; store?: TestStore } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { clock?: Clock; store?: TestStore; log?: Logger } = {}): Promise<TestApp> {
   const store = options.store ?? (await createTestStore());
   const config = loadConfig({
     env: {
@@ -32,7 +32,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     },
     cwd: store.settings.dataDir,
   });
-  const mailroom = await startMailroom(config, createLogger(config.logLevel), options.clock);
+  const mailroom = await startMailroom(config, options.log ?? createLogger(config.logLevel), options.clock);
   const url = mailroom.url!;
   return {
     mailroom,

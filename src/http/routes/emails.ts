@@ -10,7 +10,8 @@ import { MessageData, SendRequest } from '../../sending/schema.js';
 import { callbackAttempts } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta, documentedOnly } from '../schemas.js';
+import { ErrorResponse, Meta } from '../schemas.js';
+import { documentedOnly } from '../validation.js';
 
 const SendQuery = Type.Object({
   unsubscribeMsg: Type.Optional(Type.String({ maxLength: 200, description: 'anchor text of the unsubscribe link added to the body' })),

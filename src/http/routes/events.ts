@@ -5,6 +5,7 @@ import { EventCursor } from '../../events/stream.js';
 import { validationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { SUBSCRIBABLE_EVENTS } from '../../webhooks/webhooks.js';
+import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
 
 /** How often an open stream looks for new events (a dashboard's latency, not a delivery's). */
@@ -14,7 +15,7 @@ const KEEPALIVE_MS = 15_000;
 
 const StreamQuery = Type.Object({
   types: Type.Optional(Type.String({ description: `comma-separated event types to stream (default all): ${SUBSCRIBABLE_EVENTS.join(', ')}` })),
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'start after this event id (as the Last-Event-ID header does); default: only new events' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: ID_MAX, description: 'start after this event id (as the Last-Event-ID header does); default: only new events' })),
 });
 
 /**

@@ -3,14 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { caughtById, listCaught } from '../../delivery/sandbox.js';
 import { ApiError } from '../../shared/errors.js';
+import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-  cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+  cursor: Type.Optional(Type.Integer({ minimum: 1, maximum: ID_MAX })),
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: ID_MAX }) });
 
 /** The sandbox catcher: what the sandbox transport delivered, with the raw MIME. */
 export function sandboxRoutes(app: FastifyInstance, deps: { db: Database }): void {

@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ConfirmOutcome, SenderRegistry } from '../../senders/senders.js';
 import { page } from '../../tracking/pages.js';
 import { escapeHtml } from '../../tracking/decorate.js';
+import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 
 const AddBody = Type.Object({ email: Type.String({ minLength: 3, maxLength: 320, description: 'the address to send from' }) }, { additionalProperties: false });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: ID_MAX }) });
 const Sender = Type.Object({
   id: Type.Integer(),
   email: Type.String(),

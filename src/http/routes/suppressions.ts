@@ -4,6 +4,7 @@ import type { Database } from '../../db/database.js';
 import { checkAddress } from '../../sending/addresses.js';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, validationError } from '../../shared/errors.js';
+import { isStorableText, UNSTORABLE_TEXT } from '../../shared/storable.js';
 import { parseSuppressionCsv, suppressionsToCsv } from '../../suppression/csv.js';
 import {
   addSuppressions, deleteSuppression, exportSuppressions, getSuppression, isValidCursor, listSuppressions, normalizeAddress, SUPPRESSION_REASONS, type SuppressionReason,
@@ -94,6 +95,7 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     },
     async (request) => {
       if (typeof request.body !== 'string') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv.');
+      if (!isStorableText(request.body)) throw validationError([{ field: 'body', message: UNSTORABLE_TEXT }], `The CSV was not imported: it ${UNSTORABLE_TEXT}.`);
       const parsed = parseSuppressionCsv(request.body, (request.query.reason as SuppressionReason | undefined) ?? 'MANUAL');
       if (!parsed.ok) throw validationError(parsed.details, `The CSV was not imported: ${parsed.details[0]!.field} ${parsed.details[0]!.message}.`);
       const { accountId } = principalOf(request);

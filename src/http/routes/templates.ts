@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, validationError } from '../../shared/errors.js';
+import { INT32_MAX } from '../../shared/storable.js';
 import { renderTemplate } from '../../templates/render.js';
 import {
   createTemplate, deleteTemplate, getTemplate, isValidNameCursor, LIMITS, listTemplates, listVersions, toTemplateVersion, updateTemplate,
@@ -32,7 +33,7 @@ const ListQuery = Type.Object({
 });
 const VersionsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$', description: 'nextCursor of the previous page' })),
+  cursor: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'nextCursor of the previous page (a version number)' })),
 });
 const PreviewBody = Type.Object({
   placeholders: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'name: value (string, number or boolean), over the template\'s defaults' })),
@@ -135,7 +136,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
     { schema: { summary: 'The versions of a template, newest first (without bodies)', tags: ['templates'], params: IdParams, querystring: VersionsQuery, response: { 200: VersionsResponse, 400: ErrorResponse, 404: ErrorResponse } } },
     async (request) => {
       const { limit = 50, cursor } = request.query;
-      const page = await listVersions(deps.db, principalOf(request).accountId, request.params.id, { limit, ...(cursor === undefined ? {} : { before: Number(cursor) }) });
+      const page = await listVersions(deps.db, principalOf(request).accountId, request.params.id, { limit, ...(cursor === undefined ? {} : { before: cursor }) });
       if (!page) throw notFound(request.params.id);
       return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
     },

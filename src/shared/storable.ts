@@ -1,0 +1,20 @@
+/**
+ * What the database and the wire can carry. PostgreSQL's text and jsonb refuse NUL (text: "invalid
+ * byte sequence", jsonb: "unsupported Unicode escape sequence"), and a UTF-16 surrogate without its
+ * pair is not Unicode, so it has no UTF-8 form. Every string from outside is checked against this
+ * before it reaches SQL; integers are bounded by the type of the column they are compared with.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const UNSTORABLE_TEXT = 'must not contain a NUL character or an unpaired UTF-16 surrogate';
+
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
+
+/** PostgreSQL integer (int4), the type of counters, versions and limits. */
+export const INT32_MIN = -2_147_483_648;
+export const INT32_MAX = 2_147_483_647;
+/** bigint ids, as far as a JavaScript number holds them exactly. */
+export const ID_MAX = Number.MAX_SAFE_INTEGER;
