@@ -44,6 +44,12 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
   if (input.raw.length > MAX_MESSAGE_BYTES) {
     throw new ApiError(413, 'MESSAGE_TOO_LARGE', `The message is ${input.raw.length} bytes; at most ${MAX_MESSAGE_BYTES} bytes are allowed.`);
   }
+  // RFC 5321 2.3.8 and 4.1.4: NUL is never part of a message on the wire (8BITMIME included), no
+  // receiver has to take it, and the catcher's text column cannot hold it. Refused here, before
+  // anything is stored: accepted, it could only fail every attempt for 72 hours.
+  if (input.raw.includes(0)) {
+    throw invalid('The message contains a NUL character, which SMTP does not carry: encode binary content (base64).', [{ field: 'message', message: 'contains a NUL character' }]);
+  }
   const parsed = parseRawMessage(input.raw);
   if (!parsed.ok) throw invalid(`The message is malformed: ${parsed.problem}.`, [{ field: 'message', message: parsed.problem }]);
   const message = parsed.message;

@@ -7,6 +7,7 @@ import { checkAddress } from '../sending/addresses.js';
 import type { SendPipeline } from '../sending/pipeline.js';
 import { MAX_MESSAGE_BYTES } from '../sending/validate.js';
 import type { Logger } from '../shared/log.js';
+import { isStorableText } from '../shared/storable.js';
 import './enhancedCodes.js';
 import { ConnectionCounter, LoginThrottle } from './limits.js';
 import { isInternal, replyForError, SmtpReply, type Stage } from './replies.js';
@@ -178,8 +179,11 @@ class SubmissionDoor {
     }
     const username = auth.username ?? '';
     const password = auth.password ?? '';
+    // A username the credentials table cannot hold (a NUL, an unpaired surrogate) names no one:
+    // a failed login like any other, not a database error.
     const principal =
-      username.toLowerCase() === API_KEY_USERNAME ? await this.deps.keys.authenticate(password) : await this.deps.credentials.byPassword(username, password);
+      username.toLowerCase() === API_KEY_USERNAME ? await this.deps.keys.authenticate(password)
+        : isStorableText(username) ? await this.deps.credentials.byPassword(username, password) : null;
     if (!principal) {
       this.logins.fail(address);
       this.deps.log.warn({ remoteAddress: address, username, method: auth.method }, 'SMTP: failed login');
