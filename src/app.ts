@@ -15,6 +15,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { buildHttpServer } from './http/server.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
+import { WorkerIdentity } from './queue/workers.js';
 import { SendPipeline } from './sending/pipeline.js';
 import { createSendingPolicy } from './sending/policy/build.js';
 import { TemplateStore } from './templates/templates.js';
@@ -34,6 +35,9 @@ import { loadTlsMaterial } from './smtp/tls.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookSender } from './webhooks/sender.js';
 import { TargetResolver } from './webhooks/ssrf.js';
+
+/** How often a worker looks for workers that died, to hand their leases back. */
+const DEAD_WORKER_CHECK_MS = 5_000;
 
 export interface Mailroom {
   db: Database;
@@ -70,6 +74,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let monitor: ReputationMonitor | null = null;
   let rechecker: DomainRechecker | null = null;
   let suppressionCache: SuppressionCache | null = null;
+  let identity: WorkerIdentity | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -77,6 +82,12 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     if (db.kind === 'pglite') {
       // The data directory is locked to this process: any lease in it belonged to a dead one.
       await new Queue(db).releaseAll(clock.now());
+    }
+    if (config.roles.includes('worker')) {
+      // Before the first claim: the leases of this process's predecessor (killed, say) come back
+      // now, not when they run out.
+      identity = await WorkerIdentity.register(db, clock, log);
+      await identity.recoverDead();
     }
 
     const metrics = createMetrics(db);
@@ -104,13 +115,14 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     if (config.roles.includes('worker')) {
       rechecker = new DomainRechecker(db, domainSettings(config), clock, log);
       rechecker.start();
-      worker = new DeliveryWorker(db, createTransport(config, db, clock), clock, log, {
+      worker = new DeliveryWorker(db, createTransport(config), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
         verp,
         bounceDomain: config.bounceDomain,
         links,
+        leaseToken: () => identity!.leaseToken(),
         onRecorded: (bounced) => {
           webhooks?.wakeUp();
           // Only a bounce can raise a rate; a check after every delivery batch took PGlite's one
@@ -121,9 +133,13 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       }, metrics);
       await worker.start();
       webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), clock, log, {
-        ...DEFAULT_DISPATCHER_OPTIONS, retentionMs: config.webhookRetentionDays * 86_400_000,
+        ...DEFAULT_DISPATCHER_OPTIONS, retentionMs: config.webhookRetentionDays * 86_400_000, leaseToken: () => identity!.leaseToken(),
       });
       await webhooks.start();
+      identity?.start(DEAD_WORKER_CHECK_MS, () => {
+        worker?.wakeUp();
+        webhooks?.wakeUp();
+      });
     }
     // SMTP and the MX listen before HTTP, so that /readyz answering means every door of this process is open.
     const tls = config.roles.includes('smtp') || config.roles.includes('mx') ? await loadTlsMaterial(config, log) : null;
@@ -158,6 +174,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         await Promise.all([http?.close(), smtp?.close(), mx?.close()]);
         await writer.drain();
         await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), suppressionCache?.stop()]);
+        await identity?.stop();
         await db.close();
       })());
     return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, stop };
@@ -170,6 +187,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});
+    await identity?.stop().catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }

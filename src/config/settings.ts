@@ -53,7 +53,7 @@ export const SETTINGS = {
   roles: setting('MAILROOM_ROLES', p.roleList, [...p.ROLES] as p.Role[], 'roles this process runs'),
   logLevel: setting('MAILROOM_LOG_LEVEL', p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'info', 'log level'),
   workerConcurrency: setting('MAILROOM_WORKER_CONCURRENCY', p.integer(1, 10000), 100, 'deliveries in flight per worker process'),
-  leaseSeconds: setting('MAILROOM_QUEUE_LEASE_SECONDS', p.integer(5, 86400), 300, 'how long a claimed message stays with its worker'),
+  leaseSeconds: setting('MAILROOM_QUEUE_LEASE_SECONDS', p.integer(5, 86400), 60, 'how long a claimed message stays with its worker unless renewed (every third of it); a worker that dies hands its leases back at once on PostgreSQL, so this matters only when a whole host is lost'),
   maxRetryHours: setting('MAILROOM_MAX_RETRY_HOURS', p.integer(1, 720), 72, 'how long a deferred message is retried'),
   heloName: setting('MAILROOM_HELO_NAME', p.text, '', 'name sent in EHLO to MX hosts; empty = the host name'),
   bounceDomain: setting('MAILROOM_BOUNCE_DOMAIN', p.domainName, '', 'domain of VERP Return-Paths; empty = bounces.<sending domain>'),

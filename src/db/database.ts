@@ -13,11 +13,22 @@ export interface Queryable {
   query<R extends Row = Row>(sql: string, params?: readonly unknown[], name?: string): Promise<R[]>;
 }
 
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs fn inside BEGIN/COMMIT; a throw rolls back. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on a channel; returns an unsubscribe function. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Takes a session-level advisory lock on (namespace, hashtext(name)) on a connection of its
+   * own, held until released or until this process dies: the database then frees it at once,
+   * which is how other processes learn that this one is gone. Null when another session holds it.
+   * On PGlite (one process owns the data directory) it is always granted.
+   */
+  holdLock(namespace: number, name: string): Promise<HeldLock | null>;
   close(): Promise<void>;
 }

@@ -142,6 +142,8 @@ async function wrap(pg: PGlite, release: () => Promise<void>, walSync: WalSync |
         if (!closed) await unsubscribe();
       };
     },
+    // The data directory is locked to this process: there is no other session to exclude.
+    holdLock: async () => ({ release: async () => {} }),
     async close() {
       if (closed) return;
       closed = true;

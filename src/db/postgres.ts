@@ -75,6 +75,39 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
         }
       };
     },
+    async holdLock(namespace, name) {
+      // A connection of its own: a pooled one would hand the lock to whichever query comes next.
+      // If it drops, the lock is gone (other processes may then take this one's leases, which
+      // costs duplicates, never a loss); it is taken again on a new connection.
+      let stopped = false;
+      let client: pg.Client | undefined;
+      const lock = async (): Promise<boolean> => {
+        const next = new pg.Client({ connectionString: url, types: typeParsers });
+        next.on('error', () => {
+          listeners.delete(next);
+          if (!stopped) setTimeout(() => void lock().catch(() => {}), 1000).unref();
+        });
+        await next.connect();
+        const [row] = (await next.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [namespace, name])).rows;
+        if (!row?.held) {
+          await next.end().catch(() => {});
+          return false;
+        }
+        client = next;
+        listeners.add(next);
+        return true;
+      };
+      if (!(await lock())) return null;
+      return {
+        async release() {
+          stopped = true;
+          if (client) {
+            listeners.delete(client);
+            await client.end().catch(() => {});
+          }
+        },
+      };
+    },
     async close() {
       await Promise.all([...listeners].map((client) => client.end().catch(() => {})));
       listeners.clear();

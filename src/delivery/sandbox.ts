@@ -1,59 +1,35 @@
 import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import { Batcher } from '../shared/batcher.js';
-import type { Clock } from '../shared/clock.js';
 import type { DeliveryReport, OutboundMessage, Transport } from './transport.js';
 
-const sql = sqlFile(new URL('./sandbox.sql', import.meta.url), ['insertCaught', 'listCaught', 'caughtById', 'caughtByMessage'] as const);
+const sql = sqlFile(new URL('./sandbox.sql', import.meta.url), ['listCaught', 'caughtById', 'caughtByMessage'] as const);
 
-interface Caught {
-  account_id: number;
-  message_id: string;
-  envelope_from: string;
-  envelope_to: string[];
-  subject: string;
-  raw: string;
-  received_at: string;
-}
-
-/** The default transport: messages land in a catcher table that the API and console show. */
+/**
+ * The default transport: messages land in a catcher table that the API and console show. The
+ * catcher's row is not written here but handed back with the report (DeliveryReport.caught), and
+ * the worker writes it in the statement that records the result: a crash between "caught" and
+ * "recorded" would otherwise catch the message again on the retry, with no event for the first.
+ */
 export class SandboxTransport implements Transport {
   readonly name = 'sandbox';
-  private readonly writer: Batcher<Caught, void>;
-
-  constructor(db: Database, private readonly clock: Clock) {
-    this.writer = new Batcher<Caught, void>({
-      maxBatch: 200,
-      maxConcurrent: db.kind === 'postgres' ? 2 : 1,
-      flush: async (items) => {
-        await db.query(sql.insertCaught, [JSON.stringify(items)]);
-        return items.map(() => undefined);
-      },
-    });
-  }
 
   async deliver(message: OutboundMessage): Promise<DeliveryReport> {
-    await this.writer.submit({
-      account_id: message.accountId,
-      message_id: message.messageId,
-      envelope_from: message.returnPath(message.envelope.to),
-      envelope_to: message.envelope.to,
-      subject: message.subject,
-      raw: message.raw.toString('utf8'),
-      received_at: this.clock.now().toISOString(),
-    });
     const reply = '250 2.0.0 Ok: caught by the sandbox';
     return {
       acceptedAs: 'delivered',
       recipients: message.envelope.to.map((address) => ({
         address, reply, outcome: 'delivered', code: 250, enhancedCode: '2.0.0', reason: null, bounceClass: null, retryAfterMs: null, rule: 'sandbox',
       })),
+      caught: {
+        envelope_from: message.returnPath(message.envelope.to),
+        envelope_to: message.envelope.to,
+        subject: message.subject,
+        raw: message.raw.toString('utf8'),
+      },
     };
   }
 
-  async close(): Promise<void> {
-    await this.writer.drain();
-  }
+  async close(): Promise<void> {}
 }
 
 export interface CaughtSummary {

@@ -1,3 +1,5 @@
+import type { CaughtCopy } from '../queue/queue.js';
+
 /**
  * Every way out (sandbox, relay, mx, later ses) implements this one interface: given the
  * envelope and the finished MIME bytes, report what the next hop said about each recipient.
@@ -60,6 +62,11 @@ export interface DeliveryReport {
    */
   destination?: string;
   tls?: 'starttls' | 'implicit' | 'none' | 'plaintext-after-tls-failure';
+  /**
+   * A transport whose delivery is a row in Mailroom's own database (the sandbox) hands the row
+   * back instead of writing it: the worker stores it with the result, in one transaction.
+   */
+  caught?: CaughtCopy;
 }
 
 export interface Transport {

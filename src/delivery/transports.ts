@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/settings.js';
-import type { Database } from '../db/database.js';
-import type { Clock } from '../shared/clock.js';
 import { Destinations } from './destinations.js';
 import { MxResolver } from './mxResolver.js';
 import { MxTransport } from './mx.js';
@@ -10,12 +8,12 @@ import { SandboxTransport } from './sandbox.js';
 import { SmtpEngine } from './smtpEngine.js';
 import type { Transport } from './transport.js';
 
-export function createTransport(config: Config, db: Database, clock: Clock): Transport {
+export function createTransport(config: Config): Transport {
   const heloName = config.heloName || hostname();
   const timeoutMs = config.smtpTimeoutSeconds * 1000;
   switch (config.transport) {
     case 'sandbox':
-      return new SandboxTransport(db, clock);
+      return new SandboxTransport();
     case 'relay': {
       const relay = relaySettings(config.relayUrl);
       const engine = new SmtpEngine({ heloName, timeoutMs, maxConnectionsPerHost: config.relayMaxConnections, ...relay.engine });

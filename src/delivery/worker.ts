@@ -41,6 +41,8 @@ export interface WorkerOptions {
   verp: Verp;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
+  /** Makes the lease tokens; the process's WorkerIdentity, so that a dead process's messages are handed back at once. */
+  leaseToken?: () => string;
   /** Makes the tracking and unsubscribe URLs; absent: messages go out as stored (tests of other parts). */
   links?: TrackingLinks;
   /**
@@ -189,7 +191,7 @@ export class DeliveryWorker {
 
   private async claim(limit: number): Promise<{ claimed: number; skippedBusy: boolean }> {
     const now = this.clock.now();
-    const token = randomToken(12);
+    const token = this.options.leaseToken?.() ?? randomToken(12);
     const busy = this.transport.busyDomains?.() ?? [];
     // A message whose lease ran out while this worker still delivers it (a stalled host missed
     // the renewal) is due again: this worker must not take it back and send it twice (another
@@ -248,6 +250,7 @@ export class DeliveryWorker {
       endDelivery();
       context.now = this.clock.now();
       result = resultOfAttempt(context, report);
+      if (report.caught) result.caught = report.caught;
       for (const recipient of report.recipients) {
         const outcome = recipient.outcome === 'delivered' ? report.acceptedAs : recipient.outcome;
         this.metrics.deliveries.inc({ outcome, transport: this.transport.name, reason: recipient.reason ?? 'none' });

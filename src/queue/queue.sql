@@ -26,7 +26,7 @@ LEFT JOIN message_bodies b ON b.id = m.content->>'bodyId';
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
     message_id text, lease_token text, type text, status text, details jsonb, at timestamptz,
-    retry_at timestamptz, last_error text, pending_recipients jsonb, destination text)
+    retry_at timestamptz, last_error text, pending_recipients jsonb, destination text, caught jsonb)
 ), done AS (
   DELETE FROM queue q USING r
   WHERE q.message_id = ANY (ARRAY(SELECT message_id FROM r WHERE retry_at IS NULL))
@@ -45,6 +45,12 @@ WITH r AS (
   INSERT INTO message_events (message_id, account_id, type, created_at, details)
   SELECT r.message_id, a.account_id, r.type, r.at, r.details
   FROM applied a JOIN r ON r.message_id = a.message_id
+), caught AS (
+  -- The sandbox transport's delivery is this row: it commits with its result, or not at all.
+  INSERT INTO sandbox_messages (account_id, message_id, envelope_from, envelope_to, subject, raw, received_at)
+  SELECT a.account_id, r.message_id, r.caught->>'envelope_from', r.caught->'envelope_to', r.caught->>'subject', r.caught->>'raw', r.at
+  FROM applied a JOIN r ON r.message_id = a.message_id
+  WHERE r.caught IS NOT NULL
 ), u AS (
   -- A report can overtake the result it follows (a relay that bounces at once sends its DSN to
   -- the inbound MX before this batch commits): a message already BOUNCED or COMPLAINED keeps

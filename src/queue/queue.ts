@@ -30,6 +30,18 @@ export interface ClaimedMessage {
   account_track_clicks: boolean;
 }
 
+/**
+ * The sandbox catcher's copy of a delivered message. It is written by the statement that records
+ * the attempt's result, in the same transaction: a crash leaves both or neither, so a message is
+ * never caught twice, nor caught without its DELIVERED event.
+ */
+export interface CaughtCopy {
+  envelope_from: string;
+  envelope_to: string[];
+  subject: string;
+  raw: string;
+}
+
 export interface DeliveryResult {
   message_id: string;
   lease_token: string;
@@ -44,6 +56,8 @@ export interface DeliveryResult {
   pending_recipients: string[] | null;
   /** Where the attempt went (queue views per destination); null when it went nowhere. */
   destination: string | null;
+  /** Set by the sandbox transport: the catcher's row, stored only if this result is. */
+  caught?: CaughtCopy;
 }
 
 /** The durable queue, in the same database as the messages (SPEC: PostgreSQL is the queue). */

@@ -34,6 +34,8 @@ export interface DispatcherOptions {
   idleMs: number;
   /** How long finished deliveries and their attempts are kept (MAILROOM_WEBHOOK_RETENTION_DAYS). */
   retentionMs: number;
+  /** Makes the lease tokens; the process's WorkerIdentity, so that a dead process's lanes are freed at once. */
+  leaseToken?: () => string;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = { concurrency: 32, batch: 400, leaseMs: 5 * 60_000, idleMs: 1_000, retentionMs: 30 * 86_400_000 };
@@ -179,7 +181,7 @@ export class WebhookDispatcher {
 
   private async claim(limit: number): Promise<number> {
     const now = this.clock.now();
-    const token = randomToken(12);
+    const token = this.options.leaseToken?.() ?? randomToken(12);
     const lanes = await this.db.query<ClaimedLane & Record<string, unknown>>(
       sql.claimLanes, [now, token, new Date(now.getTime() + this.options.leaseMs), limit, [...this.active.keys()]], 'webhookClaimLanes',
     );

@@ -36,6 +36,7 @@ async function pgliteTemplate(): Promise<string> {
     query: async (sql, params) => (await db.query<never>(sql, params as unknown[])).rows,
     transaction: (fn) => db.transaction((tx) => fn({ query: async (sql, params) => (await tx.query<never>(sql, params as unknown[])).rows })),
     listen: async () => async () => {},
+    holdLock: async () => ({ release: async () => {} }),
     close: () => db.close(),
   };
   await migrate(wrapped);
