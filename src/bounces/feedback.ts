@@ -4,6 +4,7 @@ import { STATUSES, nextStatus, type Status } from '../events/status.js';
 import { Batcher } from '../shared/batcher.js';
 import type { BounceRecipient, BounceReport } from './parser/types.js';
 import type { Verp, VerpTarget } from './verp.js';
+import { storableCopy } from '../shared/storable.js';
 
 const sql = sqlFile(new URL('./bounces.sql', import.meta.url), ['messagesForReports', 'recordFeedback'] as const);
 
@@ -113,7 +114,8 @@ async function recordEvents(db: Queryable, events: FeedbackEvent[]): Promise<boo
     const typeOf = new Map<string, FeedbackType>();
     const round = pending.filter(({ event }) => (typeOf.get(event.messageId) ?? typeOf.set(event.messageId, event.type).get(event.messageId)) === event.type);
     pending = pending.filter((item) => !round.includes(item));
-    const payload = round.map(({ event, index }) => ({ n: index, message_id: event.messageId, type: event.type, recipient: event.recipient, details: event.details, at: event.at }));
+    // A report is the outside world's text: a NUL in one must not fail the batch it is written with.
+    const payload = storableCopy(round.map(({ event, index }) => ({ n: index, message_id: event.messageId, type: event.type, recipient: event.recipient, details: event.details, at: event.at })));
     const rows = await db.query<{ n: number }>(sql.recordFeedback, [JSON.stringify(payload), TRANSITIONS]);
     for (const row of rows) recorded[row.n] = true;
   }

@@ -2,6 +2,7 @@ import { nextStatus, type EventType } from '../events/status.js';
 import { retryDelayMs } from '../queue/backoff.js';
 import type { ClaimedMessage, DeliveryResult } from '../queue/queue.js';
 import type { DeliveryReport, RecipientResult } from './transport.js';
+import { storableCopy } from '../shared/storable.js';
 
 /** A receiver's "try again in N minutes" is honoured within these bounds. */
 const MIN_HINT_MS = 30_000;
@@ -74,15 +75,16 @@ function result(
   retry?: { retryAt: Date; lastError: string; pending: string[] },
 ): DeliveryResult {
   const { message } = context;
+  // Replies are the receiving server's text: whatever it sent must not fail the batch that records them.
   return {
     message_id: message.message_id,
     lease_token: context.leaseToken,
     at: context.now.toISOString(),
     type,
     status: nextStatus(message.status, type) ?? message.status,
-    details,
+    details: storableCopy(details),
     retry_at: retry ? retry.retryAt.toISOString() : null,
-    last_error: retry ? retry.lastError : null,
+    last_error: retry ? storableCopy(retry.lastError) : null,
     pending_recipients: retry ? retry.pending : null,
     destination,
   };

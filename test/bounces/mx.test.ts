@@ -223,3 +223,12 @@ test('a hard bounce during delivery suppresses the address too', async () => {
   assert.equal((await suppression('nobody@customer.test'))?.reason, 'HARD_BOUNCE');
   assert.equal((await send('nobody@customer.test')).status, 'REJECTED');
 });
+
+test('a DSN whose diagnostic holds a NUL is recorded (the NUL replaced), not answered 451 for ever', async () => {
+  const { id, verp } = await delivered('nulreport@customer.test');
+  const result = await deliverReport(verp, dsn('nulreport@customer.test', '5.1.1', '550 5.1.1 no such\u0000user', verp));
+  assert.equal(result.accepted, true, result.response);
+  await eventually(async () => (await status(id)) === 'BOUNCED', 15_000, `${id} BOUNCED`);
+  const bounce = (await events(id)).find((event) => event.type === 'BOUNCED');
+  assert.match(JSON.stringify(bounce?.details ?? {}), /no such\\ufffduser|no such\uFFFDuser/);
+});
