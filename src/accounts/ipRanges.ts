@@ -37,11 +37,6 @@ export function parseRange(input: string): IpRange | null {
   return { family: network.kind() === 'ipv4' ? 4 : 6, bits, text: `${network.toString()}/${bits}` };
 }
 
-/** Canonical text of an address or CIDR range, or null (see parseRange). */
-export function normalizeRange(input: string): string | null {
-  return parseRange(input)?.text ?? null;
-}
-
 function networkBytes(bytes: number[], bits: number): number[] {
   return bytes.map((byte, index) => {
     const keep = Math.max(0, Math.min(8, bits - index * 8));

@@ -8,8 +8,6 @@ import type { Logger } from '../shared/log.js';
 import type { Principal } from './apiKeys.js';
 import { parseRange } from './ipRanges.js';
 
-export { normalizeRange } from './ipRanges.js';
-
 const sql = sqlFile(new URL('./smtpCredentials.sql', import.meta.url), [
   'insertPasswordCredential', 'insertIpCredential', 'listCredentials', 'revokeCredential', 'credentialByUsername', 'ipCredentials',
   'overlappingIpCredentials',
@@ -176,7 +174,9 @@ export class SmtpCredentialResolver {
         const rows = await this.db.query<PrincipalRow & { range: string } & Record<string, unknown>>(sql.ipCredentials);
         const list = rows.flatMap((row) => {
           const range = parseRange(row.range);
-          return range ? [{ ...cidrOf(range.text), principal: principalOf(row) }] : [];
+          if (!range) return [];
+          const [address, bits] = ipaddr.parseCIDR(range.text);
+          return [{ address, bits, principal: principalOf(row) }];
         });
         await this.warnOfOverlaps();
         this.ranges = { list, until: Date.now() + this.ttlMs };
@@ -198,9 +198,4 @@ export class SmtpCredentialResolver {
       'SMTP: IP credentials of different accounts overlap; an address they share authenticates as nobody (AUTH required) until one is revoked',
     );
   }
-}
-
-function cidrOf(text: string): { address: ipaddr.IPv4 | ipaddr.IPv6; bits: number } {
-  const [address, bits] = ipaddr.parseCIDR(text);
-  return { address, bits };
 }
