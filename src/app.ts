@@ -5,6 +5,7 @@ import { loadEncryptionKey } from './config/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { KeyAuthenticator } from './accounts/apiKeys.js';
 import { SmtpCredentialResolver } from './accounts/smtpCredentials.js';
+import { ipCredentialRules } from './accounts/ipCredentials.js';
 import { bootstrapAccounts } from './accounts/bootstrap.js';
 import type { Config } from './config/settings.js';
 import type { Database } from './db/database.js';
@@ -103,7 +104,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy, templates, suppressions, suppressionCache });
     const reputation = reputationPolicy(config);
     const authenticator = new KeyAuthenticator(db);
-    const smtpCredentials = new SmtpCredentialResolver(db);
+    const smtpCredentials = new SmtpCredentialResolver(db, { log });
     const targets = new TargetResolver(config.dnsServers, config.allowPrivateCallbacks);
     const links = new TrackingLinks(loadEncryptionKey(config), config.publicUrl);
 
@@ -162,7 +163,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         db, pipeline, clock, links: new ConfirmationLinks(loadEncryptionKey(config), config.publicUrl), systemSender: systemSenderOf(config),
         onChange: (accountId) => policy.senderChanged(accountId),
       });
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }

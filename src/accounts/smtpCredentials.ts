@@ -4,10 +4,13 @@ import ipaddr from 'ipaddr.js';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { randomToken } from '../shared/ids.js';
+import type { Logger } from '../shared/log.js';
 import type { Principal } from './apiKeys.js';
+import { parseRange } from './ipRanges.js';
 
 const sql = sqlFile(new URL('./smtpCredentials.sql', import.meta.url), [
   'insertPasswordCredential', 'insertIpCredential', 'listCredentials', 'revokeCredential', 'credentialByUsername', 'ipCredentials',
+  'overlappingIpCredentials',
 ] as const);
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, length: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
@@ -52,29 +55,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
     N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem,
   } as typeof SCRYPT);
   return timingSafeEqual(actual, expected);
-}
-
-/** Canonical form of an address or CIDR range ("10.1.2.3" is "10.1.2.3/32"), or null if it is neither. */
-export function normalizeRange(input: string): string | null {
-  const text = input.trim();
-  try {
-    if (text.includes('/')) {
-      const [address, bits] = ipaddr.parseCIDR(text);
-      const network = ipaddr.fromByteArray(networkBytes(address.toByteArray(), bits));
-      return `${network.toString()}/${bits}`;
-    }
-    const address = ipaddr.parse(text);
-    return `${address.toString()}/${address.kind() === 'ipv4' ? 32 : 128}`;
-  } catch {
-    return null;
-  }
-}
-
-function networkBytes(bytes: number[], bits: number): number[] {
-  return bytes.map((byte, index) => {
-    const keep = Math.max(0, Math.min(8, bits - index * 8));
-    return byte & ((0xff << (8 - keep)) & 0xff);
-  });
 }
 
 export async function createPasswordCredential(db: Queryable, accountId: number, operatorId: number, name: string): Promise<SmtpCredential & { password: string }> {
@@ -122,6 +102,13 @@ interface IpRange {
   principal: Principal;
 }
 
+export interface ResolverOptions {
+  /** How long credentials are cached (a revocation or suspension is seen within this time). */
+  ttlMs?: number;
+  /** Warned at each reload while IP credentials of different accounts overlap. */
+  log?: Pick<Logger, 'warn'>;
+}
+
 /**
  * Resolves SMTP credentials to principals. Results are cached for a few seconds, so a revoked
  * credential or a suspension is seen within that time; a successful password check is cached
@@ -132,8 +119,11 @@ export class SmtpCredentialResolver {
   private passwords = new Map<string, { principal: Principal | null; until: number }>();
   private ranges: { list: IpRange[]; until: number } | null = null;
   private loadingRanges: Promise<IpRange[]> | null = null;
+  private readonly ttlMs: number;
 
-  constructor(private readonly db: Queryable, private readonly ttlMs = 5_000) {}
+  constructor(private readonly db: Queryable, private readonly options: ResolverOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 5_000;
+  }
 
   async byPassword(username: string, password: string): Promise<Principal | null> {
     const cacheKey = createHash('sha256').update(`${username}\0${password}`).digest('base64');
@@ -147,7 +137,13 @@ export class SmtpCredentialResolver {
     return principal;
   }
 
-  /** The account whose IP credential covers this client address (the narrowest range wins), or null. */
+  /**
+   * The account whose IP credential covers this client address (of its ranges the narrowest
+   * wins, which picks the operator), or null. An address that ranges of two accounts cover
+   * belongs to neither: such rows predate the rule that an address belongs to one account (or
+   * were written by hand), and guessing would hand one account's mail to the other. The client
+   * must then AUTH.
+   */
   async byAddress(remoteAddress: string): Promise<Principal | null> {
     let client: ipaddr.IPv4 | ipaddr.IPv6;
     try {
@@ -160,6 +156,7 @@ export class SmtpCredentialResolver {
     for (const range of await this.loadRanges()) {
       if (range.address.kind() !== client.kind()) continue;
       if (!client.match(range.address, range.bits)) continue;
+      if (best && best.principal.accountId !== range.principal.accountId) return null;
       if (!best || range.bits > best.bits) best = range;
     }
     return best?.principal ?? null;
@@ -174,11 +171,14 @@ export class SmtpCredentialResolver {
     if (this.ranges && this.ranges.until > Date.now()) return this.ranges.list;
     this.loadingRanges ??= (async () => {
       try {
-        const rows = await this.db.query<PrincipalRow & { address: string } & Record<string, unknown>>(sql.ipCredentials);
-        const list = rows.map((row) => {
-          const [address, bits] = ipaddr.parseCIDR(row.address);
-          return { address, bits, principal: principalOf(row) };
+        const rows = await this.db.query<PrincipalRow & { range: string } & Record<string, unknown>>(sql.ipCredentials);
+        const list = rows.flatMap((row) => {
+          const range = parseRange(row.range);
+          if (!range) return [];
+          const [address, bits] = ipaddr.parseCIDR(range.text);
+          return [{ address, bits, principal: principalOf(row) }];
         });
+        await this.warnOfOverlaps();
         this.ranges = { list, until: Date.now() + this.ttlMs };
         return list;
       } finally {
@@ -186,5 +186,16 @@ export class SmtpCredentialResolver {
       }
     })();
     return this.loadingRanges;
+  }
+
+  /** Ids only: which credentials to revoke is the operators' call, and no log holds more. */
+  private async warnOfOverlaps(): Promise<void> {
+    if (!this.options.log) return;
+    const pairs = await this.db.query<{ first: number; second: number }>(sql.overlappingIpCredentials);
+    if (pairs.length === 0) return;
+    this.options.log.warn(
+      { overlappingCredentialIds: pairs.map((pair) => [Number(pair.first), Number(pair.second)]) },
+      'SMTP: IP credentials of different accounts overlap; an address they share authenticates as nobody (AUTH required) until one is revoked',
+    );
   }
 }

@@ -3,21 +3,24 @@ import { reinstateAccount } from '../reputation/reputation.js';
 import { setRateLimits } from '../sending/policy/accountPolicy.js';
 import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/settings.js';
 import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { addDomain, dkimRecord, listDomains } from '../domains/domains.js';
+import { allowIpCommand, disallowIpCommand, listIpCommand } from './ipAllowances.js';
 import type { CliOptions } from './main.js';
 
 type Admin = (args: string[], options: CliOptions) => Promise<number>;
 
 class UsageError extends Error {}
 
-async function withDatabase(options: CliOptions, fn: (db: Database) => Promise<void>): Promise<number> {
-  const db = await openDatabase(loadConfig({ configFile: options.config }));
+async function withDatabase(options: CliOptions, fn: (db: Database, config: Config) => Promise<void>): Promise<number> {
+  const config = loadConfig({ configFile: options.config });
+  const db = await openDatabase(config);
   try {
     await migrate(db);
-    await fn(db);
+    await fn(db, config);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -44,8 +47,8 @@ function need(value: string | undefined, what: string): string {
 }
 
 const accounts: Admin = (args, options) =>
-  withDatabase(options, async (db) => {
-    const [action, name] = args;
+  withDatabase(options, async (db, config) => {
+    const [action, name, range] = args;
     switch (action) {
       case 'list':
       case undefined:
@@ -73,8 +76,14 @@ const accounts: Admin = (args, options) =>
         console.log(`account ${name}: ${shown(row.rate_per_second)} per second, ${shown(row.rate_per_day)} per day`);
         return;
       }
+      case 'allow-ip':
+        return allowIpCommand(db, config, need(name, 'account name'), need(range, 'address range'));
+      case 'disallow-ip':
+        return disallowIpCommand(db, config, need(name, 'account name'), need(range, 'address range'));
+      case 'list-ip':
+        return listIpCommand(db, need(name, 'account name'));
       default:
-        throw new UsageError(`unknown action "accounts ${action}" (list, create, suspend, reinstate, limits)`);
+        throw new UsageError(`unknown action "accounts ${action}" (list, create, suspend, reinstate, limits, allow-ip, disallow-ip, list-ip)`);
     }
   });
 

@@ -14,6 +14,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom migrate [--config FILE]                      apply database migrations and exit
   mailroom accounts list | create NAME | suspend NAME | reinstate NAME
   mailroom accounts limits NAME [--per-second N|default] [--per-day N|default]   show or set rate limits (0 = none)
+  mailroom accounts allow-ip NAME RANGE | disallow-ip NAME RANGE | list-ip NAME   address ranges for SMTP IP credentials
   mailroom keys create --account NAME [--operator NAME] [--name LABEL]
   mailroom keys list --account NAME | revoke ID --account NAME
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME

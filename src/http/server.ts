@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
 import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
+import type { IpCredentialRules } from '../accounts/ipCredentials.js';
 import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
@@ -52,6 +53,8 @@ export interface HttpDeps {
   senders: SenderRegistry;
   /** Inputs of the DNS records domains publish, and the DNS servers their checks ask (defaults when absent). */
   domainSettings?: DomainSettings;
+  /** Who may add which SMTP IP credentials (defaults when absent). */
+  ipCredentialRules?: IpCredentialRules;
   isShuttingDown: () => boolean;
 }
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createIpCredential, createPasswordCredential, listCredentials, normalizeRange, revokeCredential, type SmtpCredentialResolver } from '../../accounts/smtpCredentials.js';
+import { addIpCredential, defaultIpCredentialRules, type IpCredentialRules } from '../../accounts/ipCredentials.js';
+import { createPasswordCredential, listCredentials, revokeCredential, type SmtpCredentialResolver } from '../../accounts/smtpCredentials.js';
 import type { Database } from '../../db/database.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
@@ -8,7 +9,9 @@ import { metaOf } from '../errors.js';
 
 const CreateBody = Type.Object(
   {
-    type: Type.Union([Type.Literal('password'), Type.Literal('ip')], { description: '"password": a username and password for AUTH; "ip": an address or CIDR range that submits without AUTH' }),
+    type: Type.Union([Type.Literal('password'), Type.Literal('ip')], {
+      description: '"password": a username and password for AUTH; "ip": an address or CIDR range that submits without AUTH (one account per address: 409 IP_RANGE_TAKEN)',
+    }),
     name: Type.Optional(Type.String({ maxLength: 100, description: 'a label, e.g. the application that uses it' })),
     address: Type.Optional(Type.String({ maxLength: 64, description: 'type "ip": an IPv4 or IPv6 address or CIDR range' })),
   },
@@ -21,7 +24,11 @@ const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
  * only; it is stored as a scrypt hash) and IP ranges allowed to submit without AUTH. An API key
  * also authenticates over SMTP, as the username "apikey".
  */
-export function smtpCredentialRoutes(app: FastifyInstance, deps: { db: Database; smtpCredentials: SmtpCredentialResolver }): void {
+export function smtpCredentialRoutes(
+  app: FastifyInstance,
+  deps: { db: Database; smtpCredentials: SmtpCredentialResolver; ipCredentialRules?: IpCredentialRules | undefined },
+): void {
+  const ipRules = deps.ipCredentialRules ?? defaultIpCredentialRules();
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/smtp-credentials',
     { schema: { summary: 'Create an SMTP credential (a password is shown only in this response)', tags: ['smtp'], body: CreateBody } },
@@ -35,9 +42,7 @@ export function smtpCredentialRoutes(app: FastifyInstance, deps: { db: Database;
         data = await createPasswordCredential(deps.db, principal.accountId, principal.operatorId, name);
       } else {
         if (address === undefined) throw validationError([{ field: 'address', message: 'is required for type "ip"' }]);
-        const range = normalizeRange(address);
-        if (!range) throw validationError([{ field: 'address', message: 'must be an IPv4 or IPv6 address or CIDR range' }]);
-        data = await createIpCredential(deps.db, principal.accountId, principal.operatorId, name, range);
+        data = await addIpCredential(deps.db, ipRules, principal, name, address);
       }
       deps.smtpCredentials.forget();
       return { meta: metaOf(request), data };
