@@ -3,6 +3,8 @@ import { reinstateAccount } from '../reputation/reputation.js';
 import { setRateLimits } from '../sending/policy/accountPolicy.js';
 import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
 import { loadConfig } from '../config/load.js';
+import { loadKeyRing } from '../config/secrets.js';
+import { Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
@@ -13,11 +15,12 @@ type Admin = (args: string[], options: CliOptions) => Promise<number>;
 
 class UsageError extends Error {}
 
-async function withDatabase(options: CliOptions, fn: (db: Database) => Promise<void>): Promise<number> {
-  const db = await openDatabase(loadConfig({ configFile: options.config }));
+async function withDatabase(options: CliOptions, fn: (db: Database, secrets: Sealer) => Promise<void>): Promise<number> {
+  const config = loadConfig({ configFile: options.config });
+  const db = await openDatabase(config);
   try {
     await migrate(db);
-    await fn(db);
+    await fn(db, new Sealer(loadKeyRing(config)));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -44,7 +47,7 @@ function need(value: string | undefined, what: string): string {
 }
 
 const accounts: Admin = (args, options) =>
-  withDatabase(options, async (db) => {
+  withDatabase(options, async (db, secrets) => {
     const [action, name] = args;
     switch (action) {
       case 'list':
@@ -54,7 +57,7 @@ const accounts: Admin = (args, options) =>
         }
         return;
       case 'create':
-        await createAccount(db, need(name, 'account name'));
+        await createAccount(db, secrets, need(name, 'account name'));
         console.log(`account ${name} created; add a key with: mailroom keys create --account ${name}`);
         return;
       case 'suspend':
@@ -104,12 +107,12 @@ const keys: Admin = (args, options) =>
   });
 
 const domains: Admin = (args, options) =>
-  withDatabase(options, async (db) => {
+  withDatabase(options, async (db, secrets) => {
     const [action, name] = args;
     const account = await requireAccount(db, need(options.account, '--account NAME'));
     switch (action) {
       case 'add': {
-        const domain = await addDomain(db, account.id, need(name, 'domain'), { verified: options.verified ?? false, ed25519: options.ed25519 ?? false });
+        const domain = await addDomain(db, secrets, account.id, need(name, 'domain'), { verified: options.verified ?? false, ed25519: options.ed25519 ?? false });
         console.log(`domain ${domain.domain} added to ${account.name}${domain.verified ? ' (verified)' : ''}`);
         console.log(`publish DKIM: ${domain.dkim_selector}._domainkey.${domain.domain} TXT "${dkimRecord(domain.dkim_public_key)}"`);
         if (domain.dkim_ed25519_selector && domain.dkim_ed25519_public_key) {

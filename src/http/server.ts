@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
 import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
+import type { Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
@@ -33,6 +34,8 @@ import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
   db: Database;
+  /** Seals and opens the stored secrets (callback and webhook secrets, DKIM keys). */
+  secrets: Sealer;
   pipeline: SendPipeline;
   authenticator: KeyAuthenticator;
   smtpCredentials: SmtpCredentialResolver;
