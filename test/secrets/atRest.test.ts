@@ -27,19 +27,19 @@ const PLACES = [
 ];
 
 /** Every stored secret, read with plain SQL as a dump would show it. */
-async function storedSecrets(db: Queryable): Promise<{ place: string; value: string }[]> {
-  return db.query<{ place: string; value: string }>(`
-    SELECT 'accounts.callback_secret' AS place, callback_secret AS value FROM accounts
-    UNION ALL SELECT 'webhooks.secret', secret FROM webhooks
-    UNION ALL SELECT 'webhooks.previous_secret', previous_secret FROM webhooks WHERE previous_secret IS NOT NULL
-    UNION ALL SELECT 'domains.dkim_private_key', dkim_private_key FROM domains
-    UNION ALL SELECT 'domains.dkim_ed25519_private_key', dkim_ed25519_private_key FROM domains WHERE dkim_ed25519_private_key IS NOT NULL
-    UNION ALL SELECT 'domain_dkim_keys.private_key', private_key FROM domain_dkim_keys WHERE private_key IS NOT NULL
+async function storedSecrets(db: Queryable): Promise<{ place: string; id: number; value: string }[]> {
+  return db.query<{ place: string; id: number; value: string }>(`
+    SELECT 'accounts.callback_secret' AS place, id, callback_secret AS value FROM accounts
+    UNION ALL SELECT 'webhooks.secret', id, secret FROM webhooks
+    UNION ALL SELECT 'webhooks.previous_secret', id, previous_secret FROM webhooks WHERE previous_secret IS NOT NULL
+    UNION ALL SELECT 'domains.dkim_private_key', id, dkim_private_key FROM domains
+    UNION ALL SELECT 'domains.dkim_ed25519_private_key', id, dkim_ed25519_private_key FROM domains WHERE dkim_ed25519_private_key IS NOT NULL
+    UNION ALL SELECT 'domain_dkim_keys.private_key', id, private_key FROM domain_dkim_keys WHERE private_key IS NOT NULL
     ORDER BY 1, 2`);
 }
 
 /** Each stored secret is sealed with the app's current key and holds none of `clear` (nor their base64 body). */
-function assertSealed(stored: { place: string; value: string }[], app: TestApp, clear: string[]): void {
+function assertSealed(stored: { place: string; id: number; value: string }[], app: TestApp, clear: string[]): void {
   const prefix = `enc:v1:${app.mailroom.secrets.ring.current.id}:`;
   for (const { place, value } of stored) {
     assert.ok(value.startsWith(prefix), `${place} is sealed with the current key: ${value.slice(0, 30)}...`);
@@ -159,7 +159,7 @@ describe('secrets an earlier version stored in clear', () => {
     }
     const clear = [callbackSecret, webhookSecret, previousSecret, rsa.privateKey, ed.privateKey, next.privateKey];
 
-    let sealedAtFirstStart: { place: string; value: string }[];
+    let sealedAtFirstStart: { place: string; id: number; value: string }[];
     const app = await startTestApp({ MAILROOM_ALLOW_PRIVATE_CALLBACKS: '1' }, { store });
     try {
       sealedAtFirstStart = await storedSecrets(app.mailroom.db);
@@ -190,9 +190,10 @@ describe('secrets an earlier version stored in clear', () => {
     const again = await startTestApp({}, { store });
     try {
       const stored = await storedSecrets(again.mailroom.db);
-      const changed = stored.filter((row, index) => row.value !== sealedAtFirstStart[index]?.value);
+      const before = new Map(sealedAtFirstStart.map((row) => [`${row.place} ${row.id}`, row.value]));
+      const changed = stored.filter((row) => row.value !== before.get(`${row.place} ${row.id}`));
       assert.equal(stored.length, sealedAtFirstStart.length);
-      assert.deepEqual(changed.map((row) => row.place), ['accounts.callback_secret']);
+      assert.deepEqual(changed.map((row) => `${row.place} ${row.id}`), [`accounts.callback_secret ${accountId}`]);
       assertSealed(stored, again, clear);
       const [legacy] = await again.mailroom.db.query<{ callback_secret: string }>("SELECT callback_secret FROM accounts WHERE name = 'legacy'");
       assert.ok(legacy!.callback_secret.startsWith('enc:v1:'));
