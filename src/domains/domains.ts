@@ -249,9 +249,10 @@ export async function startRotation(db: Database, secrets: Sealer, accountId: nu
 
 /**
  * Ends a rotation whose new records were found published: the pending keys sign from now on and
- * the keys they replace are listed as retiring until `retireUntil`. The private keys move from
- * domain_dkim_keys to domains as they are, sealed (one context for every DKIM key of an account). `checkedKeyIds` are the
+ * the keys they replace are listed as retiring until `retireUntil`. `checkedKeyIds` are the
  * pending keys the check found; if a newer rotation replaced them meanwhile, nothing changes.
+ * The private keys move from domain_dkim_keys to domains sealed as they are: every DKIM key of
+ * an account is sealed in one context.
  */
 export async function promotePendingKeys(db: Database, domainId: number, checkedKeyIds: readonly number[], now: Date, retireUntil: Date): Promise<boolean> {
   return db.transaction(async (tx) => {
