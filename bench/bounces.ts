@@ -33,6 +33,7 @@ import { buildDist, machineLine, ROOT } from './lib/preamble.js';
 import { childEnv, freePort, startChild, waitForOk, type Child } from './lib/processes.js';
 import { mainThreadCpuSeconds, treeCpuSeconds, treeSnapshot } from './lib/processTree.js';
 import { startCountingSink } from './lib/smtpSink.js';
+import { KeyRing } from '../src/crypto/keyring.js';
 
 export const description = 'DSNs/s the inbound MX parses and records (BOUNCED + suppression before the 250): Mailroom on PGlite and PostgreSQL against smtp-sink';
 
@@ -316,7 +317,7 @@ async function measureTarget(kind: TargetName, options: Options, profileRoot: st
     step = Date.now();
     await waitDelivered(base, key, seeded.length, 600_000);
     console.log(`${((Date.now() - step) / 1000).toFixed(1)} s, all DELIVERED`);
-    const reports = buildReports(new Verp(encryptionKey), seeded);
+    const reports = buildReports(new Verp(new KeyRing(encryptionKey)), seeded);
     const bytes = reports.reduce((sum, report) => sum + report.raw.length, 0);
     console.log(`  reports: one Postfix-style DSN (5.1.1 user unknown, text/rfc822-headers) per message, ${number(bytes / reports.length)} bytes on average, to its VERP Return-Path`);
 

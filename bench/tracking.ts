@@ -22,6 +22,7 @@ import { load, type LoadResult } from './lib/load.js';
 import { createScratchDatabase, serverVersion, BENCH_SERVER_URL } from './lib/postgres.js';
 import { buildDist, machineLine, ROOT } from './lib/preamble.js';
 import { childEnv, freePort, startChild, waitForOk, type Child } from './lib/processes.js';
+import { KeyRing } from '../src/crypto/keyring.js';
 
 export const description = 'open-pixel and click-redirect hits recorded per second: Mailroom on PostgreSQL and PGlite against a bare Fastify pixel/redirect server';
 
@@ -171,7 +172,7 @@ async function measureMailroom(kind: 'postgres' | 'pglite', options: Options): P
     process.stdout.write(`  storing ${options.messages} messages ... `);
     const ids = await seedMessages(base, key, options.messages);
     console.log('done');
-    await measureKinds(base, pathsOf(new TrackingLinks(encryptionKey, base), ids), options, outcome, child);
+    await measureKinds(base, pathsOf(new TrackingLinks(new KeyRing(encryptionKey), base), ids), options, outcome, child);
 
     const exit = await child.stop('SIGTERM');
     if (exit.code !== 0) outcome.problems.push(`mailroom exited with code ${exit.code} (signal ${exit.signal}) after SIGTERM`);
@@ -258,7 +259,7 @@ export async function run(args: string[]): Promise<number> {
   if (options.targets.some((target) => target !== 'echo')) buildDist();
 
   // The reference answers any id and signature: it gets URLs of the same shape and length.
-  const referencePaths = pathsOf(new TrackingLinks(randomBytes(32), 'http://127.0.0.1'), Array.from({ length: options.messages }, (_, index) => `01JBENCH${String(index).padStart(18, '0')}`));
+  const referencePaths = pathsOf(new TrackingLinks(new KeyRing(randomBytes(32)), 'http://127.0.0.1'), Array.from({ length: options.messages }, (_, index) => `01JBENCH${String(index).padStart(18, '0')}`));
   const outcomes: Outcome[] = [];
   for (const target of options.targets) {
     console.log(`\n${LABELS[target]}`);

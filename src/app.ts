@@ -1,7 +1,9 @@
 import { Verp } from './bounces/verp.js';
 import { startMxServer, type MxServer } from './bounces/mxServer.js';
 import { TrackingLinks } from './tracking/links.js';
-import { loadEncryptionKey } from './config/secrets.js';
+import { loadKeyRing } from './config/secrets.js';
+import { Sealer } from './crypto/sealed.js';
+import { sealSecretsAtStart } from './secrets/reseal.js';
 import type { FastifyInstance } from 'fastify';
 import { KeyAuthenticator } from './accounts/apiKeys.js';
 import { SmtpCredentialResolver } from './accounts/smtpCredentials.js';
@@ -57,6 +59,8 @@ export interface Mailroom {
   mx: string | null;
   /** The reputation check, which runs with the worker and mx roles (tests run it on demand). */
   reputation: ReputationMonitor | null;
+  /** Seals and opens the stored secrets with this process's key ring. */
+  secrets: Sealer;
   stop(): Promise<void>;
 }
 
@@ -79,7 +83,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-    const generatedKey = await bootstrapAccounts(db, config.bootstrapApiKey, log);
+    const ring = loadKeyRing(config);
+    const secrets = new Sealer(ring);
+    await sealSecretsAtStart(db, secrets, log);
+    const generatedKey = await bootstrapAccounts(db, secrets, config.bootstrapApiKey, log);
     if (db.kind === 'pglite') {
       // The data directory is locked to this process: any lease in it belonged to a dead one.
       await new Queue(db).releaseAll(clock.now());
@@ -106,9 +113,9 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db, { log });
     const targets = new TargetResolver(config.dnsServers, config.allowPrivateCallbacks);
-    const links = new TrackingLinks(loadEncryptionKey(config), config.publicUrl);
+    const links = new TrackingLinks(ring, config.publicUrl);
 
-    const verp = new Verp(loadEncryptionKey(config));
+    const verp = new Verp(ring);
     if (config.roles.includes('worker') || config.roles.includes('mx')) {
       monitor = new ReputationMonitor(db, reputation, clock, log, config.reputationCheckSeconds * 1000);
       monitor.start();
@@ -121,6 +128,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
         verp,
+        secrets,
         bounceDomain: config.bounceDomain,
         links,
         leaseToken: () => identity!.leaseToken(),
@@ -133,7 +141,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         },
       }, metrics);
       await worker.start();
-      webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), clock, log, {
+      webhooks = new WebhookDispatcher(db, new WebhookSender(targets, config.allowPrivateCallbacks), secrets, clock, log, {
         ...DEFAULT_DISPATCHER_OPTIONS, retentionMs: config.webhookRetentionDays * 86_400_000, leaseToken: () => identity!.leaseToken(),
       });
       await webhooks.start();
@@ -160,10 +168,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     let url: string | null = null;
     if (config.roles.includes('api')) {
       const senders = new SenderRegistry({
-        db, pipeline, clock, links: new ConfirmationLinks(loadEncryptionKey(config), config.publicUrl), systemSender: systemSenderOf(config),
+        db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config),
         onChange: (accountId) => policy.senderChanged(accountId),
       });
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -178,7 +186,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, secrets, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});

@@ -35,7 +35,7 @@ let domain: Domain;
 before(async () => {
   app = await startTestApp();
   const account = await requireAccount(app.mailroom.db, 'default');
-  domain = await addDomain(app.mailroom.db, account.id, 'elipackage.com', { verified: true, selector: 'interop' });
+  domain = await addDomain(app.mailroom.db, app.mailroom.secrets, account.id, 'elipackage.com', { verified: true, selector: 'interop' });
 });
 after(() => app.stop());
 

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { KeyRing } from '../src/crypto/keyring.js';
 import { requireAccount } from '../src/accounts/accounts.js';
 import { Verp } from '../src/bounces/verp.js';
 import { addDomain, dkimRecord, type Domain } from '../src/domains/domains.js';
@@ -70,7 +71,7 @@ before(async () => {
     MAILROOM_ENCRYPTION_KEY: KEY.toString('base64'),
   });
   const account = await requireAccount(app.mailroom.db, 'default');
-  domain = await addDomain(app.mailroom.db, account.id, 'elipackage.com', { verified: true, selector: 'interop', ed25519: true });
+  domain = await addDomain(app.mailroom.db, app.mailroom.secrets, account.id, 'elipackage.com', { verified: true, selector: 'interop', ed25519: true });
 });
 after(async () => {
   await app?.stop();
@@ -98,7 +99,7 @@ test('mx delivery to smtp-sink: every message arrives once, with RSA and Ed25519
     [`${domain.dkim_selector}._domainkey.elipackage.com`]: dkimRecord(domain.dkim_public_key),
     [`${domain.dkim_ed25519_selector!}._domainkey.elipackage.com`]: dkimRecord(domain.dkim_ed25519_public_key!, 'ed25519'),
   };
-  const verp = new Verp(KEY);
+  const verp = new Verp(new KeyRing(KEY));
   const seen = new Set<string>();
   for (const file of files) {
     const raw = readFileSync(file, 'latin1');

@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { loadKeyRing } from '../src/config/secrets.js';
+import { Sealer } from '../src/crypto/sealed.js';
 import { bootstrapAccounts } from '../src/accounts/bootstrap.js';
 import { migrate } from '../src/db/migrate.js';
 import { openPglite } from '../src/db/pglite.js';
@@ -34,7 +36,7 @@ before(async () => {
   const db = await openPglite(dataDir);
   try {
     await migrate(db);
-    await bootstrapAccounts(db, TEST_KEY, createLogger('silent'));
+    await bootstrapAccounts(db, new Sealer(loadKeyRing({ encryptionKey: null, encryptionKeysPrevious: [], dataDir })), TEST_KEY, createLogger('silent'));
   } finally {
     await db.close();
   }

@@ -84,14 +84,15 @@ before(async () => {
   const [smtpdPort, mxPort] = [await freePort(), await freePort()];
   await startPostfix(smtpdPort, mxPort);
   store = await createTestStore();
-  await prepareStore(store, ['elipackage.com']);
+  const encryptionKey = randomBytes(32);
+  await prepareStore(store, ['elipackage.com'], encryptionKey);
   app = await startTestApp({
     MAILROOM_ROLES: 'api,worker,mx',
     MAILROOM_TRANSPORT: 'relay',
     MAILROOM_RELAY_URL: `smtp://127.0.0.1:${smtpdPort}`,
     MAILROOM_MX_PORT: String(mxPort),
     MAILROOM_BOUNCE_DOMAIN: BOUNCE_DOMAIN,
-    MAILROOM_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    MAILROOM_ENCRYPTION_KEY: encryptionKey.toString('base64'),
   }, { store });
 });
 

@@ -47,7 +47,7 @@ async function startHarness(): Promise<Harness> {
   }
   try {
     const account = await requireAccount(app.mailroom.db, 'default');
-    await addDomain(app.mailroom.db, account.id, SENDER_DOMAIN, { verified: true });
+    await addDomain(app.mailroom.db, app.mailroom.secrets, account.id, SENDER_DOMAIN, { verified: true });
   } catch (error) {
     await app.stop();
     await sink.stop();

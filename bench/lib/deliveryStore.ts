@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireAccount } from '../../src/accounts/accounts.js';
 import { bootstrapAccounts } from '../../src/accounts/bootstrap.js';
+import { loadKeyRing } from '../../src/config/secrets.js';
+import { Sealer } from '../../src/crypto/sealed.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { openDatabase } from '../../src/db/open.js';
@@ -28,6 +30,8 @@ export interface DeliveryStore {
   scratch: ScratchDatabase | null;
   /** Opens the store from this process (PGlite: only while no Mailroom process holds it). */
   open(): Promise<Database>;
+  /** Seals and opens its secrets with the key its Mailroom processes use (generated into dataDir). */
+  sealer: Sealer;
   remove(): Promise<void>;
 }
 
@@ -37,12 +41,13 @@ export async function createDeliveryStore(kind: 'pglite' | 'postgres', apiKey: s
   const scratch = kind === 'postgres' ? await createScratchDatabase() : null;
   const databaseUrl = scratch?.url ?? '';
   const open = () => openDatabase({ databaseUrl, dataDir, dbPoolSize: 2 });
+  const sealer = new Sealer(loadKeyRing({ encryptionKey: null, encryptionKeysPrevious: [], dataDir }));
   const db = await open();
   try {
     await migrate(db);
-    await bootstrapAccounts(db, apiKey, createLogger('silent'));
+    await bootstrapAccounts(db, sealer, apiKey, createLogger('silent'));
     const account = await requireAccount(db, 'default');
-    await addDomain(db, account.id, sendingDomain, { verified: true });
+    await addDomain(db, sealer, account.id, sendingDomain, { verified: true });
   } finally {
     await db.close();
   }
@@ -52,6 +57,7 @@ export async function createDeliveryStore(kind: 'pglite' | 'postgres', apiKey: s
     databaseUrl,
     scratch,
     open,
+    sealer,
     async remove() {
       await scratch?.drop();
       await removeDir();
@@ -80,12 +86,12 @@ export async function storeCounts(db: Database): Promise<StoreCounts> {
  * with the domain's stored key): the payload the Postfix reference relays, so that both move
  * the same message.
  */
-export async function composedSample(db: Database): Promise<Buffer> {
+export async function composedSample(db: Database, sealer: Sealer): Promise<Buffer> {
   const [row] = await db.query<{ account_id: number; from_address: string; content: Content; message_id_hdr: string; created_at: Date }>(
     'SELECT account_id, from_address, content, message_id_hdr, created_at FROM messages ORDER BY created_at LIMIT 1',
   );
   if (!row) throw new Error('no message stored');
-  const keys = await new SigningKeys(db).forSender(row.account_id, row.from_address);
+  const keys = await new SigningKeys(db, sealer).forSender(row.account_id, row.from_address);
   if (keys.length === 0) throw new Error(`no DKIM key for ${row.from_address}`);
   const { raw } = await prepareMessage({ content: row.content, body: null, messageIdHeader: row.message_id_hdr, createdAt: new Date(row.created_at).getTime(), keys }, new KeyCache());
   return raw;

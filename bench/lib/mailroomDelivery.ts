@@ -142,7 +142,7 @@ export async function runMailroom(options: MailroomRunOptions): Promise<Mailroom
     try {
       const before = await storeCounts(db);
       if (before.queued !== options.messages) throw new Error(`${before.queued} rows queued, expected ${options.messages}`);
-      sample = await composedSample(db);
+      sample = await composedSample(db, options.store.sealer);
     } finally {
       await db.close();
     }

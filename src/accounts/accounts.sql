@@ -1,9 +1,13 @@
+-- name: newAccountId
+-- Taken before the insert: the callback secret is sealed for its account (src/secrets/contexts.ts).
+SELECT nextval(pg_get_serial_sequence('accounts', 'id')) AS id;
+
 -- name: insertAccount
-INSERT INTO accounts (name, callback_secret) VALUES ($1, $2)
+INSERT INTO accounts (id, name, callback_secret) VALUES ($1, $2, $3)
 RETURNING id, name, status, created_at;
 
 -- name: accountByName
-SELECT id, name, status, callback_secret, created_at FROM accounts WHERE name = $1;
+SELECT id, name, status, created_at FROM accounts WHERE name = $1;
 
 -- name: listAccounts
 SELECT a.id, a.name, a.status, a.created_at,

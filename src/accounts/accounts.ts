@@ -1,9 +1,11 @@
+import type { Sealer } from '../crypto/sealed.js';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
+import { callbackSecretContext } from '../secrets/contexts.js';
 import { newSigningSecret } from '../webhooks/signing.js';
 
 const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
-  'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator', 'accountById', 'setTrackingDefaults',
+  'newAccountId', 'insertAccount', 'accountByName', 'listAccounts', 'setAccountStatus', 'insertOperator', 'accountById', 'setTrackingDefaults',
 ] as const);
 
 export interface Account {
@@ -24,10 +26,14 @@ export function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) throw new AccountError(`${kind} name must be 1-64 letters, digits, ".", "_" or "-": "${name}"`);
 }
 
-export async function createAccount(db: Queryable, name: string): Promise<Account> {
+/** A new account, with its callback secret sealed (`secrets`). */
+export async function createAccount(db: Queryable, secrets: Sealer, name: string): Promise<Account> {
   checkName('account', name);
   if (await findAccount(db, name)) throw new AccountError(`account "${name}" already exists`);
-  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [name, newSigningSecret()]);
+  const [reserved] = await db.query<{ id: number }>(sql.newAccountId);
+  const id = Number(reserved!.id);
+  const secret = secrets.seal(newSigningSecret(), callbackSecretContext(id));
+  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [id, name, secret]);
   return account!;
 }
 
@@ -68,11 +74,11 @@ export interface AccountView {
   createdAt: string;
 }
 
-export async function accountView(db: Queryable, id: number): Promise<AccountView | null> {
+export async function accountView(db: Queryable, secrets: Sealer, id: number): Promise<AccountView | null> {
   const [row] = await db.query<Account & { callback_secret: string; track_opens: boolean; track_clicks: boolean } & Record<string, unknown>>(sql.accountById, [id]);
-  return row
-    ? { name: row.name, status: row.status, callbackSecret: row.callback_secret, trackOpens: row.track_opens, trackClicks: row.track_clicks, createdAt: new Date(row.created_at).toISOString() }
-    : null;
+  if (!row) return null;
+  const callbackSecret = secrets.open(row.callback_secret, callbackSecretContext(row.id));
+  return { name: row.name, status: row.status, callbackSecret, trackOpens: row.track_opens, trackClicks: row.track_clicks, createdAt: new Date(row.created_at).toISOString() };
 }
 
 export async function setTrackingDefaults(db: Queryable, id: number, defaults: { trackOpens?: boolean; trackClicks?: boolean }): Promise<void> {

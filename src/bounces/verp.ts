@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { deriveKey, sameSignature } from '../shared/signatures.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { sameSignature } from '../shared/signatures.js';
 
 /**
  * VERP Return-Paths: `bounces+<message id>-<recipient>-<mac>@<bounce domain>`, so that a DSN
@@ -24,15 +25,16 @@ export interface VerpTarget {
 }
 
 export class Verp {
-  private readonly key: Buffer;
+  /** One key per master key of the ring: addresses are made with the first, any verifies. */
+  private readonly keys: Buffer[];
 
-  constructor(masterKey: Buffer) {
-    this.key = deriveKey(masterKey, 'mailroom verp v1');
+  constructor(ring: KeyRing) {
+    this.keys = ring.derive('mailroom verp v1');
   }
 
   address(target: VerpTarget): string {
     const recipient = target.recipientIndex === null ? 'x' : String(target.recipientIndex);
-    return `${PREFIX}${target.messageId}-${recipient}-${this.mac(target.messageId, recipient)}@${target.bounceDomain}`;
+    return `${PREFIX}${target.messageId}-${recipient}-${this.mac(this.keys[0]!, target.messageId, recipient)}@${target.bounceDomain}`;
   }
 
   /** The message and recipient an address was made for, or null if it is not one of ours. */
@@ -40,12 +42,13 @@ export class Verp {
     const match = PATTERN.exec(address.trim().toLowerCase());
     if (!match) return null;
     const [, messageId, recipient, mac, bounceDomain] = match as unknown as [string, string, string, string, string];
-    if (!sameSignature(mac, this.mac(messageId, recipient))) return null;
+    // A DSN can come back days later: an address made before a key change still names its message.
+    if (!this.keys.some((key) => sameSignature(mac, this.mac(key, messageId, recipient)))) return null;
     return { messageId, recipientIndex: recipient === 'x' ? null : Number(recipient), bounceDomain };
   }
 
-  private mac(messageId: string, recipient: string): string {
-    const digest = createHmac('sha256', this.key).update(`${messageId}-${recipient}`).digest();
+  private mac(key: Buffer, messageId: string, recipient: string): string {
+    const digest = createHmac('sha256', key).update(`${messageId}-${recipient}`).digest();
     let text = '';
     for (let i = 0; i < 10; i++) text += ALPHABET[digest[i]! & 31];
     return text;

@@ -4,6 +4,8 @@ import { setRateLimits } from '../sending/policy/accountPolicy.js';
 import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/settings.js';
+import { loadKeyRing } from '../config/secrets.js';
+import { Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
@@ -15,12 +17,12 @@ type Admin = (args: string[], options: CliOptions) => Promise<number>;
 
 class UsageError extends Error {}
 
-async function withDatabase(options: CliOptions, fn: (db: Database, config: Config) => Promise<void>): Promise<number> {
+async function withDatabase(options: CliOptions, fn: (db: Database, config: Config, secrets: Sealer) => Promise<void>): Promise<number> {
   const config = loadConfig({ configFile: options.config });
   const db = await openDatabase(config);
   try {
     await migrate(db);
-    await fn(db, config);
+    await fn(db, config, new Sealer(loadKeyRing(config)));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -47,7 +49,7 @@ function need(value: string | undefined, what: string): string {
 }
 
 const accounts: Admin = (args, options) =>
-  withDatabase(options, async (db, config) => {
+  withDatabase(options, async (db, config, secrets) => {
     const [action, name, range] = args;
     switch (action) {
       case 'list':
@@ -57,7 +59,7 @@ const accounts: Admin = (args, options) =>
         }
         return;
       case 'create':
-        await createAccount(db, need(name, 'account name'));
+        await createAccount(db, secrets, need(name, 'account name'));
         console.log(`account ${name} created; add a key with: mailroom keys create --account ${name}`);
         return;
       case 'suspend':
@@ -113,12 +115,12 @@ const keys: Admin = (args, options) =>
   });
 
 const domains: Admin = (args, options) =>
-  withDatabase(options, async (db) => {
+  withDatabase(options, async (db, _config, secrets) => {
     const [action, name] = args;
     const account = await requireAccount(db, need(options.account, '--account NAME'));
     switch (action) {
       case 'add': {
-        const domain = await addDomain(db, account.id, need(name, 'domain'), { verified: options.verified ?? false, ed25519: options.ed25519 ?? false });
+        const domain = await addDomain(db, secrets, account.id, need(name, 'domain'), { verified: options.verified ?? false, ed25519: options.ed25519 ?? false });
         console.log(`domain ${domain.domain} added to ${account.name}${domain.verified ? ' (verified)' : ''}`);
         console.log(`publish DKIM: ${domain.dkim_selector}._domainkey.${domain.domain} TXT "${dkimRecord(domain.dkim_public_key)}"`);
         if (domain.dkim_ed25519_selector && domain.dkim_ed25519_public_key) {

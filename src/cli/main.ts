@@ -6,6 +6,7 @@ import { DataDirLockedError } from '../db/pglite.js';
 import { DomainError } from '../domains/domains.js';
 import { adminCommands } from './admin.js';
 import { bounceCommand } from './bounce.js';
+import { secretsCommand } from './secrets.js';
 import { startCommand, migrateCommand } from './start.js';
 
 const USAGE = `mailroom: a self-hosted Email API
@@ -19,6 +20,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom keys list --account NAME | revoke ID --account NAME
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
   mailroom bounce parse FILE...                          print one JSON line per returned message
+  mailroom secrets rotate | status                       re-seal stored secrets with the current key; count them per key
 
 Settings come from MAILROOM_* variables or mailroom.config.json (see README).`;
 
@@ -59,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'start') return startCommand(values);
   if (command === 'migrate') return migrateCommand(values);
   if (command === 'bounce') return bounceCommand(rest);
+  if (command === 'secrets') return secretsCommand(rest, values);
   const admin = adminCommands[command];
   if (!admin) {
     console.error(`mailroom: unknown command "${command}"\n\n${USAGE}`);

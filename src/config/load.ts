@@ -17,6 +17,8 @@ export interface LoadOptions {
 
 const KEYS = Object.keys(SETTINGS) as SettingKey[];
 const KEY_BY_ENV = new Map(KEYS.map((key) => [SETTINGS[key].env, key]));
+/** Settings whose values are key material: an error about one does not repeat it. */
+const KEY_SETTINGS = new Set<SettingKey>(['encryptionKey', 'encryptionKeysPrevious']);
 
 function readConfigFile(path: string): Record<string, unknown> {
   let parsed: unknown;
@@ -48,7 +50,8 @@ function parseOne(key: SettingKey, raw: unknown, source: string): unknown {
     return SETTINGS[key].parse(raw);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
-    const shown = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+    // A list of keys with one bad item holds good keys too: they never reach a log.
+    const shown = KEY_SETTINGS.has(key) ? '(value not shown)' : typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
     throw new ConfigError(`invalid ${SETTINGS[key].env} (${source}): ${error.message}, got ${shown}`);
   }
 }

@@ -113,6 +113,18 @@ export const base64Key32: Parser<Buffer> = (raw) => {
   return key;
 };
 
+/** Keys in base64 separated by commas (or a JSON list of them); empty allowed. */
+export const base64Key32List: Parser<Buffer[]> = (raw) => {
+  const items = (Array.isArray(raw) ? raw.map(asString) : asString(raw).split(',')).map((item) => item.trim()).filter(Boolean);
+  return items.map((item, index) => {
+    try {
+      return base64Key32(item);
+    } catch {
+      throw new InvalidValue(`key ${index + 1}: expected 32 bytes encoded in base64`);
+    }
+  });
+};
+
 /** Per-destination limits for one group of MX hosts (see src/delivery/destinations.ts). */
 export interface DestinationLimitRule {
   /** An MX host name, or `*.suffix` for every MX host under that suffix (e.g. `*.google.com`). */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './settings.js';
+import { KeyRing } from '../crypto/keyring.js';
 
 /**
  * The installation's master key (MAILROOM_ENCRYPTION_KEY). When none is configured, one is
@@ -29,4 +30,9 @@ export function loadEncryptionKey(config: Pick<Config, 'encryptionKey' | 'dataDi
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
   }
+}
+
+/** The key ring: the master key above (current) and MAILROOM_ENCRYPTION_KEYS_PREVIOUS. */
+export function loadKeyRing(config: Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'dataDir'>): KeyRing {
+  return new KeyRing(loadEncryptionKey(config), config.encryptionKeysPrevious);
 }

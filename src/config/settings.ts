@@ -37,6 +37,7 @@ export const SETTINGS = {
   publicUrl: setting('MAILROOM_PUBLIC_URL', p.url('http', 'https'), 'http://127.0.0.1:3000', 'base URL of tracking links'),
   bootstrapApiKey: setting('MAILROOM_BOOTSTRAP_API_KEY', p.text, '', 'first API key of the default account'),
   encryptionKey: setting('MAILROOM_ENCRYPTION_KEY', p.base64Key32, null as Buffer | null, 'key for encryption at rest (32 bytes, base64)'),
+  encryptionKeysPrevious: setting('MAILROOM_ENCRYPTION_KEYS_PREVIOUS', p.base64Key32List, [] as Buffer[], 'former encryption keys (base64, comma-separated) that still open sealed secrets and verify signed links and bounce addresses'),
   smtpInsecureAuth: setting('MAILROOM_SMTP_INSECURE_AUTH', p.flag, false, 'allow SMTP AUTH without TLS'),
   smtpHost: setting('MAILROOM_SMTP_HOST', p.text, '127.0.0.1', 'address the SMTP listeners listen on'),
   smtpHostname: setting('MAILROOM_SMTP_HOSTNAME', p.text, '', 'name in the SMTP greeting and EHLO reply; empty = the host name'),

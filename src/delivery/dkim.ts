@@ -1,5 +1,7 @@
+import type { Sealer } from '../crypto/sealed.js';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
+import { dkimKeyContext } from '../secrets/contexts.js';
 
 const sql = sqlFile(new URL('../domains/domains.sql', import.meta.url), ['signingKey'] as const);
 
@@ -20,12 +22,13 @@ export interface SigningKeyPem {
  * The DKIM keys a message is signed with: its From domain's RSA key, and its Ed25519 key as a
  * second signature when the domain has one (RFC 8463). A message whose domain has no key in the
  * account (only possible with the sandbox, which accepts any sender) goes unsigned. Looked up for
- * every message, so cached briefly.
+ * every message, so cached briefly, opened (they are stored sealed); a key that does not open
+ * throws, and the message is deferred rather than sent unsigned.
  */
 export class SigningKeys {
   private cache = new Map<string, { keys: SigningKeyPem[]; until: number }>();
 
-  constructor(private readonly db: Queryable, private readonly ttlMs = 60_000) {}
+  constructor(private readonly db: Queryable, private readonly secrets: Sealer, private readonly ttlMs = 60_000) {}
 
   async forSender(accountId: number, fromAddress: string): Promise<SigningKeyPem[]> {
     const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
@@ -38,9 +41,10 @@ export class SigningKeys {
     }>(sql.signingKey, [accountId, domain]);
     const keys: SigningKeyPem[] = [];
     if (row) {
-      keys.push({ domain, selector: row.dkim_selector, algorithm: 'rsa-sha256', pem: row.dkim_private_key });
+      const context = dkimKeyContext(accountId);
+      keys.push({ domain, selector: row.dkim_selector, algorithm: 'rsa-sha256', pem: this.secrets.open(row.dkim_private_key, context) });
       if (row.dkim_ed25519_selector && row.dkim_ed25519_private_key) {
-        keys.push({ domain, selector: row.dkim_ed25519_selector, algorithm: 'ed25519-sha256', pem: row.dkim_ed25519_private_key });
+        keys.push({ domain, selector: row.dkim_ed25519_selector, algorithm: 'ed25519-sha256', pem: this.secrets.open(row.dkim_ed25519_private_key, context) });
       }
     }
     if (this.cache.size > 10_000) this.cache.clear();

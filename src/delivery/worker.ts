@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import { bounceDomainFor, type Verp } from '../bounces/verp.js';
 import { QUEUE_CHANNEL, Queue, type ClaimedMessage, type DeliveryResult } from '../queue/queue.js';
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   /** Longest sleep with nothing due, in case a wake-up was missed. */
   idleMs?: number;
   verp: Verp;
+  /** Opens the DKIM private keys, which are stored sealed. */
+  secrets: Sealer;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
   /** Makes the lease tokens; the process's WorkerIdentity, so that a dead process's messages are handed back at once. */
@@ -97,7 +100,7 @@ export class DeliveryWorker {
       },
     });
     this.db = db;
-    this.keys = new SigningKeys(db);
+    this.keys = new SigningKeys(db, options.secrets);
 
   }
 

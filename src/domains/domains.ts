@@ -1,7 +1,9 @@
 import { generateKeyPair } from 'node:crypto';
 import { domainToASCII } from 'node:url';
+import type { Sealer } from '../crypto/sealed.js';
 import type { Database, Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
+import { dkimKeyContext } from '../secrets/contexts.js';
 
 const sql = sqlFile(new URL('./domains.sql', import.meta.url), [
   'insertDomain', 'domainExists', 'createDomain', 'listDomains', 'domainById', 'keysOfDomains', 'deleteDomain', 'verifiedDomain',
@@ -103,6 +105,7 @@ const PEM = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEnco
 
 interface KeyPair {
   publicKey: string;
+  /** Once out of newKeys: sealed. */
   privateKey: string;
 }
 
@@ -115,10 +118,15 @@ function generatePem(type: DkimAlgorithm): Promise<KeyPair> {
   });
 }
 
-/** RSA-2048 (every receiver verifies it), and an Ed25519 key beside it when asked. */
-async function newKeys(ed25519: boolean): Promise<{ rsa: KeyPair; ed25519: KeyPair | null }> {
+/**
+ * RSA-2048 (every receiver verifies it), and an Ed25519 key beside it when asked; the private
+ * keys sealed for the account, as they are stored.
+ */
+async function newKeys(secrets: Sealer, accountId: number, ed25519: boolean): Promise<{ rsa: KeyPair; ed25519: KeyPair | null }> {
   const [rsa, ed] = await Promise.all([generatePem('rsa'), ed25519 ? generatePem('ed25519') : Promise.resolve(null)]);
-  return { rsa, ed25519: ed };
+  const context = dkimKeyContext(accountId);
+  const sealed = (pair: KeyPair): KeyPair => ({ publicKey: pair.publicKey, privateKey: secrets.seal(pair.privateKey, context) });
+  return { rsa: sealed(rsa), ed25519: ed && sealed(ed) };
 }
 
 /**
@@ -128,6 +136,7 @@ async function newKeys(ed25519: boolean): Promise<{ rsa: KeyPair; ed25519: KeyPa
  */
 export async function addDomain(
   db: Queryable,
+  secrets: Sealer,
   accountId: number,
   input: string,
   options: { verified?: boolean; selector?: string; ed25519?: boolean; now?: Date } = {},
@@ -135,7 +144,7 @@ export async function addDomain(
   const domain = normaliseDomain(input);
   const now = options.now ?? new Date();
   const selector = options.selector ? normaliseSelector(options.selector) : defaultSelector(now);
-  const keys = await newKeys(options.ed25519 ?? false);
+  const keys = await newKeys(secrets, accountId, options.ed25519 ?? false);
   const [row] = await db.query<Domain & Record<string, unknown>>(sql.insertDomain, [
     accountId, domain, options.verified ?? false, selector, keys.rsa.privateKey, keys.rsa.publicKey,
     keys.ed25519 ? ed25519Selector(selector) : null, keys.ed25519?.privateKey ?? null, keys.ed25519?.publicKey ?? null, now,
@@ -146,6 +155,7 @@ export async function addDomain(
 /** POST /domains: a new domain with its keys, or null when the account already has it. */
 export async function createDomain(
   db: Queryable,
+  secrets: Sealer,
   accountId: number,
   input: { domain: string; selector?: string; algorithm?: DkimAlgorithm },
   now: Date,
@@ -154,7 +164,7 @@ export async function createDomain(
   const selector = input.selector ? normaliseSelector(input.selector) : defaultSelector(now);
   // Spares generating a key for a domain the account has (the insert still decides a race).
   if ((await db.query(sql.domainExists, [accountId, domain])).length > 0) return null;
-  const keys = await newKeys(input.algorithm === 'ed25519');
+  const keys = await newKeys(secrets, accountId, input.algorithm === 'ed25519');
   const [row] = await db.query<Domain & Record<string, unknown>>(sql.createDomain, [
     accountId, domain, selector, keys.rsa.privateKey, keys.rsa.publicKey,
     keys.ed25519 ? ed25519Selector(selector) : null, keys.ed25519?.privateKey ?? null, keys.ed25519?.publicKey ?? null, now,
@@ -208,12 +218,12 @@ export class SelectorInUseError extends DomainError {}
  * then. A rotation started before the previous one's record was published replaces its key.
  * Returns false when the account has no such domain.
  */
-export async function startRotation(db: Database, accountId: number, id: number, requested: string | undefined, now: Date): Promise<boolean> {
+export async function startRotation(db: Database, secrets: Sealer, accountId: number, id: number, requested: string | undefined, now: Date): Promise<boolean> {
   const wanted = requested === undefined ? undefined : normaliseSelector(requested);
   if (!(await getDomain(db, accountId, id))) return false;
   // Generated before the transaction, which would otherwise hold PGlite's one connection for the
   // RSA key's generation; the Ed25519 key costs nothing and is dropped if the domain has none.
-  const keys = await newKeys(true);
+  const keys = await newKeys(secrets, accountId, true);
   return db.transaction(async (tx) => {
     const [domain] = await tx.query<{ dkim_selector: string; dkim_ed25519_selector: string | null }>(sql.lockDomain, [accountId, id]);
     if (!domain) return false;
@@ -241,6 +251,8 @@ export async function startRotation(db: Database, accountId: number, id: number,
  * Ends a rotation whose new records were found published: the pending keys sign from now on and
  * the keys they replace are listed as retiring until `retireUntil`. `checkedKeyIds` are the
  * pending keys the check found; if a newer rotation replaced them meanwhile, nothing changes.
+ * The private keys move from domain_dkim_keys to domains sealed as they are: every DKIM key of
+ * an account is sealed in one context.
  */
 export async function promotePendingKeys(db: Database, domainId: number, checkedKeyIds: readonly number[], now: Date, retireUntil: Date): Promise<boolean> {
   return db.transaction(async (tx) => {

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
 import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
 import type { IpCredentialRules } from '../accounts/ipCredentials.js';
+import type { Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
@@ -35,6 +36,8 @@ import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
   db: Database;
+  /** Seals and opens the stored secrets (callback and webhook secrets, DKIM keys). */
+  secrets: Sealer;
   pipeline: SendPipeline;
   authenticator: KeyAuthenticator;
   smtpCredentials: SmtpCredentialResolver;

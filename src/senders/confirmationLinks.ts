@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { deriveKey, sameSignature } from '../shared/signatures.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { sameSignature } from '../shared/signatures.js';
 
 /** How long a mailed confirmation link works. */
 export const CONFIRMATION_TTL_MS = 24 * 3600 * 1000;
@@ -18,11 +19,12 @@ export interface ConfirmationToken {
  * extend a link, and no lookup is needed to refuse a forged one.
  */
 export class ConfirmationLinks {
-  private readonly key: Buffer;
+  /** One key per master key of the ring: links are signed with the first, any verifies. */
+  private readonly keys: Buffer[];
   private readonly base: string;
 
-  constructor(encryptionKey: Buffer, publicUrl: string) {
-    this.key = deriveKey(encryptionKey, 'mailroom sender confirmation v1');
+  constructor(ring: KeyRing, publicUrl: string) {
+    this.keys = ring.derive('mailroom sender confirmation v1');
     this.base = publicUrl.replace(/\/+$/, '');
   }
 
@@ -32,7 +34,7 @@ export class ConfirmationLinks {
 
   url(token: ConfirmationToken): string {
     const text = `${token.senderId}.${token.nonce}.${token.expiresAt}`;
-    return `${this.base}/senders/confirm/${text}.${this.sign(text)}`;
+    return `${this.base}/senders/confirm/${text}.${this.sign(this.keys[0]!, text)}`;
   }
 
   /** The token a link names, if its signature is right; expiry is the caller's to judge (it says so differently). */
@@ -40,11 +42,12 @@ export class ConfirmationLinks {
     const match = /^(\d{1,15})\.([A-Za-z0-9_-]{16})\.(\d{13})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return null;
     const [, id, nonce, expires, signature] = match as unknown as [string, string, string, string, string];
-    if (!sameSignature(signature, this.sign(`${id}.${nonce}.${expires}`))) return null;
+    const text = `${id}.${nonce}.${expires}`;
+    if (!this.keys.some((key) => sameSignature(signature, this.sign(key, text)))) return null;
     return { senderId: Number(id), nonce, expiresAt: Number(expires) };
   }
 
-  private sign(text: string): string {
-    return createHmac('sha256', this.key).update(`confirm-sender\n${text}`).digest('base64url');
+  private sign(key: Buffer, text: string): string {
+    return createHmac('sha256', key).update(`confirm-sender\n${text}`).digest('base64url');
   }
 }

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { deriveKey, sameSignature } from '../shared/signatures.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { sameSignature } from '../shared/signatures.js';
 
 /**
  * Signed tracking and unsubscribe URLs under MAILROOM_PUBLIC_URL.
@@ -11,7 +12,8 @@ import { deriveKey, sameSignature } from '../shared/signatures.js';
  * No URL can therefore be made to redirect anywhere its message did not link to.
  *
  * The key is derived (HKDF) from the installation's encryption key, so every process of one
- * installation (API, workers) makes and checks the same signatures without sharing another file.
+ * installation (API, workers) makes and checks the same signatures without sharing another file;
+ * after a key change, URLs signed with a previous key of the ring still verify.
  */
 const SIGNATURE_BYTES = 16;
 
@@ -24,11 +26,12 @@ export interface ClickTarget {
 }
 
 export class TrackingLinks {
-  private readonly key: Buffer;
+  /** One key per master key of the ring: URLs are signed with the first, any verifies. */
+  private readonly keys: Buffer[];
   private readonly base: string;
 
-  constructor(encryptionKey: Buffer, publicUrl: string) {
-    this.key = deriveKey(encryptionKey, 'mailroom tracking links v1');
+  constructor(ring: KeyRing, publicUrl: string) {
+    this.keys = ring.derive('mailroom tracking links v1');
     this.base = publicUrl.replace(/\/+$/, '');
   }
 
@@ -63,7 +66,11 @@ export class TrackingLinks {
   }
 
   private sign(kind: LinkKind, ...parts: string[]): string {
-    const hmac = createHmac('sha256', this.key).update(kind);
+    return this.signWith(this.keys[0]!, kind, ...parts);
+  }
+
+  private signWith(key: Buffer, kind: LinkKind, ...parts: string[]): string {
+    const hmac = createHmac('sha256', key).update(kind);
     // NUL separators: no part can contain one (ids are base32, the index digits, a URL is
     // encoded), so no two different part lists sign the same bytes.
     for (const part of parts) hmac.update('\0').update(part);
@@ -72,6 +79,7 @@ export class TrackingLinks {
 
   private matches(signature: string, kind: LinkKind, ...parts: string[]): boolean {
     if (!/^[A-Za-z0-9_-]{22}$/.test(signature)) return false;
-    return sameSignature(signature, this.sign(kind, ...parts));
+    // Mail sent before a key change keeps working links while the old key stays in the ring.
+    return this.keys.some((key) => sameSignature(signature, this.signWith(key, kind, ...parts)));
   }
 }

@@ -1,3 +1,5 @@
+import { OpenCache } from '../crypto/openCache.js';
+import { SealedValueError, type Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { Signal } from '../delivery/signal.js';
@@ -92,13 +94,19 @@ export class WebhookDispatcher {
   private renewer: NodeJS.Timeout | null = null;
   private pruner: NodeJS.Timeout | null = null;
 
+  /** The signing secrets, opened once per endpoint rather than for every delivery. */
+  private readonly secrets: OpenCache;
+
   constructor(
     private readonly db: Database,
     private readonly sender: WebhookSender,
+    sealer: Sealer,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
-  ) {}
+  ) {
+    this.secrets = new OpenCache(sealer);
+  }
 
   /** Looks for due deliveries now (after events were written in this process, or a test moved its clock). */
   wakeUp(): void {
@@ -317,8 +325,20 @@ export class WebhookDispatcher {
   }
 
   private send(delivery: PendingDelivery, now: Date): Promise<SendOutcome> {
+    let secrets: string[];
+    try {
+      secrets = signingSecrets(delivery, now, this.secrets);
+    } catch (error) {
+      if (!(error instanceof SealedValueError)) throw error;
+      // Nothing unsigned ever leaves: the attempt fails and is retried like any other, and the
+      // account sees why without the installation's key ids.
+      this.log.error({ err: error, lane: delivery.lane }, 'a signing secret does not open; the delivery is retried');
+      return Promise.resolve({
+        ok: false, statusCode: null, error: 'the signing secret could not be read (an installation key problem); retried', response: '', durationMs: 0, refused: false,
+      });
+    }
     const body = JSON.stringify(eventPayload(delivery));
-    const headers = signatureHeaders(webhookId(delivery.event_id), Math.floor(now.getTime() / 1000), body, signingSecrets(delivery, now));
+    const headers = signatureHeaders(webhookId(delivery.event_id), Math.floor(now.getTime() / 1000), body, secrets);
     return this.sender.post(delivery.url, body, { ...headers }, delivery.lane, depthOf(delivery));
   }
 }

@@ -1,3 +1,6 @@
+import type { Sealer } from '../crypto/sealed.js';
+import { callbackSecretContext, webhookSecretContext } from '../secrets/contexts.js';
+
 /** One pending delivery as the dispatcher reads it (outbox.sql pendingOfLanes). */
 export interface PendingDelivery {
   id: number;
@@ -69,10 +72,14 @@ export function webhookId(eventId: number): string {
   return `evt_${eventId}`;
 }
 
-/** The secrets a delivery is signed with: a webhook's (and its previous one during a rotation), or the account's callback secret. */
-export function signingSecrets(delivery: PendingDelivery, now: Date): string[] {
-  if (delivery.webhook_id === null) return [delivery.callback_secret];
-  const secrets = [delivery.secret!];
-  if (delivery.previous_secret && delivery.previous_secret_until && new Date(delivery.previous_secret_until) > now) secrets.push(delivery.previous_secret);
-  return secrets;
+/**
+ * The secrets a delivery is signed with: a webhook's (and its previous one during a rotation), or
+ * the account's callback secret; stored sealed, opened here (a SealedValueError when one does not open).
+ */
+export function signingSecrets(delivery: PendingDelivery, now: Date, secrets: Pick<Sealer, 'open'>): string[] {
+  if (delivery.webhook_id === null) return [secrets.open(delivery.callback_secret, callbackSecretContext(delivery.account_id))];
+  const context = webhookSecretContext(delivery.account_id);
+  const opened = [secrets.open(delivery.secret!, context)];
+  if (delivery.previous_secret && delivery.previous_secret_until && new Date(delivery.previous_secret_until) > now) opened.push(secrets.open(delivery.previous_secret, context));
+  return opened;
 }

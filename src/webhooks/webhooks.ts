@@ -1,6 +1,8 @@
+import type { Sealer } from '../crypto/sealed.js';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { ENGAGEMENTS, STATUSES } from '../events/status.js';
+import { webhookSecretContext } from '../secrets/contexts.js';
 import { newSigningSecret } from './signing.js';
 
 const sql = sqlFile(new URL('./webhooks.sql', import.meta.url), [
@@ -62,9 +64,13 @@ function view(row: WebhookRow, now: Date): WebhookView {
   };
 }
 
-export async function createWebhook(db: Queryable, accountId: number, input: { url: string; description: string; eventTypes: string[]; ordered: boolean }, now: Date): Promise<WebhookView & { secret: string }> {
+/** A new webhook; its secret is stored sealed and shown in clear only in this answer. */
+export async function createWebhook(
+  db: Queryable, secrets: Sealer, accountId: number, input: { url: string; description: string; eventTypes: string[]; ordered: boolean }, now: Date,
+): Promise<WebhookView & { secret: string }> {
   const secret = newSigningSecret();
-  const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.insertWebhook, [accountId, input.url, input.description, JSON.stringify(input.eventTypes), secret, now, input.ordered]);
+  const sealed = secrets.seal(secret, webhookSecretContext(accountId));
+  const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.insertWebhook, [accountId, input.url, input.description, JSON.stringify(input.eventTypes), sealed, now, input.ordered]);
   return { ...view(row!, now), secret };
 }
 
@@ -93,10 +99,14 @@ export async function deleteWebhook(db: Queryable, accountId: number, id: number
   return (await db.query(sql.deleteWebhook, [accountId, id, now])).length > 0;
 }
 
-/** A new secret (shown once); the old one keeps signing beside it for ROTATION_OVERLAP_MS. */
-export async function rotateSecret(db: Queryable, accountId: number, id: number, now: Date): Promise<(WebhookView & { secret: string }) | null> {
+/**
+ * A new secret (shown once); the old one keeps signing beside it for ROTATION_OVERLAP_MS. The
+ * old one moves to previous_secret still sealed: both columns share one context.
+ */
+export async function rotateSecret(db: Queryable, secrets: Sealer, accountId: number, id: number, now: Date): Promise<(WebhookView & { secret: string }) | null> {
   const secret = newSigningSecret();
-  const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.rotateSecret, [accountId, id, secret, new Date(now.getTime() + ROTATION_OVERLAP_MS), now]);
+  const sealed = secrets.seal(secret, webhookSecretContext(accountId));
+  const [row] = await db.query<WebhookRow & Record<string, unknown>>(sql.rotateSecret, [accountId, id, sealed, new Date(now.getTime() + ROTATION_OVERLAP_MS), now]);
   return row ? { ...view(row, now), secret } : null;
 }
 

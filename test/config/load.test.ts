@@ -86,6 +86,18 @@ for (const [name, env, message] of BAD) {
   });
 }
 
+test('previous encryption keys: base64 keys separated by commas; a bad one is named by position, and no key is repeated in the error', () => {
+  const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+  const config = loadConfig({ cwd: cwd(), env: { MAILROOM_ENCRYPTION_KEYS_PREVIOUS: `${a.toString('base64')}, ${b.toString('base64')}` } });
+  assert.deepEqual(config.encryptionKeysPrevious, [a, b]);
+  assert.deepEqual(loadConfig({ cwd: cwd(), env: {} }).encryptionKeysPrevious, []);
+  assert.throws(() => loadConfig({ cwd: cwd(), env: { MAILROOM_ENCRYPTION_KEYS_PREVIOUS: `${a.toString('base64')},c2hvcnQ=` } }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.message, 'invalid MAILROOM_ENCRYPTION_KEYS_PREVIOUS (environment): key 2: expected 32 bytes encoded in base64, got (value not shown)');
+    return true;
+  });
+});
+
 test('config file errors name the file and the setting', () => {
   const dir = cwd();
   writeFileSync(join(dir, 'mailroom.config.json'), JSON.stringify({ httpPortt: 1 }));

@@ -15,7 +15,7 @@ let domain: Domain;
 before(async () => {
   app = await startTestApp();
   const account = await requireAccount(app.mailroom.db, 'default');
-  domain = await addDomain(app.mailroom.db, account.id, 'elipackage.com', { verified: true, selector: 'mr2026' });
+  domain = await addDomain(app.mailroom.db, app.mailroom.secrets, account.id, 'elipackage.com', { verified: true, selector: 'mr2026' });
 });
 after(() => app.stop());
 

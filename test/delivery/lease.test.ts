@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { KeyRing } from '../../src/crypto/keyring.js';
 import { Verp } from '../../src/bounces/verp.js';
 import { DeliveryWorker } from '../../src/delivery/worker.js';
 import type { DeliveryReport, OutboundMessage, Transport } from '../../src/delivery/transport.js';
@@ -32,7 +33,7 @@ test('a message whose lease ran out during its delivery is not sent again by the
     async close() {},
   };
   const worker = new DeliveryWorker(app.mailroom.db, slow, systemClock, createLogger('silent'), {
-    concurrency: 10, leaseMs: 300, maxRetryMs: 3_600_000, idleMs: 100, verp: new Verp(Buffer.alloc(32, 1)), bounceDomain: '',
+    concurrency: 10, leaseMs: 300, maxRetryMs: 3_600_000, idleMs: 100, verp: new Verp(new KeyRing(Buffer.alloc(32, 1))), secrets: app.mailroom.secrets, bounceDomain: '',
   }, createMetrics(app.mailroom.db));
   try {
     const ids: string[] = [];

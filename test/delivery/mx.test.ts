@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { KeyRing } from '../../src/crypto/keyring.js';
 import { Verp } from '../../src/bounces/verp.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { SEED_REQUEST, eventually, startTestApp, type TestApp } from '../helpers/app.js';
@@ -72,7 +73,7 @@ before(async () => {
     'mx.busyprovider.test': { A: ['127.0.0.9'] },
   });
   store = await createTestStore();
-  await prepareStore(store, ['elipackage.com']);
+  await prepareStore(store, ['elipackage.com'], KEY);
   app = await startTestApp({
     MAILROOM_TRANSPORT: 'mx',
     MAILROOM_DNS_SERVERS: dns.address,
@@ -205,7 +206,7 @@ test('the MAIL FROM is a VERP address that decodes to the message and recipient;
   const id = await send('vera@plain.test');
   await waitFor(id, 'DELIVERED');
   const [transaction] = transactionsWith(servers.main!, id);
-  const verp = new Verp(KEY);
+  const verp = new Verp(new KeyRing(KEY));
   assert.deepEqual(verp.decode(transaction!.from), { messageId: id, recipientIndex: 0, bounceDomain: 'bounces.elipackage.com' });
   assert.equal(verp.decode(transaction!.from.replace(`${id}-0-`, `${id}-1-`)), null);
   assert.ok(transaction!.from.split('@')[0]!.length <= 64);

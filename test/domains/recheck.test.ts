@@ -76,7 +76,7 @@ test('a removed record fails a verified domain (with an event, sending on for th
   assert.deepEqual(firstVerified.map((event) => [event.message_id, event.details]), [[null, { domainId: created.id, domain: 'watched.example', previousStatus: 'pending' }]]);
 
   // An admin-verified domain (no DNS) is never failed by the job.
-  await addDomain(app.mailroom.db, accountId, 'admin.example', { verified: true, now: clock.now() });
+  await addDomain(app.mailroom.db, app.mailroom.secrets, accountId, 'admin.example', { verified: true, now: clock.now() });
 
   assert.equal(await rechecker.runOnce(), 0, 'nothing is due right after a check');
   clock.advance(25 * HOUR);
@@ -134,7 +134,7 @@ test('a removed record fails a verified domain (with an event, sending on for th
 
 test('checks without sending IPs look for a:<HELO name>; with MAILROOM_BOUNCE_DOMAIN, SPF goes on the domain and no MX is asked for', async () => {
   const textual: DomainSettings = { ...settings, sendingIps: [], bounceDomain: 'bounces.mailroom.test' };
-  const domain = await addDomain(app.mailroom.db, accountId, 'plain.example', { selector: 'sel' });
+  const domain = await addDomain(app.mailroom.db, app.mailroom.secrets, accountId, 'plain.example', { selector: 'sel' });
   const records = expectedRecords(domain, [], textual);
   assert.deepEqual(records.map((record) => `${record.type} ${record.name}`), ['TXT sel._domainkey.plain.example', 'TXT plain.example', 'TXT _dmarc.plain.example', 'CNAME track.plain.example']);
   const spf = records[1]!;

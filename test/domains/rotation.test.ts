@@ -42,7 +42,7 @@ async function call(path: string, body?: Record<string, unknown>, status = 200):
 
 /** Signs a message as the worker would now (no cache) and verifies it: the selectors used, with their results. */
 async function signedWith(from: string): Promise<string[]> {
-  const keys = await new SigningKeys(app.mailroom.db, 0).forSender(accountId, from);
+  const keys = await new SigningKeys(app.mailroom.db, app.mailroom.secrets, 0).forSender(accountId, from);
   const raw = Buffer.from(`From: ${from}\r\nTo: b@example.org\r\nSubject: rotation\r\n\r\nbody\r\n`, 'latin1');
   const specs = keys.map((key) => ({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, key: createPrivateKey(key.pem) }));
   const signed = Buffer.concat([Buffer.from(await dkimSignatures(raw, SIGNED_HEADERS, specs), 'latin1'), raw]);

@@ -78,6 +78,6 @@ export const SEED_REQUEST = {
 
 /** A second account with an API key of its own: for the tests that one account never sees another's data. */
 export async function otherAccountKey(app: TestApp, name: string): Promise<string> {
-  await createAccount(app.mailroom.db, name);
+  await createAccount(app.mailroom.db, app.mailroom.secrets, name);
   return (await createKey(app.mailroom.db, { accountName: name })).key;
 }

@@ -32,7 +32,8 @@ export async function startBounceLoop(rcptReply: SinkOptions['rcptReply'], env: 
   try {
     dns = await startDnsServer({ 'customer.test': { MX: [{ exchange: 'mx.customer.test', priority: 10 }] }, 'mx.customer.test': { A: ['127.0.0.1'] } });
     store = await createTestStore();
-    await prepareStore(store, ['elipackage.com']);
+    const encryptionKey = randomBytes(32);
+    await prepareStore(store, ['elipackage.com'], encryptionKey);
     const app = await startTestApp({
       MAILROOM_ROLES: 'api,worker,mx',
       MAILROOM_TRANSPORT: 'mx',
@@ -40,7 +41,7 @@ export async function startBounceLoop(rcptReply: SinkOptions['rcptReply'], env: 
       MAILROOM_MX_DELIVERY_PORT: String(port),
       MAILROOM_MX_PORT: String(mxPort),
       MAILROOM_BOUNCE_DOMAIN: BOUNCE_DOMAIN,
-      MAILROOM_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      MAILROOM_ENCRYPTION_KEY: encryptionKey.toString('base64'),
       ...env,
     }, { store });
     const [dnsServer, testStore] = [dns, store];

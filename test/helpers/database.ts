@@ -6,6 +6,8 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { listMigrations, migrate } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/database.js';
+import { loadKeyRing } from '../../src/config/secrets.js';
+import { Sealer } from '../../src/crypto/sealed.js';
 import { openDatabase } from '../../src/db/open.js';
 
 /**
@@ -84,6 +86,15 @@ export async function createTestStore(): Promise<TestStore> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Seals secrets for a store as a Mailroom started on it will open them (for rows written before
+ * the app or a child starts): with its MAILROOM_ENCRYPTION_KEY, or without one, with the key
+ * generated into its data directory.
+ */
+export function sealerOf(store: TestStore, encryptionKey: Buffer | null = null): Sealer {
+  return new Sealer(loadKeyRing({ encryptionKey, encryptionKeysPrevious: [], dataDir: store.settings.dataDir }));
 }
 
 /** The single number a `SELECT count(*) AS n ...` returns. */

@@ -7,7 +7,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { addDomain } from '../../src/domains/domains.js';
 import { createLogger } from '../../src/shared/log.js';
 import { TEST_KEY } from './app.js';
-import type { TestStore } from './database.js';
+import { sealerOf, type TestStore } from './database.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -22,14 +22,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Prepares a store for child processes: schema, the default account with TEST_KEY, verified sender domains. */
-export async function prepareStore(store: TestStore, verifiedDomains: string[] = []): Promise<void> {
+/**
+ * Prepares a store for child processes: schema, the default account with TEST_KEY, verified
+ * sender domains; its secrets sealed with `encryptionKey`, the MAILROOM_ENCRYPTION_KEY the
+ * processes will be given (none: the key they generate into the data directory).
+ */
+export async function prepareStore(store: TestStore, verifiedDomains: string[] = [], encryptionKey: Buffer | null = null): Promise<void> {
   const db = await store.open();
   try {
     await migrate(db);
-    await bootstrapAccounts(db, TEST_KEY, createLogger('silent'));
+    const secrets = sealerOf(store, encryptionKey);
+    await bootstrapAccounts(db, secrets, TEST_KEY, createLogger('silent'));
     const account = await requireAccount(db, 'default');
-    for (const domain of verifiedDomains) await addDomain(db, account.id, domain, { verified: true });
+    for (const domain of verifiedDomains) await addDomain(db, secrets, account.id, domain, { verified: true });
   } finally {
     await db.close();
   }

@@ -9,7 +9,7 @@ before(async () => {
   app = await startTestApp();
   // A key for the sender's domain, so that the messages are signed and signing is timed.
   const account = await requireAccount(app.mailroom.db, 'default');
-  await addDomain(app.mailroom.db, account.id, SEED_REQUEST.from.replace(/^.*@/, ''), { verified: true });
+  await addDomain(app.mailroom.db, app.mailroom.secrets, account.id, SEED_REQUEST.from.replace(/^.*@/, ''), { verified: true });
 });
 after(() => app.stop());
 

@@ -97,7 +97,7 @@ function assertUnauthorized(response: { status: number; headers: Headers; body: 
 
 before(async () => {
   app = await startTestApp();
-  await createAccount(app.mailroom.db, 'acme');
+  await createAccount(app.mailroom.db, app.mailroom.secrets, 'acme');
   keyB = (await createKey(app.mailroom.db, { accountName: 'acme', operatorName: 'acme-ops', name: 'tenancy test' })).key;
   for (const n of [1, 2, 3]) sentByA.push(await send(app.key, requestA(n)));
   sentByB = await send(keyB, requestB);

@@ -94,7 +94,7 @@ test('a deferred destination is listed, and "retry now" makes it due at once wit
 });
 
 test("another account sees none of this account's queue and cannot cancel or retry its emails", async () => {
-  await createAccount(app.mailroom.db, 'other');
+  await createAccount(app.mailroom.db, app.mailroom.secrets, 'other');
   const { key } = await createKey(app.mailroom.db, { accountName: 'other' });
   const id = await send({ to: 'c@slow.example', sendAt: new Date(clock.now().getTime() + 3_600_000).toISOString() });
   const summary = (await (await app.api('/queue', { key })).json()) as { data: Summary[] };

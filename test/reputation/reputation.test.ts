@@ -23,8 +23,8 @@ before(async () => {
   loop = await startBounceLoop((address) => (address.startsWith('bad-') ? [550, '5.1.1 User unknown'] : null), { MAILROOM_REPUTATION_CHECK_SECONDS: '3600' });
   ({ app, sink } = loop);
   for (const name of ['warned-co', 'bouncy-co', 'small-co', 'complained-co']) {
-    const account = await createAccount(app.mailroom.db, name);
-    await addDomain(app.mailroom.db, account.id, `${name}.test`, { verified: true });
+    const account = await createAccount(app.mailroom.db, app.mailroom.secrets, name);
+    await addDomain(app.mailroom.db, app.mailroom.secrets, account.id, `${name}.test`, { verified: true });
     keys[name] = (await createKey(app.mailroom.db, { accountName: name })).key;
   }
 });

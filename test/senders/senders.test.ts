@@ -5,7 +5,7 @@ import { createKey } from '../../src/accounts/apiKeys.js';
 import { createAccount } from '../../src/accounts/accounts.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { eventually, SEED_REQUEST, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestStore, type TestStore } from '../helpers/database.js';
+import { createTestStore, sealerOf, type TestStore } from '../helpers/database.js';
 import { prepareStore } from '../helpers/process.js';
 
 /**
@@ -24,7 +24,7 @@ before(async () => {
   await prepareStore(store, ['elipackage.com']);
   const db = await store.open();
   try {
-    await createAccount(db, 'other-co');
+    await createAccount(db, sealerOf(store), 'other-co');
     otherKey = (await createKey(db, { accountName: 'other-co' })).key;
   } finally {
     await db.close();

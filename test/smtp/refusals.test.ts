@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { createKey } from '../../src/accounts/apiKeys.js';
 import { createAccount, setAccountStatus } from '../../src/accounts/accounts.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
+import { countOf, createTestStore, sealerOf, type TestStore } from '../helpers/database.js';
 import { prepareStore } from '../helpers/process.js';
 import { plainToken, SmtpClient, type Reply } from '../helpers/smtpClient.js';
 import { startSmtpSink } from '../helpers/smtpSink.js';
@@ -29,7 +29,7 @@ before(async () => {
   await prepareStore(store, ['elipackage.com']);
   const db = await store.open();
   try {
-    await createAccount(db, 'suspended-co');
+    await createAccount(db, sealerOf(store), 'suspended-co');
     suspendedKey = (await createKey(db, { accountName: 'suspended-co' })).key;
     await setAccountStatus(db, 'suspended-co', 'suspended');
   } finally {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { KeyRing } from '../../src/crypto/keyring.js';
 import { composeMime } from '../../src/delivery/mime.js';
 import type { ComposedContent } from '../../src/sending/render.js';
 import { decorateComposed, trackingPlan } from '../../src/tracking/decorate.js';
 import { TrackingLinks } from '../../src/tracking/links.js';
 
-const links = new TrackingLinks(Buffer.alloc(32, 3), 'https://t.example.com');
+const links = new TrackingLinks(new KeyRing(Buffer.alloc(32, 3)), 'https://t.example.com');
 const ID = '01JTRACKTEST00000000000000';
 const DATE = new Date('2026-03-04T05:06:07Z');
 const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3000)]);

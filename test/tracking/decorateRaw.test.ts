@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { KeyRing } from '../../src/crypto/keyring.js';
 import { decorateRaw } from '../../src/tracking/decorateRaw.js';
 import { TrackingLinks } from '../../src/tracking/links.js';
 
@@ -11,7 +12,7 @@ import { TrackingLinks } from '../../src/tracking/links.js';
  * built by another implementation (Nodemailer's own composer, with its QP and base64), and
  * what comes out is read back by mailparser.
  */
-const links = new TrackingLinks(Buffer.alloc(32, 9), 'https://t.example.com');
+const links = new TrackingLinks(new KeyRing(Buffer.alloc(32, 9)), 'https://t.example.com');
 const ID = '01JRAWTRACK000000000000000';
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(4000)]);
 const HTML = '<html><body><p>Grüße! <a href="https://shop.example/a?x=1&amp;y=2">shop</a> and <a href="https://shop.example/b">b</a></p></body></html>';

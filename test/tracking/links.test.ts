@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { KeyRing } from '../../src/crypto/keyring.js';
 import { TrackingLinks } from '../../src/tracking/links.js';
 
-const links = new TrackingLinks(Buffer.alloc(32, 7), 'https://t.example.com/');
+const links = new TrackingLinks(new KeyRing(Buffer.alloc(32, 7)), 'https://t.example.com/');
 const ID = '01JABCDEFGHJKMNPQRSTVWXYZ0';
 
 function parts(url: string): string[] {
@@ -40,7 +41,21 @@ test('an edited message id, position, target or signature fails; so does another
   const [, , oid, file] = parts(links.openUrl(ID));
   const openSignature = file!.replace(/\.gif$/, '');
   assert.equal(links.verifyUnsubscribe(oid!, openSignature), false, 'an open signature is no unsubscribe signature');
-  assert.equal(new TrackingLinks(Buffer.alloc(32, 8), 'https://t.example.com').verifyOpen(oid!, openSignature), false, 'another installation');
+  assert.equal(new TrackingLinks(new KeyRing(Buffer.alloc(32, 8)), 'https://t.example.com').verifyOpen(oid!, openSignature), false, 'another installation');
   assert.equal(links.verifyOpen(oid!, ''), false);
   assert.equal(links.verifyOpen(oid!, `${openSignature}x`), false);
+});
+
+test('after a key change, URLs signed with the previous key verify while it stays in the ring; new URLs use the current key', () => {
+  const [keyA, keyB] = [Buffer.alloc(32, 7), Buffer.alloc(32, 9)];
+  const before = new TrackingLinks(new KeyRing(keyA), 'https://t.example.com');
+  const rotated = new TrackingLinks(new KeyRing(keyB, [keyA]), 'https://t.example.com');
+  const afterRemoval = new TrackingLinks(new KeyRing(keyB), 'https://t.example.com');
+  const [, , id, index, encoded, signature] = parts(before.clickUrl(ID, 2, 'https://shop.example/'));
+  const [, uid, usig] = parts(before.unsubscribeUrl(ID));
+  assert.deepEqual(rotated.verifyClick(id!, index!, encoded!, signature!), { messageId: ID, index: 2, url: 'https://shop.example/' });
+  assert.ok(rotated.verifyUnsubscribe(uid!, usig!));
+  assert.equal(afterRemoval.verifyClick(id!, index!, encoded!, signature!), null);
+  assert.equal(afterRemoval.verifyUnsubscribe(uid!, usig!), false);
+  assert.equal(rotated.openUrl(ID), afterRemoval.openUrl(ID), 'signed with the current key');
 });

@@ -35,7 +35,7 @@ test('a lane sent for longer than its lease is renewed, and no other dispatcher 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const app = await startTestApp({ MAILROOM_ALLOW_PRIVATE_CALLBACKS: '1', MAILROOM_ROLES: 'api' });
   const options = { concurrency: 4, batch: 100, leaseMs: 1_500, idleMs: 100, retentionMs: 86_400_000 };
-  const dispatchers = [0, 1].map(() => new WebhookDispatcher(app.mailroom.db, new WebhookSender(new TargetResolver([], true), true), systemClock, createLogger('silent'), options));
+  const dispatchers = [0, 1].map(() => new WebhookDispatcher(app.mailroom.db, new WebhookSender(new TargetResolver([], true), true), app.mailroom.secrets, systemClock, createLogger('silent'), options));
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`;
     assert.equal((await app.api('/webhooks', { method: 'POST', json: { url, eventTypes: ['QUEUED'] } })).status, 200);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { accountView, setTrackingDefaults } from '../../accounts/accounts.js';
+import type { Sealer } from '../../crypto/sealed.js';
 import type { Database } from '../../db/database.js';
 import { ApiError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
@@ -17,9 +18,9 @@ const SettingsBody = Type.Object({
 }, { additionalProperties: false });
 
 /** The caller's account: its name, status, tracking defaults, and the secret its messages' callbacks are signed with (SPEC section 5). */
-export function accountRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; reputation: ReputationPolicy; policy: SendingPolicy }): void {
+export function accountRoutes(app: FastifyInstance, deps: { db: Database; secrets: Sealer; clock: Clock; reputation: ReputationPolicy; policy: SendingPolicy }): void {
   const view = async (accountId: number) => {
-    const data = await accountView(deps.db, accountId);
+    const data = await accountView(deps.db, deps.secrets, accountId);
     if (!data) throw new ApiError(404, 'NOT_FOUND', 'The account of this key no longer exists.');
     const policy = await deps.policy.accounts().get(accountId);
     return { ...data, allowRoleAddresses: policy.allowRoleAddresses, checkRecipientDomains: policy.checkRecipientDomains, rateLimits: policy.limits };

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Sealer } from '../../crypto/sealed.js';
 import type { Database } from '../../db/database.js';
 import { DomainChecker } from '../../domains/checks.js';
 import {
@@ -52,6 +53,8 @@ const OneDomain = { 200: Type.Object({ meta: Meta, data: DomainSchema }) };
 
 export interface DomainRouteDeps {
   db: Database;
+  /** Seals the private keys of new domains and rotations. */
+  secrets: Sealer;
   clock: Clock;
   /** The records' inputs (sending IPs, MX host, ...) and DNS servers; defaults when absent. */
   domainSettings?: DomainSettings;
@@ -103,7 +106,7 @@ export function domainRoutes(app: FastifyInstance, deps: DomainRouteDeps): void 
         if (error instanceof DomainError) throw validationError([{ field: 'domain', message: 'is not a domain name' }], `${request.body.domain} is not a domain name.`);
         throw error;
       }
-      const created = await createDomain(deps.db, accountId, { ...request.body, domain: name }, deps.clock.now()).catch(selectorError);
+      const created = await createDomain(deps.db, deps.secrets, accountId, { ...request.body, domain: name }, deps.clock.now()).catch(selectorError);
       if (!created) throw new ApiError(409, 'CONFLICT', `${name} is already a domain of this account.`, [{ field: 'domain', message: 'already added' }]);
       return { meta: metaOf(request), data: domainView(created, [], settings) };
     },
@@ -168,7 +171,7 @@ export function domainRoutes(app: FastifyInstance, deps: DomainRouteDeps): void 
     async (request) => {
       const { accountId } = principalOf(request);
       const id = Number(request.params.id);
-      if (!(await startRotation(deps.db, accountId, id, request.body.selector, deps.clock.now()).catch(selectorError))) throw notFound(id);
+      if (!(await startRotation(deps.db, deps.secrets, accountId, id, request.body.selector, deps.clock.now()).catch(selectorError))) throw notFound(id);
       return { meta: metaOf(request), data: await viewOf(accountId, id) };
     },
   );

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Sealer } from '../../crypto/sealed.js';
 import type { Database } from '../../db/database.js';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, validationError } from '../../shared/errors.js';
@@ -32,6 +33,8 @@ const AttemptsQuery = Type.Object({
 
 export interface WebhookRouteDeps {
   db: Database;
+  /** Seals the secrets of new webhooks and rotations. */
+  secrets: Sealer;
   clock: Clock;
   targets: TargetResolver;
 }
@@ -57,7 +60,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
     { schema: { summary: 'Create a webhook (its signing secret is shown only in this response)', tags: ['webhooks'], body: CreateBody } },
     async (request) => {
       await checkUrl(request.body.url);
-      const data = await createWebhook(deps.db, principalOf(request).accountId, {
+      const data = await createWebhook(deps.db, deps.secrets, principalOf(request).accountId, {
         url: request.body.url, description: request.body.description ?? '', eventTypes: request.body.eventTypes ?? [], ordered: request.body.ordered ?? true,
       }, deps.clock.now());
       return { meta: metaOf(request), data };
@@ -103,7 +106,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
     { schema: { summary: 'A new signing secret (shown only here); the old one also signs for 24 hours', tags: ['webhooks'], params: IdParams } },
     async (request) => {
       const id = Number(request.params.id);
-      const data = await rotateSecret(deps.db, principalOf(request).accountId, id, deps.clock.now());
+      const data = await rotateSecret(deps.db, deps.secrets, principalOf(request).accountId, id, deps.clock.now());
       if (!data) throw notFound(id);
       return { meta: metaOf(request), data };
     },

@@ -9,7 +9,7 @@ import { createAccount } from '../../../src/accounts/accounts.js';
 import { addDomain } from '../../../src/domains/domains.js';
 import { setRateLimits } from '../../../src/sending/policy/accountPolicy.js';
 import { SEED_REQUEST, startTestApp, type TestApp } from '../../helpers/app.js';
-import { countOf, createTestStore, type TestStore } from '../../helpers/database.js';
+import { countOf, createTestStore, sealerOf, type TestStore } from '../../helpers/database.js';
 import { startDnsServer, type TestDnsServer } from '../../helpers/dnsServer.js';
 import { prepareStore } from '../../helpers/process.js';
 import { plainToken, SmtpClient, type Reply } from '../../helpers/smtpClient.js';
@@ -40,8 +40,8 @@ before(async () => {
   await prepareStore(store, ['elipackage.com']);
   const db = await store.open();
   try {
-    const limited = await createAccount(db, 'limited');
-    await addDomain(db, Number(limited.id), 'limited.example', { verified: true });
+    const limited = await createAccount(db, sealerOf(store), 'limited');
+    await addDomain(db, sealerOf(store), Number(limited.id), 'limited.example', { verified: true });
     limitedKey = (await createKey(db, { accountName: 'limited' })).key;
     await setRateLimits(db, 'limited', 0, PER_DAY);
   } finally {

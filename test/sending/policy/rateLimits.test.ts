@@ -5,7 +5,7 @@ import type { Database } from '../../../src/db/database.js';
 import { migrate } from '../../../src/db/migrate.js';
 import { RateLimiter, type RateLimits } from '../../../src/sending/policy/rateLimits.js';
 import { ManualClock } from '../../../src/shared/clock.js';
-import { createTestStore, onPostgres, type TestStore } from '../../helpers/database.js';
+import { createTestStore, onPostgres, sealerOf, type TestStore } from '../../helpers/database.js';
 
 let store: TestStore;
 let db: Database;
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function account(): Promise<number> {
-  return Number((await createAccount(db, `limited-${++accounts}`)).id);
+  return Number((await createAccount(db, sealerOf(store), `limited-${++accounts}`)).id);
 }
 
 const takeOne = (limiter: RateLimiter, accountId: number, limits: RateLimits) => limiter.take({ accountId, count: 1, limits, partial: false });
