@@ -1,5 +1,6 @@
 import { lookup as systemLookup, Resolver } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
+import { hasHiddenCharacters } from '../shared/characters.js';
 import { nonPublicReason } from './publicAddress.js';
 
 /**
@@ -17,6 +18,8 @@ export class RefusedTarget extends Error {}
 
 /** A syntax problem of a URL, or null: http(s), a host, no credentials, no fragment tricks. */
 export function urlProblem(text: string): string | null {
+  // The URL parser drops TAB and line breaks: the URL stored would not be the one checked.
+  if (hasHiddenCharacters(text)) return 'must not contain control or invisible characters';
   let url: URL;
   try {
     url = new URL(text);
