@@ -14,6 +14,15 @@ export interface CallbackTargetOptions {
 
 export const DEFAULT_CALLBACK_TARGET_OPTIONS: CallbackTargetOptions = { ttlMs: 30_000, failureTtlMs: 5_000, waitMs: 2_000 };
 
+const ALLOW_HINT = 'private addresses need MAILROOM_ALLOW_PRIVATE_CALLBACKS=1';
+
+interface Refused {
+  field: string;
+  problem: string;
+  /** Refused for where it points (a policy refusal), not for its syntax. */
+  target: boolean;
+}
+
 const UNRESOLVED_IN_TIME: TargetVerdict = { kind: 'unresolved', reason: 'the look-up took too long', noSuchHost: false };
 
 /**
@@ -46,18 +55,18 @@ export class CallbackTargetCheck {
    */
   async check(callbacks: readonly string[], field: (index: number) => string): Promise<void> {
     if (callbacks.length === 0) return;
-    const found = await Promise.all(callbacks.map(async (callback, index): Promise<{ detail: ErrorDetail; target: boolean } | null> => {
+    const found = await Promise.all(callbacks.map(async (callback, index): Promise<Refused | null> => {
       if (!callbackUrls([callback])) return null;
       const problem = urlProblem(callback);
-      if (problem) return { detail: { field: field(index), message: problem }, target: false };
+      if (problem) return { field: field(index), problem, target: false };
       if (this.allowPrivate) return null;
       const verdict = await this.verdictOf(canonicalHost(new URL(callback).hostname));
-      return verdict.kind === 'refused' ? { detail: { field: field(index), message: `is refused: ${verdict.reason}` }, target: true } : null;
+      return verdict.kind === 'refused' ? { field: field(index), problem: `is refused: ${verdict.reason}`, target: true } : null;
     }));
     const refused = found.filter((entry) => entry !== null);
     if (refused.length === 0) return;
-    const details = refused.map((entry) => entry.detail);
-    const summary = details.map((detail) => `${detail.field} ${detail.message}`).join('; ');
+    const summary = refused.map((entry) => `${entry.field} ${entry.problem}`).join('; ');
+    const details: ErrorDetail[] = refused.map((entry) => ({ field: entry.field, message: entry.target ? `${entry.problem}; ${ALLOW_HINT}` : entry.problem }));
     if (!refused.some((entry) => entry.target)) throw validationError(details, `${summary}.`);
     throw new PolicyRefusal(400, 'VALIDATION_ERROR', `${summary}. Callbacks may only go to public addresses; an installation whose receivers are on its own network allows private ones with MAILROOM_ALLOW_PRIVATE_CALLBACKS=1.`, details);
   }
