@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { randomToken } from '../shared/ids.js';
-import { ensureOperator, requireAccount, DEFAULT_OPERATOR } from './accounts.js';
+import { oneLineProblem } from '../shared/characters.js';
+import { AccountError, ensureOperator, requireAccount, DEFAULT_OPERATOR } from './accounts.js';
 
 const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
   'insertKey', 'keyByHash', 'keyHashExists', 'listKeys', 'revokeKey',
@@ -44,6 +45,8 @@ export async function createKey(
   db: Queryable,
   options: { accountName: string; operatorName?: string; name?: string; key?: string },
 ): Promise<CreatedKey> {
+  const nameProblem = oneLineProblem(options.name);
+  if (nameProblem) throw new AccountError(`the key's name ${nameProblem}: ${JSON.stringify(options.name)}`);
   const account = await requireAccount(db, options.accountName);
   const operator = await ensureOperator(db, account.id, options.operatorName ?? DEFAULT_OPERATOR);
   const key = options.key ?? generateKey();

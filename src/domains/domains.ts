@@ -1,9 +1,10 @@
 import { generateKeyPair } from 'node:crypto';
-import { domainToASCII } from 'node:url';
 import type { Sealer } from '../crypto/sealed.js';
 import type { Database, Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { dkimKeyContext } from '../secrets/contexts.js';
+import { asciiDomain } from '../sending/addresses.js';
+import { hasHiddenCharacters } from '../shared/characters.js';
 
 const sql = sqlFile(new URL('./domains.sql', import.meta.url), [
   'insertDomain', 'domainExists', 'createDomain', 'listDomains', 'domainById', 'keysOfDomains', 'deleteDomain', 'verifiedDomain',
@@ -63,11 +64,14 @@ export class DomainError extends Error {}
 /** Failed domains may still send for this long: a DNS hiccup or a record being moved must not stop all mail. */
 export const FAILED_GRACE_HOURS = 72;
 
+/**
+ * A domain as an account or an admin gives it, in the form it is stored: lower case, IDN labels
+ * as A-labels, without a final dot or surrounding spaces. Held to the same rule as the domain of
+ * an address (asciiDomain): a control or invisible character refuses it, never disappears.
+ */
 export function normaliseDomain(input: string): string {
-  const ascii = domainToASCII(input.trim().toLowerCase().replace(/\.$/, ''));
-  if (!ascii || !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(ascii)) {
-    throw new DomainError(`not a domain name: "${input}"`);
-  }
+  const ascii = hasHiddenCharacters(input) ? null : asciiDomain(input.trim().replace(/\.$/, ''));
+  if (!ascii) throw new DomainError(`not a domain name: ${JSON.stringify(input)}`);
   return ascii;
 }
 

@@ -104,6 +104,7 @@ export class SendPipeline {
     const prepared = prepareRawSubmission(principal, input, this.deps.clock.now());
     await this.deps.policy.checkSender(principal.accountId, prepared.from);
     await this.deps.policy.checkAttachments(await rawAttachments(input.raw), (index) => `attachments[${index}]`);
+    await this.deps.policy.checkCallbacks(prepared.options.callbacks, (index) => `X-Mailroom-Callbacks[${index}]`);
     const context: SendContext = { principal, meta: { timestamp: 0, transactionId: '' }, unsubscribeMsg: null, idempotencyKey: prepared.options.idempotencyKey };
     let built = false;
     const response = await this.idempotent(context, '/smtp', () => ({ digest: prepared.requestDigest() }), async () => {
@@ -141,6 +142,7 @@ export class SendPipeline {
     ];
     await policy.checkRecipients(principal.accountId, addressees, scope);
     await policy.checkAttachments(message.attachments.map((attachment) => ({ filename: attachment.filename, content: Buffer.from(attachment.content, 'base64') })), (index) => `attachments[${index}]`);
+    await policy.checkCallbacks(message.request.callbacks ?? [], (index) => `callbacks[${index}]`);
 
     const warnings: ErrorDetail[] = policy.warnings(message.from, message.replyTo);
     (message.request.callbacks ?? []).forEach((callback, index) => {

@@ -70,7 +70,9 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
   if (!fromField) throw invalid('The message has no From header field.', [{ field: 'From', message: 'is required' }]);
   if (countFields(message, 'from') > 1) throw invalid('The message has more than one From header field.', [{ field: 'From', message: 'must appear once' }]);
   const fromText = fieldValue(fromField);
-  const from = parseMailbox(fromText);
+  // A TAB in a header field is folding whitespace (RFC 5322 3.2.2), read as a space; parseMailbox
+  // refuses control characters in what a caller gives as a display name.
+  const from = parseMailbox(fromText.replace(/\t/g, ' '));
   if (typeof from === 'string') throw invalid(`The From header field ${from}.`, [{ field: 'From', message: from }]);
 
   const { options, details } = readMailroomOptions(message.fields);

@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ErrorDetail } from '../shared/errors.js';
 import { parseMailbox, type ParsedAddress } from './addresses.js';
+import { reservedHeaderReason } from './reservedHeaders.js';
 import { SendRequestShape, type CompleteSendRequest } from './schema.js';
 import { isStorableText } from '../shared/storable.js';
 
@@ -12,11 +13,6 @@ const MAX_SCHEDULE_MS = 30 * 24 * 3600 * 1000;
 export const REPORTING_ID = /^[A-Za-z0-9._:-]+$/;
 export const TAG = /^[A-Za-z0-9._:-]+$/;
 const HEADER_NAME = /^[!-9;-~]+$/;
-/** Headers Mailroom writes itself; letting callers set them would break threading, DKIM or tracking. */
-const RESERVED_HEADERS = new Set([
-  'from', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'reply-to', 'sender', 'return-path',
-  'mime-version', 'content-type', 'content-transfer-encoding', 'dkim-signature', 'received',
-]);
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
 
 export interface ValidAttachment {
@@ -155,8 +151,9 @@ export function validateSendRequest(value: unknown, now: Date): Validation {
   (request.callbacks ?? []).forEach((callback, index) => noLineBreaks(`callbacks[${index}]`, callback, details));
   for (const [name, headerValue] of Object.entries(request.headers ?? {})) {
     const field = `headers.${name}`;
+    const reserved = reservedHeaderReason(name);
     if (!HEADER_NAME.test(name) || name.length > 76) details.push({ field, message: 'is not a valid header name' });
-    else if (RESERVED_HEADERS.has(name.toLowerCase())) details.push({ field, message: 'is set by Mailroom and cannot be given' });
+    else if (reserved) details.push({ field, message: reserved });
     noLineBreaks(field, headerValue, details);
   }
 

@@ -16,5 +16,12 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A refusal of policy that HTTP answers as the field's validation error (a callback to a private
+ * address: 400 VALIDATION_ERROR naming it), and SMTP as a policy refusal (550 5.7.1, replies.ts)
+ * rather than as malformed content.
+ */
+export class PolicyRefusal extends ApiError {}
+
 export const validationError = (details: ErrorDetail[], message = 'The request is not valid.') =>
   new ApiError(400, 'VALIDATION_ERROR', message, details);

@@ -1,4 +1,4 @@
-import { ApiError } from '../shared/errors.js';
+import { ApiError, PolicyRefusal } from '../shared/errors.js';
 
 /** An SMTP refusal: the reply code smtp-server sends, and a text that starts with its enhanced code. */
 export class SmtpReply extends Error {
@@ -14,6 +14,8 @@ interface ReplyRule {
   error: string;
   /** Only at this stage; absent: any. */
   stage?: Stage;
+  /** Only for a refusal of policy answered over HTTP as a validation error (PolicyRefusal). */
+  policy?: true;
   code: number;
   enhanced: string;
 }
@@ -33,6 +35,7 @@ export const REPLY_RULES: readonly ReplyRule[] = [
   { error: 'ATTACHMENT_NOT_ALLOWED', code: 554, enhanced: '5.6.1' },
   { error: 'MESSAGE_TOO_LARGE', code: 552, enhanced: '5.3.4' },
   { error: 'IDEMPOTENCY_KEY_REUSED', code: 550, enhanced: '5.6.0' },
+  { error: 'VALIDATION_ERROR', policy: true, code: 550, enhanced: '5.7.1' },
   { error: 'VALIDATION_ERROR', stage: 'mail', code: 553, enhanced: '5.1.7' },
   { error: 'VALIDATION_ERROR', stage: 'rcpt', code: 553, enhanced: '5.1.3' },
   { error: 'VALIDATION_ERROR', code: 550, enhanced: '5.6.0' },
@@ -41,7 +44,8 @@ export const REPLY_RULES: readonly ReplyRule[] = [
 export function replyForError(error: unknown, stage: Stage): SmtpReply {
   if (error instanceof SmtpReply) return error;
   if (error instanceof ApiError) {
-    const rule = REPLY_RULES.find((candidate) => candidate.error === error.code && (candidate.stage === undefined || candidate.stage === stage));
+    const rule = REPLY_RULES.find((candidate) => candidate.error === error.code && (candidate.stage === undefined || candidate.stage === stage)
+      && (candidate.policy === undefined || error instanceof PolicyRefusal));
     if (rule) return new SmtpReply(rule.code, rule.enhanced, error.message);
   }
   return new SmtpReply(451, '4.3.0', 'Internal error; the message was not accepted. Please try again later.');

@@ -1,7 +1,9 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { ErrorDetail } from '../shared/errors.js';
-import { checkAddress } from '../sending/addresses.js';
+import { bareAddressProblem } from '../sending/addresses.js';
+import { ADDRESS_CHARACTER_PROBLEM, hasHiddenCharacters } from '../shared/characters.js';
+import { neutraliseCell, restoreCell } from '../shared/csvCells.js';
 import { normalizeAddress, SUPPRESSION_REASONS, type NewSuppression, type Suppression, type SuppressionReason } from './suppressions.js';
 
 /**
@@ -21,8 +23,10 @@ function plausibleTime(text: string): boolean {
   return !Number.isNaN(time) && time >= Date.UTC(1970, 0, 1) && time < Date.UTC(10000, 0, 1);
 }
 
+/** The export; every cell neutralised against formula injection (src/shared/csvCells.ts). */
 export function suppressionsToCsv(entries: readonly Suppression[]): string {
-  return stringify(entries.map((entry) => [entry.address, entry.reason, entry.messageId ?? '', entry.createdAt]), { header: true, columns: [...CSV_COLUMNS] });
+  const rows = entries.map((entry) => [entry.address, entry.reason, entry.messageId ?? '', entry.createdAt].map(neutraliseCell));
+  return stringify(rows, { header: true, columns: [...CSV_COLUMNS] });
 }
 
 export type CsvImport = { ok: true; entries: NewSuppression[] } | { ok: false; details: ErrorDetail[] };
@@ -34,8 +38,15 @@ export type CsvImport = { ok: true; entries: NewSuppression[] } | { ok: false; d
  */
 export function parseSuppressionCsv(text: string, defaultReason: SuppressionReason): CsvImport {
   let records: string[][];
+  /** Rows whose text holds a control or invisible character, which trimming would drop unseen. */
+  const hidden = new Set<number>();
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+    const parsed = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: true, raw: true }) as unknown as { record: string[]; raw: string }[];
+    parsed.forEach(({ raw }, index) => {
+      if (hasHiddenCharacters(raw.replace(/(\r\n|\n|\r)$/, ''))) hidden.add(index);
+    });
+    // A cell the export quoted against formula injection ('=x@example.com) is read as it was.
+    records = parsed.map(({ record }) => record.map(restoreCell));
   } catch (error) {
     return { ok: false, details: [{ field: 'body', message: `is not valid CSV: ${(error as Error).message}` }] };
   }
@@ -54,11 +65,12 @@ export function parseSuppressionCsv(text: string, defaultReason: SuppressionReas
   const entries: NewSuppression[] = [];
   rows.forEach((row, index) => {
     const line = index + (hasHeader ? 2 : 1);
-    const address = normalizeAddress(row[addressAt] ?? '');
-    const problem = checkAddress(address);
+    const given = row[addressAt] ?? '';
+    const problem = hidden.has(index + (hasHeader ? 1 : 0)) ? ADDRESS_CHARACTER_PROBLEM : bareAddressProblem(given);
+    const address = normalizeAddress(given);
     const reason = (reasonAt >= 0 && row[reasonAt] ? row[reasonAt]!.toUpperCase() : defaultReason) as SuppressionReason;
     const created = createdAt >= 0 && row[createdAt] ? row[createdAt]! : null;
-    if (problem) details.push({ field: `line ${line}`, message: `address "${row[addressAt] ?? ''}" ${problem}` });
+    if (problem) details.push({ field: `line ${line}`, message: `${JSON.stringify(given)} ${problem}` });
     else if (!SUPPRESSION_REASONS.includes(reason)) details.push({ field: `line ${line}`, message: `reason "${reason}" is not one of ${SUPPRESSION_REASONS.join(', ')}` });
     else if (created !== null && !plausibleTime(created)) details.push({ field: `line ${line}`, message: `createdAt "${created}" is not an ISO 8601 time` });
     else entries.push({ address, reason, messageId: messageAt >= 0 && row[messageAt] ? row[messageAt]! : null, createdAt: created ? new Date(created).toISOString() : null });

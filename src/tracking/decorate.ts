@@ -1,4 +1,5 @@
 import type { ComposedContent, Content } from '../sending/render.js';
+import { UNSUBSCRIBE_FIELDS } from '../sending/reservedHeaders.js';
 import type { TrackingLinks } from './links.js';
 import { rewriteHtml, type HtmlRewrite } from './rewriteHtml.js';
 
@@ -48,12 +49,11 @@ export function decorateComposed(content: ComposedContent, messageId: string, pl
     // The plain-text part is `plain` when it was derived from HTML, otherwise `text` itself.
     if (plain !== null) plain = plain + line;
     else text = text + line;
-    const given = Object.keys(headers).map((name) => name.toLowerCase());
-    // A caller's own List-Unsubscribe (a mailto: of their list manager, say) is kept as it is.
-    if (!given.includes('list-unsubscribe')) {
-      headers['List-Unsubscribe'] = `<${unsubscribeUrl}>`;
-      headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
-    }
+    // Mailroom's fields always win: a caller's own (a message stored before the headers field
+    // refused them) would send a one-click unsubscribe past the suppression list.
+    for (const name of Object.keys(headers)) if (UNSUBSCRIBE_FIELDS.has(name.toLowerCase())) delete headers[name];
+    headers['List-Unsubscribe'] = `<${unsubscribeUrl}>`;
+    headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
   }
   return { ...content, html, text, plain, headers };
 }

@@ -2,6 +2,7 @@ import libmime from 'libmime';
 import * as libqp from 'libqp';
 import * as base64 from 'nodemailer/lib/base64';
 import { fieldValue, MAX_LINE_OCTETS, newField, normalizeLineEnds, parseRawMessage, writeRawMessage, type HeaderField } from '../sending/rawMessage.js';
+import { UNSUBSCRIBE_FIELDS } from '../sending/reservedHeaders.js';
 import { htmlRewrite, type TrackingPlan } from './decorate.js';
 import type { TrackingLinks } from './links.js';
 import { rewriteHtml } from './rewriteHtml.js';
@@ -44,8 +45,11 @@ export function decorateRaw(raw: Buffer, messageId: string, plan: TrackingPlan, 
     text: plan.unsubscribe === null ? null : (text) => `${text.replace(/\r?\n$/, '')}\r\n\r\n${plan.unsubscribe}: ${unsubscribeUrl}\r\n`,
   };
   const top = editPart({ fields: parsed.message.fields, body: parsed.message.body }, edits) ?? parsed.message;
-  const fields = [...top.fields];
-  if (unsubscribeUrl !== null && !fields.some((field) => field.key === 'list-unsubscribe')) {
+  let fields = [...top.fields];
+  if (unsubscribeUrl !== null) {
+    // The submitted message's own unsubscribe fields are replaced, not kept beside Mailroom's: a
+    // receiver's one-click must reach Mailroom's suppression list.
+    fields = fields.filter((field) => !UNSUBSCRIBE_FIELDS.has(field.key));
     fields.unshift(newField('List-Unsubscribe', `<${unsubscribeUrl}>`), newField('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'));
   }
   return writeRawMessage(fields, top.body);

@@ -1,6 +1,7 @@
 import { lookup as systemLookup, Resolver } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { hasHiddenCharacters } from '../shared/characters.js';
+import { nonPublicReason } from './publicAddress.js';
 
 /**
  * Webhook and callback URLs come from accounts, and Mailroom POSTs to them from inside the
@@ -17,6 +18,8 @@ export class RefusedTarget extends Error {}
 
 /** A syntax problem of a URL, or null: http(s), a host, no credentials, no fragment tricks. */
 export function urlProblem(text: string): string | null {
+  // The URL parser drops TAB and line breaks: the URL stored would not be the one checked.
+  if (hasHiddenCharacters(text)) return 'must not contain control or invisible characters';
   let url: URL;
   try {
     url = new URL(text);
@@ -30,17 +33,36 @@ export function urlProblem(text: string): string | null {
   return null;
 }
 
-/** Whether an address is one a public receiver can have (not loopback, private, link-local, ...). */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return parsed.range() === 'unicast';
+export { isPublicAddress, nonPublicReason } from './publicAddress.js';
+
+/**
+ * The host of a URL as a connection sees it: without the brackets of an IPv6 literal, and an IPv4
+ * address in any spelling the URL standard accepts (2130706433, 0x7f.1, 127.1) in dotted
+ * decimal. new URL does this already; a host from elsewhere gets the same treatment.
+ */
+export function canonicalHost(host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(bare)) return bare;
+  try {
+    return new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    return bare;
+  }
 }
 
+/** Names that are loopback by definition (RFC 6761 6.3), whatever a resolver says. */
+function isLoopbackName(host: string): boolean {
+  return /(^|\.)localhost\.?$/i.test(host);
+}
+
+/** What a host is as a target: public (with its addresses), refused (a non-public address), or not resolved now. */
+export type TargetVerdict =
+  | { kind: 'public'; addresses: { address: string; family: 4 | 6 }[] }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'unresolved'; reason: string; noSuchHost: boolean };
+
 function hostOf(url: URL): string {
-  // new URL keeps IPv6 literals in brackets.
-  return url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return canonicalHost(url.hostname);
 }
 
 /**
@@ -57,27 +79,40 @@ export class TargetResolver {
 
   /** The addresses of a host, refused (RefusedTarget) if any is not public. */
   async addresses(host: string): Promise<{ address: string; family: 4 | 6 }[]> {
+    const verdict = await this.verdict(host);
+    if (verdict.kind === 'public') return verdict.addresses;
+    if (verdict.kind === 'refused' || verdict.noSuchHost) throw new RefusedTarget(verdict.reason);
+    throw new Error(verdict.reason);
+  }
+
+  /**
+   * Where a host points, as a verdict rather than an exception: a literal address is judged
+   * without a look-up; a name is refused when any of its addresses is not public (a connection
+   * may use any of them).
+   */
+  async verdict(hostText: string): Promise<TargetVerdict> {
+    const host = canonicalHost(hostText);
     const literal = isIP(host);
-    const found = literal ? [{ address: host, family: literal as 4 | 6 }] : await this.lookUp(host);
-    if (found.length === 0) throw new RefusedTarget(`${host} has no address`);
-    if (!this.allowPrivate) {
-      const inside = found.find((entry) => !isPublicAddress(entry.address));
-      if (inside) throw new RefusedTarget(`${host} resolves to ${inside.address}, which is not a public address`);
+    if (literal) return this.judge(host, [{ address: host, family: literal as 4 | 6 }]);
+    if (!this.allowPrivate && isLoopbackName(host)) return { kind: 'refused', reason: `${host} is a loopback name` };
+    let found: { address: string; family: 4 | 6 }[];
+    try {
+      found = await this.lookUp(host);
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      return { kind: 'unresolved', reason: `${host} cannot be resolved: ${cause.code ?? cause.message}`, noSuchHost: cause.code === 'ENOTFOUND' };
     }
-    return found;
+    if (found.length === 0) return { kind: 'unresolved', reason: `${host} has no address`, noSuchHost: true };
+    return this.judge(host, found);
   }
 
   /** Checks a URL as an account gives it: syntax, then where its host points. */
   async check(text: string): Promise<string | null> {
     const problem = urlProblem(text);
     if (problem) return problem;
-    try {
-      await this.addresses(hostOf(new URL(text)));
-      return null;
-    } catch (error) {
-      if (error instanceof RefusedTarget) return `is refused: ${error.message}`;
-      return `cannot be resolved: ${(error as Error).message}`;
-    }
+    const verdict = await this.verdict(hostOf(new URL(text)));
+    if (verdict.kind === 'public') return null;
+    return verdict.kind === 'refused' || verdict.noSuchHost ? `is refused: ${verdict.reason}` : `cannot be checked now: ${verdict.reason}`;
   }
 
   /** A `lookup` for http(s).Agent: the connection goes only to addresses that passed the check. */
@@ -91,6 +126,18 @@ export class TargetResolver {
         (error: Error) => callback(Object.assign(error, { code: error instanceof RefusedTarget ? 'EREFUSEDTARGET' : 'ENOTFOUND' }), '', 0),
       );
     };
+  }
+
+  private judge(host: string, found: { address: string; family: 4 | 6 }[]): TargetVerdict {
+    if (!this.allowPrivate) {
+      for (const entry of found) {
+        const reason = nonPublicReason(entry.address);
+        if (reason === null) continue;
+        const which = entry.address === host ? `${host} is not a public address` : `${host} resolves to ${entry.address}, which is not a public address`;
+        return { kind: 'refused', reason: `${which} (${reason})` };
+      }
+    }
+    return { kind: 'public', addresses: found };
   }
 
   private async lookUp(host: string): Promise<{ address: string; family: 4 | 6 }[]> {
@@ -110,6 +157,7 @@ export class TargetResolver {
 /** Refuses a literal IP host that is not public (an Agent does not look literals up). */
 export function checkLiteralHost(url: URL, allowPrivate: boolean): void {
   const host = hostOf(url);
-  if (!allowPrivate && isIP(host) && !isPublicAddress(host)) throw new RefusedTarget(`${host} is not a public address`);
+  if (allowPrivate || !isIP(host)) return;
+  const reason = nonPublicReason(host);
+  if (reason !== null) throw new RefusedTarget(`${host} is not a public address (${reason})`);
 }
-

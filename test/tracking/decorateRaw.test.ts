@@ -72,6 +72,21 @@ test('marketing: the unsubscribe link in both bodies and RFC 8058 header fields;
   assert.equal([...String((await simpleParser(tracked)).html).matchAll(/\/t\/c\//g)].length, 20);
 });
 
+test('marketing: the submitted message\'s own List-Unsubscribe and -Post are replaced, not kept beside Mailroom\'s', async () => {
+  const url = links.unsubscribeUrl(ID);
+  const raw = Buffer.from([
+    'From: a@shop.example', 'To: b@example.org', 'Subject: s',
+    'List-Unsubscribe: <https://evil.example/u>,', ' <mailto:leave@evil.example>', 'list-unsubscribe-post: List-Unsubscribe=One-Click',
+    'Content-Type: text/plain; charset=us-ascii', '', 'Hello', '',
+  ].join('\r\n'), 'latin1');
+  const out = decorateRaw(raw, ID, { opens: false, clicks: false, unsubscribe: 'Unsubscribe' }, links).toString('latin1');
+  const head = out.slice(0, out.indexOf('\r\n\r\n')).replace(/\r\n(?=[ \t])/g, '');
+  assert.deepEqual(head.split('\r\n').filter((line) => /^list-unsubscribe/i.test(line)), [`List-Unsubscribe: <${url}>`, 'List-Unsubscribe-Post: List-Unsubscribe=One-Click']);
+  assert.ok(!out.includes('evil.example'));
+  // Without an unsubscribe to add (transactional), the message's own fields stay.
+  assert.ok(decorateRaw(raw, ID, { opens: true, clicks: false, unsubscribe: null }, links).toString('latin1').includes('List-Unsubscribe: <https://evil.example/u>,'));
+});
+
 test('nothing asked, the same bytes; a charset whose bytes can look like markup is left alone', () => {
   const raw = Buffer.from('From: a@shop.example\r\nContent-Type: text/html; charset=iso-2022-jp\r\n\r\n<a href="https://x.example/">x</a>\r\n', 'latin1');
   assert.equal(decorateRaw(raw, ID, { opens: false, clicks: false, unsubscribe: null }, links), raw);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { STATUSES } from '../../events/status.js';
 import { ApiError, validationError } from '../../shared/errors.js';
+import { bareAddressProblem } from '../../sending/addresses.js';
 import { checkKey, type StoredResponse } from '../../sending/idempotency.js';
 import type { SendContext, SendPipeline } from '../../sending/pipeline.js';
 import { getEvents, getMessage, listMessages } from '../../sending/read.js';
@@ -40,6 +41,14 @@ const BulkBody = Type.Object(
 const Warnings = Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })));
 const SendResponse = Type.Object({ meta: Meta, data: MessageData, warnings: Warnings });
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse };
+
+/** An address filter: held to the rules of an address (a control character is refused, not searched for). */
+function addressFilter(field: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const problem = bareAddressProblem(value);
+  if (problem) throw validationError([{ field, message: problem }], `The ${field} filter ${problem}.`);
+  return value.trim();
+}
 
 function parseDate(field: string, value: string | undefined): Date | null {
   if (value === undefined) return null;
@@ -147,8 +156,8 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
         externalId: query.externalId ?? null,
         clientId: query.clientId ?? null,
         campaignId: query.campaignId ?? null,
-        to: query.to ?? null,
-        from: query.from ?? null,
+        to: addressFilter('to', query.to),
+        from: addressFilter('from', query.from),
         after: parseDate('after', query.after),
         before: parseDate('before', query.before),
         cursor: query.cursor ?? null,

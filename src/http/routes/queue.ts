@@ -3,7 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { cancelMessage, queueSummary, retryNow } from '../../queue/admin.js';
 import type { QueueNotifier } from '../../queue/notifier.js';
+import { asciiDomain } from '../../sending/addresses.js';
+import { oneLineProblem } from '../../shared/characters.js';
 import type { Clock } from '../../shared/clock.js';
+import { validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 
@@ -27,7 +30,12 @@ export function queueRoutes(app: FastifyInstance, deps: { db: Database; clock: C
     '/queue/retry',
     { schema: { summary: 'Retry waiting emails now (all, one recipient domain, or one destination)', tags: ['queue'], body: Type.Optional(RetryBody) } },
     async (request) => {
-      const count = await retryNow(deps.db, principalOf(request).accountId, deps.clock.now(), { domain: request.body?.domain, destination: request.body?.destination });
+      const { domain, destination } = request.body ?? {};
+      const ascii = domain === undefined ? undefined : asciiDomain(domain.trim());
+      if (ascii === null) throw validationError([{ field: 'domain', message: 'is not a domain name' }], `${JSON.stringify(domain)} is not a domain name.`);
+      const destinationProblem = oneLineProblem(destination);
+      if (destinationProblem) throw validationError([{ field: 'destination', message: destinationProblem }], `The destination ${destinationProblem}.`);
+      const count = await retryNow(deps.db, principalOf(request).accountId, deps.clock.now(), { domain: ascii, destination });
       if (count > 0) deps.notifier.poke();
       return { meta: metaOf(request), data: { retried: count } };
     },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { addIpCredential, defaultIpCredentialRules, type IpCredentialRules } from '../../accounts/ipCredentials.js';
 import { createPasswordCredential, listCredentials, revokeCredential, type SmtpCredentialResolver } from '../../accounts/smtpCredentials.js';
 import type { Database } from '../../db/database.js';
+import { oneLineProblem } from '../../shared/characters.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
@@ -35,7 +36,8 @@ export function smtpCredentialRoutes(
     async (request) => {
       const principal = principalOf(request);
       const { type, name = '', address } = request.body;
-      if (/[\r\n\0]/.test(name)) throw validationError([{ field: 'name', message: 'must not contain CR, LF or NUL' }]);
+      const nameProblem = oneLineProblem(name);
+      if (nameProblem) throw validationError([{ field: 'name', message: nameProblem }], `The name ${nameProblem}.`);
       let data;
       if (type === 'password') {
         if (address !== undefined) throw validationError([{ field: 'address', message: 'is only for type "ip"' }]);

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
-import { checkAddress } from '../../sending/addresses.js';
+import { bareAddressProblem } from '../../sending/addresses.js';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { isStorableText, UNSTORABLE_TEXT } from '../../shared/storable.js';
@@ -33,11 +33,11 @@ const ImportQuery = Type.Object({ reason: Type.Optional(Reason) });
 /** 20 MB: a 100,000-row import with every column, with room to spare. */
 const CSV_LIMIT = 20 * 1024 * 1024;
 
+/** An address as given (body or path), held to the rules of POST /emails; lower-cased. */
 function checked(address: string, field: string): string {
-  const normalized = normalizeAddress(address);
-  const problem = checkAddress(normalized);
-  if (problem) throw validationError([{ field, message: problem }], `${address} ${problem}.`);
-  return normalized;
+  const problem = bareAddressProblem(address);
+  if (problem) throw validationError([{ field, message: problem }], `${JSON.stringify(address)} ${problem}.`);
+  return normalizeAddress(address);
 }
 
 /**
@@ -109,8 +109,9 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     '/suppressions/:address',
     { schema: { summary: 'Is this address suppressed? 200 with its entry, or 404', tags: ['suppressions'], params: AddressParams } },
     async (request) => {
-      const entry = await getSuppression(deps.db, principalOf(request).accountId, request.params.address);
-      if (!entry) throw new ApiError(404, 'NOT_FOUND', `${request.params.address} is not suppressed in this account.`);
+      const address = checked(request.params.address, 'address');
+      const entry = await getSuppression(deps.db, principalOf(request).accountId, address);
+      if (!entry) throw new ApiError(404, 'NOT_FOUND', `${address} is not suppressed in this account.`);
       return { meta: metaOf(request), data: entry };
     },
   );
@@ -120,11 +121,12 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     { schema: { summary: 'Remove an address from the list: it may be sent to again', tags: ['suppressions'], params: AddressParams } },
     async (request) => {
       const { accountId } = principalOf(request);
-      if (!(await deleteSuppression(deps.db, accountId, request.params.address))) {
-        throw new ApiError(404, 'NOT_FOUND', `${request.params.address} is not suppressed in this account.`);
+      const address = checked(request.params.address, 'address');
+      if (!(await deleteSuppression(deps.db, accountId, address))) {
+        throw new ApiError(404, 'NOT_FOUND', `${address} is not suppressed in this account.`);
       }
       deps.pipeline.suppressionsChanged(accountId);
-      return { meta: metaOf(request), data: { address: normalizeAddress(request.params.address), deleted: true } };
+      return { meta: metaOf(request), data: { address, deleted: true } };
     },
   );
 }

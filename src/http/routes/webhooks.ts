@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Sealer } from '../../crypto/sealed.js';
 import type { Database } from '../../db/database.js';
 import type { Clock } from '../../shared/clock.js';
+import { oneLineProblem } from '../../shared/characters.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import type { TargetResolver } from '../../webhooks/ssrf.js';
 import {
@@ -54,11 +55,16 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
     const problem = await deps.targets.check(url);
     if (problem) throw validationError([{ field: 'url', message: problem }], `The webhook URL ${problem}.`);
   };
+  const checkDescription = (description: string | undefined) => {
+    const problem = oneLineProblem(description);
+    if (problem) throw validationError([{ field: 'description', message: problem }], `The description ${problem}.`);
+  };
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/webhooks',
     { schema: { summary: 'Create a webhook (its signing secret is shown only in this response)', tags: ['webhooks'], body: CreateBody } },
     async (request) => {
+      checkDescription(request.body.description);
       await checkUrl(request.body.url);
       const data = await createWebhook(deps.db, deps.secrets, principalOf(request).accountId, {
         url: request.body.url, description: request.body.description ?? '', eventTypes: request.body.eventTypes ?? [], ordered: request.body.ordered ?? true,
@@ -84,6 +90,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
     { schema: { summary: 'Change a webhook: URL, description, event types, or enabled', tags: ['webhooks'], params: IdParams, body: UpdateBody } },
     async (request) => {
       const id = Number(request.params.id);
+      checkDescription(request.body.description);
       if (request.body.url !== undefined) await checkUrl(request.body.url);
       const data = await updateWebhook(deps.db, principalOf(request).accountId, id, request.body, deps.clock.now());
       if (!data) throw notFound(id);

@@ -2,7 +2,9 @@ import type { Config } from '../../config/settings.js';
 import type { Queryable } from '../../db/database.js';
 import type { Clock } from '../../shared/clock.js';
 import { AccountPolicies } from './accountPolicy.js';
+import { TargetResolver } from '../../webhooks/ssrf.js';
 import { AttachmentPolicy } from './attachments.js';
+import { CallbackTargetCheck } from './callbackTargets.js';
 import { SendingPolicy } from './policy.js';
 import { RateLimiter } from './rateLimits.js';
 import { RecipientDomainCheck } from './recipientDomains.js';
@@ -20,5 +22,6 @@ export function createSendingPolicy(config: Config, db: Queryable, clock: Clock)
     recipientDomains: new RecipientDomainCheck(config.dnsServers),
     attachments: new AttachmentPolicy(config.attachmentExtensions),
     rates: new RateLimiter(db, clock),
+    callbacks: new CallbackTargetCheck(new TargetResolver(config.dnsServers, config.allowPrivateCallbacks, 2_000), config.allowPrivateCallbacks),
   });
 }

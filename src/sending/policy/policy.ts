@@ -2,6 +2,7 @@ import { ApiError, type ErrorDetail } from '../../shared/errors.js';
 import type { ParsedAddress } from '../addresses.js';
 import type { AccountPolicies } from './accountPolicy.js';
 import type { AttachmentInput, AttachmentPolicy } from './attachments.js';
+import type { CallbackTargetCheck } from './callbackTargets.js';
 import type { RateGrant, RateLimiter } from './rateLimits.js';
 import type { RecipientDomainCheck } from './recipientDomains.js';
 import { isNoReply, roleOf } from './roleAddresses.js';
@@ -13,6 +14,7 @@ export interface SendingPolicyParts {
   recipientDomains: RecipientDomainCheck;
   attachments: AttachmentPolicy;
   rates: RateLimiter;
+  callbacks: CallbackTargetCheck;
 }
 
 export interface Recipient {
@@ -29,7 +31,8 @@ export interface PolicyScope {
  * The policy step of the send pipeline (SPEC section 7), one place for HTTP, SMTP and campaigns.
  * Each refusal has its own code, which the SMTP door maps to its reply (src/smtp/replies.ts):
  * SENDER_NOT_VERIFIED, ROLE_ADDRESS_NOT_ALLOWED, RECIPIENT_DOMAIN_INVALID, ATTACHMENT_NOT_ALLOWED,
- * RATE_LIMITED. Malformed addresses and sizes are refused earlier, by validation.
+ * RATE_LIMITED, and VALIDATION_ERROR naming a callback to a private address (5.7.1 over SMTP).
+ * Malformed addresses and sizes are refused earlier, by validation.
  */
 export class SendingPolicy {
   constructor(private readonly parts: SendingPolicyParts) {}
@@ -67,6 +70,11 @@ export class SendingPolicy {
 
   checkAttachments(attachments: readonly AttachmentInput[], field: (index: number) => string): Promise<void> {
     return this.parts.attachments.check(attachments, field);
+  }
+
+  /** The message's callbacks: refused when one points at a non-public address (SSRF), as webhooks are. */
+  checkCallbacks(callbacks: readonly string[], field: (index: number) => string): Promise<void> {
+    return this.parts.callbacks.check(callbacks, field);
   }
 
   /** Takes `count` messages from the account's rate limits (all or nothing unless `partial`). */
