@@ -38,10 +38,22 @@ const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_JSON', 'The body is not valid JSON.'],
 };
 
+/**
+ * A body that may take one of several shapes (anyOf) fails every shape: Ajv lists each shape's
+ * complaints, "required" ones for the shapes the caller did not mean among them. When some of the
+ * complaints are about a value given (a NUL in "address"), those are the answer.
+ */
+function relevantIssues(issues: NonNullable<FastifyError['validation']>): NonNullable<FastifyError['validation']> {
+  if (!issues.some((issue) => issue.keyword === 'anyOf')) return issues;
+  const specific = issues.filter((issue) => issue.keyword !== 'anyOf' && issue.keyword !== 'required');
+  return specific.length > 0 ? specific : issues;
+}
+
 function validationDetails(error: FastifyError): ErrorDetail[] {
-  return (error.validation ?? []).map((issue) => {
+  return relevantIssues(error.validation ?? []).map((issue) => {
     const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    // "/addresses/1/address" is "addresses[1].address", as the send pipeline names fields.
+    const path = issue.instancePath.replace(/^\//, '').split('/').map((part) => (/^\d+$/.test(part) ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
     const field = missing ? [path, missing].filter(Boolean).join('.') : path || (error.validationContext ?? '');
     return { field, message: issue.message ?? 'is not valid' };
   });
