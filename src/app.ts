@@ -12,7 +12,7 @@ import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { createTransport } from './delivery/transports.js';
 import { DeliveryWorker } from './delivery/worker.js';
-import { buildHttpServer } from './http/server.js';
+import { buildHttpServer, httpLimits } from './http/server.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
 import { SendPipeline } from './sending/pipeline.js';
@@ -29,6 +29,7 @@ import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
+import { startMetricsServer, type MetricsServer } from './http/metricsServer.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/server.js';
 import { loadTlsMaterial } from './smtp/tls.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -52,6 +53,8 @@ export interface Mailroom {
   mx: string | null;
   /** The reputation check, which runs with the worker and mx roles (tests run it on demand). */
   reputation: ReputationMonitor | null;
+  /** http://host:port of the /metrics listener, when MAILROOM_METRICS_PORT is set. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let monitor: ReputationMonitor | null = null;
   let rechecker: DomainRechecker | null = null;
   let suppressionCache: SuppressionCache | null = null;
+  let metricsServer: MetricsServer | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -80,6 +84,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
 
     const metrics = createMetrics(db);
+    if (config.metricsPort > 0) {
+      metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort }, metrics, log);
+      log.info({ url: metricsServer.url }, 'Mailroom metrics listening');
+    }
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
     const suppressions = new SuppressionChecker(db);
@@ -143,10 +151,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     let url: string | null = null;
     if (config.roles.includes('api')) {
       const senders = new SenderRegistry({
-        db, pipeline, clock, links: new ConfirmationLinks(loadEncryptionKey(config), config.publicUrl), systemSender: systemSenderOf(config),
+        db, pipeline, clock, links: new ConfirmationLinks(loadEncryptionKey(config), config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport,
         onChange: (accountId) => policy.senderChanged(accountId),
       });
-      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -155,16 +163,17 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const stop = () =>
       (stopping ??= (async () => {
         shuttingDown = true;
-        await Promise.all([http?.close(), smtp?.close(), mx?.close()]);
+        await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
         await writer.drain();
         await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), suppressionCache?.stop()]);
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, metricsUrl: metricsServer?.url ?? null, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
     await mx?.close().catch(() => {});
+    await metricsServer?.close().catch(() => {});
     await monitor?.stop().catch(() => {});
     await rechecker?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});

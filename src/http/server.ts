@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
 import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
+import type { Config } from '../config/settings.js';
 import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
@@ -12,8 +13,11 @@ import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
+import { clientErrorHandler, frameworkErrors, refuseLongUrls } from './clientErrors.js';
+import { guardRequestBodies, type BodyLimits } from './requestBodies.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queue.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { smtpCredentialRoutes } from './routes/smtpCredentials.js';
@@ -51,13 +55,33 @@ export interface HttpDeps {
   senders: SenderRegistry;
   /** Inputs of the DNS records domains publish, and the DNS servers their checks ask (defaults when absent). */
   domainSettings?: DomainSettings;
+  /** MAILROOM_METRICS_TOKEN: opens GET /metrics on this port to that bearer token; empty or absent = 404. */
+  metricsToken?: string;
+  /** Time-outs and the large-body turns (defaults when absent). */
+  limits?: HttpLimits;
   isShuttingDown: () => boolean;
+}
+
+export interface HttpLimits extends BodyLimits {
+  /** Headers must have arrived this long after the request began (slowloris). */
+  headersTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 60_000, headersTimeoutMs: 15_000, largeBodyConcurrency: 4 };
+
+export function httpLimits(config: Pick<Config, 'httpRequestTimeoutSeconds' | 'httpHeadersTimeoutSeconds' | 'largeBodyConcurrency'>): HttpLimits {
+  return {
+    requestTimeoutMs: config.httpRequestTimeoutSeconds * 1000,
+    headersTimeoutMs: config.httpHeadersTimeoutSeconds * 1000,
+    largeBodyConcurrency: config.largeBodyConcurrency,
+  };
 }
 
 /** Room for a 10 MB message whose attachments are base64 (4/3 larger) plus the JSON around it. */
 const BODY_LIMIT = 16 * 1024 * 1024;
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -67,11 +91,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Node times out the headers (and checks every second, not every 30 s); the body's time-out
+    // starts when Mailroom reads it (requestBodies.ts), so a request waiting its turn never fails.
+    http: { headersTimeout: limits.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) },
+    requestTimeout: 0,
+    clientErrorHandler: clientErrorHandler(deps.log),
+    frameworkErrors,
   });
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
   app.decorateRequest('principal', null);
+  app.addHook('onRequest', refuseLongUrls);
+  guardRequestBodies(app, limits);
 
   await app.register(swagger, {
     openapi: {
@@ -83,11 +115,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   healthRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  // Aggregates only (counts per outcome and per recipient domain), no account's data: open like
-  // most exporters, for a Prometheus on the same network.
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics.render()),
-  );
+  metricsRoutes(app, deps);
 
   // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
   await app.register(async (open) => trackingRoutes(open, deps));

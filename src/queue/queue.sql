@@ -125,5 +125,8 @@ WITH e AS (
 UPDATE messages SET status = $4, updated_at = $5 WHERE id = $1 AND account_id = $2;
 
 -- name: depthByDestination
-SELECT COALESCE(destination, domain) AS destination, count(*) AS depth, min(queued_at) AS oldest
+-- For /metrics, which is not scoped to an account: a waiting message counts under the destination
+-- its last attempt went to (an MX host set, the relay), never under its recipient domain, which
+-- is a customer's data; one not attempted yet counts under "pending".
+SELECT COALESCE(destination, 'pending') AS destination, count(*) AS depth, min(queued_at) AS oldest
 FROM queue GROUP BY 1 ORDER BY count(*) DESC LIMIT 200;
