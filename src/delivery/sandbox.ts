@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import { Batcher } from '../shared/batcher.js';
+import { Batcher, MAX_BATCH_BYTES } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeliveryReport, OutboundMessage, Transport } from './transport.js';
 
@@ -25,6 +25,9 @@ export class SandboxTransport implements Transport {
     this.writer = new Batcher<Caught, void>({
       maxBatch: 200,
       maxConcurrent: db.kind === 'postgres' ? 2 : 1,
+      // Large messages are caught one statement each (see MAX_BATCH_BYTES).
+      maxWeight: MAX_BATCH_BYTES,
+      weight: (item) => item.raw.length,
       flush: async (items) => {
         await db.query(sql.insertCaught, [JSON.stringify(items)]);
         return items.map(() => undefined);
