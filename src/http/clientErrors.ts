@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/log.js';
@@ -64,8 +64,28 @@ export function clientErrorHandler(log: Logger) {
   };
 }
 
+/**
+ * The other answers Node gives on its own, without a body, made SPEC section 11 JSON: an Expect
+ * header other than 100-continue (417), and CONNECT, which Node would drop without a word (405).
+ */
+export function answerUnservedRequests(server: Server): void {
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const body = errorBody('EXPECTATION_FAILED', `Expect: ${String(request.headers.expect).slice(0, 64)} is not supported; only 100-continue is.`);
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    response.end(body);
+  });
+  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => undefined);
+    writeAndClose(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served here: this is not a proxy.');
+  });
+}
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ meta: { timestamp: Date.now(), transactionId: randomUUID() }, error: { code, message, details: [] } });
+}
+
 function writeAndClose(socket: Socket, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ meta: { timestamp: Date.now(), transactionId: randomUUID() }, error: { code, message, details: [] } });
+  const body = errorBody(code, message);
   const head = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'Content-Type: application/json; charset=utf-8',
@@ -90,9 +110,16 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   return errorHandler(error, request, reply);
 }
 
-/** An over-long URL that Node still parsed (under its header limit) is refused before routing matters. */
-export async function refuseLongUrls(request: FastifyRequest): Promise<void> {
+/**
+ * What Node lets through but a route should not see: an over-long URL that still fitted Node's
+ * header limit, and an HTTP/1.1 request without Host (RFC 9112 asks for a 400; Node's own check
+ * answers it with an empty body, so it is turned off in server.ts and made here).
+ */
+export async function refuseMalformedRequests(request: FastifyRequest): Promise<void> {
   if ((request.raw.url ?? '').length > MAX_URL_LENGTH) {
     throw new ApiError(414, 'URI_TOO_LONG', `The request URL is longer than ${MAX_URL_LENGTH} bytes.`, [], { connection: 'close' });
+  }
+  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+    throw new ApiError(400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.', [], { connection: 'close' });
   }
 }

@@ -13,7 +13,7 @@ import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
-import { clientErrorHandler, frameworkErrors, refuseLongUrls } from './clientErrors.js';
+import { answerUnservedRequests, clientErrorHandler, frameworkErrors, refuseMalformedRequests } from './clientErrors.js';
 import { guardRequestBodies, type BodyLimits } from './requestBodies.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
@@ -93,7 +93,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     onConstructorPoisoning: 'error',
     // Node times out the headers (and checks every second, not every 30 s); the body's time-out
     // starts when Mailroom reads it (requestBodies.ts), so a request waiting its turn never fails.
-    http: { headersTimeout: limits.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) },
+    http: { headersTimeout: limits.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs), requireHostHeader: false },
     requestTimeout: 0,
     clientErrorHandler: clientErrorHandler(deps.log),
     frameworkErrors,
@@ -102,7 +102,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', refuseLongUrls);
+  app.addHook('onRequest', refuseMalformedRequests);
+  answerUnservedRequests(app.server);
   guardRequestBodies(app, limits);
 
   await app.register(swagger, {

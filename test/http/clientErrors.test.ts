@@ -36,22 +36,30 @@ interface Exchange {
   closed: boolean;
 }
 
+/** A part of `exchange` that half-closes the connection (the client sends FIN and still reads). */
+const HALF_CLOSE = Symbol('half-close');
+
 /**
- * Writes `parts` (strings, or pauses in ms between them), then waits until the server closes the
- * connection (at most `waitMs`) and reads what it answered.
+ * Writes `parts` (strings, pauses in ms between them, or HALF_CLOSE), then waits until the server
+ * closes the connection (at most `waitMs`) and reads what it answered.
  */
-async function exchange(parts: (string | number)[], waitMs = 8_000): Promise<Exchange> {
-  const socket = connect(port, '127.0.0.1');
+async function exchange(parts: (string | number | typeof HALF_CLOSE)[], waitMs = 8_000): Promise<Exchange> {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.on('error', () => undefined); // a reset after the answer is a close too
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // The server's FIN (or a reset) is its close: this side stays half-open to read the answer.
+  const closed = new Promise<void>((resolve) => {
+    socket.once('end', () => resolve());
+    socket.once('close', () => resolve());
+  });
   let closedEarly = false;
   void closed.then(() => (closedEarly = true));
   for (const part of parts) {
     if (closedEarly) break;
-    if (typeof part === 'number') await new Promise((resolve) => setTimeout(resolve, part));
+    if (part === HALF_CLOSE) socket.end();
+    else if (typeof part === 'number') await new Promise((resolve) => setTimeout(resolve, part));
     else socket.write(part);
   }
   const lastWrite = Date.now();
@@ -99,6 +107,17 @@ test('a malformed header line: 400 BAD_REQUEST', async () => {
   assertAnswered(await exchange(['GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n']), 400, 'BAD_REQUEST', QUICK_MS);
 });
 
+test('an HTTP/1.1 request without Host: 400 BAD_REQUEST (Node\'s own answer has no body)', async () => {
+  assertAnswered(await exchange(['GET /healthz HTTP/1.1\r\n\r\n']), 400, 'BAD_REQUEST', QUICK_MS);
+  assertAnswered(await exchange([`POST /emails HTTP/1.1\r\n${auth}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`]), 400, 'BAD_REQUEST', QUICK_MS);
+  assertAnswered(await exchange(['GET /%zz HTTP/1.1\r\n\r\n']), 400, 'INVALID_URL', QUICK_MS);
+});
+
+test('what Node answers on its own is JSON too: an unsupported Expect 417, CONNECT 405', async () => {
+  assertAnswered(await exchange(['GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n\r\n']), 417, 'EXPECTATION_FAILED', QUICK_MS);
+  assertAnswered(await exchange(['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n']), 405, 'METHOD_NOT_ALLOWED', QUICK_MS);
+});
+
 test('a URL whose percent-encoding does not decode: 400 INVALID_URL', async () => {
   assertAnswered(await exchange(['GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n']), 400, 'INVALID_URL', QUICK_MS);
   assertAnswered(await exchange([`GET /emails/%E0%A4%A HTTP/1.1\r\nHost: x\r\n${auth}\r\n`]), 400, 'INVALID_URL', QUICK_MS);
@@ -138,6 +157,12 @@ test('a body that stops half-way short of its Content-Length: 408 at the request
   const body = JSON.stringify({ to: 'john@example.com', from: 'promo@elipackage.com', subject: 'half', text: 'x'.repeat(500) });
   const head = `POST /emails HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
   assertAnswered(await exchange([head, body.slice(0, body.length / 2)]), 408, 'REQUEST_TIMEOUT', REQUEST_CLOSE_MS);
+});
+
+test('a body cut short by the client closing its side: 400 BAD_REQUEST at once', async () => {
+  const body = JSON.stringify({ to: 'john@example.com', from: 'promo@elipackage.com', subject: 'cut', text: 'x'.repeat(500) });
+  const head = `POST /emails HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  assertAnswered(await exchange([head, body.slice(0, 100), HALF_CLOSE]), 400, 'BAD_REQUEST', QUICK_MS);
 });
 
 test('a body that stops half-way after a refusal, or on a route that reads none: answered at once, then the connection is closed', async () => {
