@@ -3,7 +3,6 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { KeyAuthenticator } from '../accounts/apiKeys.js';
 import type { SmtpCredentialResolver } from '../accounts/smtpCredentials.js';
-import type { Config } from '../config/settings.js';
 import type { Database } from '../db/database.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { SendPipeline } from '../sending/pipeline.js';
@@ -14,7 +13,8 @@ import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
 import { answerUnservedRequests, clientErrorHandler, frameworkErrors, refuseMalformedRequests } from './clientErrors.js';
-import { guardRequestBodies, type BodyLimits } from './requestBodies.js';
+import { guardRequestBodies } from './requestBodies.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -60,21 +60,6 @@ export interface HttpDeps {
   /** Time-outs and the large-body turns (defaults when absent). */
   limits?: HttpLimits;
   isShuttingDown: () => boolean;
-}
-
-export interface HttpLimits extends BodyLimits {
-  /** Headers must have arrived this long after the request began (slowloris). */
-  headersTimeoutMs: number;
-}
-
-export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 60_000, headersTimeoutMs: 15_000, largeBodyConcurrency: 4 };
-
-export function httpLimits(config: Pick<Config, 'httpRequestTimeoutSeconds' | 'httpHeadersTimeoutSeconds' | 'largeBodyConcurrency'>): HttpLimits {
-  return {
-    requestTimeoutMs: config.httpRequestTimeoutSeconds * 1000,
-    headersTimeoutMs: config.httpHeadersTimeoutSeconds * 1000,
-    largeBodyConcurrency: config.largeBodyConcurrency,
-  };
 }
 
 /** Room for a 10 MB message whose attachments are base64 (4/3 larger) plus the JSON around it. */
