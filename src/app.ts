@@ -16,6 +16,7 @@ import { openDatabase } from './db/open.js';
 import { createTransport } from './delivery/transports.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { buildHttpServer } from './http/server.js';
+import { httpLimits } from './http/limits.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
 import { WorkerIdentity } from './queue/workers.js';
@@ -33,6 +34,7 @@ import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
+import { startMetricsServer, type MetricsServer } from './http/metricsServer.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/server.js';
 import { loadTlsMaterial } from './smtp/tls.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -61,6 +63,8 @@ export interface Mailroom {
   reputation: ReputationMonitor | null;
   /** Seals and opens the stored secrets with this process's key ring. */
   secrets: Sealer;
+  /** http://host:port of the /metrics listener, when MAILROOM_METRICS_PORT is set. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -80,6 +84,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let rechecker: DomainRechecker | null = null;
   let suppressionCache: SuppressionCache | null = null;
   let identity: WorkerIdentity | null = null;
+  let metricsServer: MetricsServer | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -99,6 +104,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
 
     const metrics = createMetrics(db);
+    if (config.metricsPort > 0) {
+      metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort }, metrics, log);
+      log.info({ url: metricsServer.url }, 'Mailroom metrics listening');
+    }
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
     const suppressions = new SuppressionChecker(db);
@@ -168,10 +177,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     let url: string | null = null;
     if (config.roles.includes('api')) {
       const senders = new SenderRegistry({
-        db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config),
+        db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport,
         onChange: (accountId) => policy.senderChanged(accountId),
       });
-      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -180,17 +189,18 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const stop = () =>
       (stopping ??= (async () => {
         shuttingDown = true;
-        await Promise.all([http?.close(), smtp?.close(), mx?.close()]);
+        await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
         await writer.drain();
         await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, secrets, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, secrets, metricsUrl: metricsServer?.url ?? null, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
     await mx?.close().catch(() => {});
+    await metricsServer?.close().catch(() => {});
     await monitor?.stop().catch(() => {});
     await rechecker?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});

@@ -175,3 +175,14 @@ export const domainName: Parser<string> = (raw) => {
   }
   return value;
 };
+
+/** A bearer token: empty (none), or at least `minLength` printable characters without spaces. */
+export function secretToken(minLength: number): Parser<string> {
+  return (raw) => {
+    const value = asString(raw);
+    if (value !== '' && !new RegExp(`^[\\x21-\\x7e]{${minLength},}$`).test(value)) {
+      throw new InvalidValue(`expected at least ${minLength} printable characters without spaces (e.g. openssl rand -hex 32)`);
+    }
+    return value;
+  };
+}

@@ -20,6 +20,12 @@ function setting<T>(env: string, parse: p.Parser<T>, defaultValue: T, help: stri
 export const SETTINGS = {
   host: setting('MAILROOM_HOST', p.text, '127.0.0.1', 'address the HTTP API listens on'),
   httpPort: setting('MAILROOM_HTTP_PORT', p.port, 3000, 'HTTP API, tracking and console port'),
+  httpRequestTimeoutSeconds: setting('MAILROOM_HTTP_REQUEST_TIMEOUT_SECONDS', p.integer(1, 3600), 60, 'a request body must arrive within this long once it is read (else 408 and the connection is closed)'),
+  httpHeadersTimeoutSeconds: setting('MAILROOM_HTTP_HEADERS_TIMEOUT_SECONDS', p.integer(1, 3600), 15, 'request headers must arrive within this long (else 408 and the connection is closed)'),
+  largeBodyConcurrency: setting('MAILROOM_LARGE_BODY_CONCURRENCY', p.integer(1, 1000), 4, 'HTTP request bodies over 1 MB (or of unknown length) read at once; more wait their turn'),
+  metricsPort: setting('MAILROOM_METRICS_PORT', p.port, 0, 'port of the Prometheus /metrics listener (0 = none)'),
+  metricsHost: setting('MAILROOM_METRICS_HOST', p.text, '127.0.0.1', 'address the /metrics listener listens on'),
+  metricsToken: setting('MAILROOM_METRICS_TOKEN', p.secretToken(16), '', 'bearer token that opens GET /metrics on the API port; empty = /metrics only on MAILROOM_METRICS_PORT'),
   smtpPort: setting('MAILROOM_SMTP_PORT', p.port, 2587, 'SMTP submission port (STARTTLS)'),
   smtpsPort: setting('MAILROOM_SMTPS_PORT', p.port, 2465, 'SMTP submission port (implicit TLS)'),
   mxHost: setting('MAILROOM_MX_HOST', p.text, '127.0.0.1', 'address the inbound MX listens on (0.0.0.0 to take bounces from the Internet)'),

@@ -3,7 +3,7 @@ import type { Sealer } from '../crypto/sealed.js';
 import type { Database } from '../db/database.js';
 import { bounceDomainFor, type Verp } from '../bounces/verp.js';
 import { QUEUE_CHANNEL, Queue, type ClaimedMessage, type DeliveryResult } from '../queue/queue.js';
-import { Batcher } from '../shared/batcher.js';
+import { Batcher, MAX_BATCH_BYTES } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
 import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
@@ -29,6 +29,14 @@ const CLAIM_LINGER_MS = 20;
  * bounds memory and the leases held.
  */
 const MAX_CLAIMED_FACTOR = 4;
+
+/**
+ * Bytes of message content one worker holds in delivery at once (each claimed message is held as
+ * its content, its composed MIME and the transport's copy): a few 10 MB messages, or thousands
+ * of small ones. A message larger than what is left waits until deliveries finish; with nothing
+ * in delivery, the next due message is taken whatever its size.
+ */
+export const MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 
 /** Names the process in event details, so an operator can tell which worker handled a message. */
 const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -72,6 +80,8 @@ export class DeliveryWorker {
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private inFlight = new Map<string, Promise<void>>();
+  /** Sizes of the messages in `inFlight`, summed (see MAX_BYTES_IN_FLIGHT). */
+  private bytesInFlight = 0;
   /** The lease each message in flight is held under (renewed, and handed back at a stop). */
   private leaseOf = new Map<string, string>();
   private lastClaimAt = 0;
@@ -93,6 +103,10 @@ export class DeliveryWorker {
     this.recorder = new Batcher<DeliveryResult, boolean>({
       maxBatch: 500,
       maxConcurrent: db.kind === 'postgres' ? 2 : 1,
+      // A sandbox result carries the caught message (DeliveryResult.caught): large ones are
+      // recorded a few at a time, or one statement would hold them all (see MAX_BATCH_BYTES).
+      maxWeight: MAX_BATCH_BYTES,
+      weight: (result) => result.caught?.raw.length ?? 0,
       flush: async (results) => {
         const applied = await this.queue.record(results);
         this.options.onRecorded?.(results.some((result) => result.type === 'BOUNCED'));
@@ -148,7 +162,8 @@ export class DeliveryWorker {
     while (this.running) {
       try {
         const waiting = this.transport.waiting?.() ?? 0;
-        const free = Math.min(this.options.concurrency - (this.inFlight.size - waiting), this.options.concurrency * MAX_CLAIMED_FACTOR - this.inFlight.size);
+        const roomForBytes = this.inFlight.size === 0 || this.bytesInFlight < MAX_BYTES_IN_FLIGHT;
+        const free = roomForBytes ? Math.min(this.options.concurrency - (this.inFlight.size - waiting), this.options.concurrency * MAX_CLAIMED_FACTOR - this.inFlight.size) : 0;
         const sinceClaim = Date.now() - this.lastClaimAt;
         if (free >= this.claimBatch || (free > 0 && (this.inFlight.size === 0 || sinceClaim >= CLAIM_LINGER_MS))) {
           // PGlite runs one statement at a time on this thread: a claim taken while results wait
@@ -156,11 +171,12 @@ export class DeliveryWorker {
           // the window in which a crash sends delivered mail again. Results go first.
           if (this.recordFirst) await this.recorder.drain();
           this.lastClaimAt = Date.now();
-          const { claimed, skippedBusy } = await this.claim(Math.min(free, 200));
+          const { claimed, skippedBusy, heldBytes } = await this.claim(Math.min(free, 200));
           if (claimed > 0) continue;
-          // With destinations saturated, what is due may be all theirs: the next finished
-          // delivery (which fires the signal) is the moment to look again, not the next due_at.
-          await this.wake.wait(skippedBusy ? this.options.idleMs ?? 5_000 : await this.sleepMs());
+          // With destinations saturated, what is due may be all theirs; with bytes held, what is
+          // due may be too large for now: the next finished delivery (which fires the signal) is
+          // the moment to look again, not the next due_at.
+          await this.wake.wait(skippedBusy || heldBytes ? this.options.idleMs ?? 5_000 : await this.sleepMs());
         } else if (free > 0) {
           await this.wake.wait(CLAIM_LINGER_MS - sinceClaim);
         } else {
@@ -192,7 +208,7 @@ export class DeliveryWorker {
     return Math.max(10, Math.min(idle, next.getTime() - this.clock.now().getTime()));
   }
 
-  private async claim(limit: number): Promise<{ claimed: number; skippedBusy: boolean }> {
+  private async claim(limit: number): Promise<{ claimed: number; skippedBusy: boolean; heldBytes: boolean }> {
     const now = this.clock.now();
     const token = this.options.leaseToken?.() ?? randomToken(12);
     const busy = this.transport.busyDomains?.() ?? [];
@@ -201,18 +217,21 @@ export class DeliveryWorker {
     // worker may; at-least-once). Its result is recorded under the lease it was claimed with,
     // which still holds unless another worker took the message.
     const ownInFlight = [...this.inFlight.keys()];
-    const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit, busy, ownInFlight);
-    if (claimed.length === 0) return { claimed: 0, skippedBusy: busy.length > 0 };
+    const budget = { bytes: Math.max(0, MAX_BYTES_IN_FLIGHT - this.bytesInFlight), atLeastOne: this.inFlight.size === 0 };
+    const claimed = await this.queue.claim(now, new Date(now.getTime() + this.options.leaseMs), token, limit, busy, ownInFlight, budget);
+    if (claimed.length === 0) return { claimed: 0, skippedBusy: busy.length > 0, heldBytes: this.bytesInFlight > 0 };
     for (const message of claimed) {
       this.leaseOf.set(message.message_id, token);
+      this.bytesInFlight += message.size;
       const work = this.deliver(message, token).finally(() => {
         this.inFlight.delete(message.message_id);
         this.leaseOf.delete(message.message_id);
+        this.bytesInFlight -= message.size;
         this.wake.fire();
       });
       this.inFlight.set(message.message_id, work);
     }
-    return { claimed: claimed.length, skippedBusy: busy.length > 0 };
+    return { claimed: claimed.length, skippedBusy: busy.length > 0, heldBytes: this.bytesInFlight > 0 };
   }
 
   private async deliver(message: ClaimedMessage, token: string): Promise<void> {

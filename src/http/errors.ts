@@ -66,7 +66,8 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
     return sendError(request, reply, new ApiError(400, 'VALIDATION_ERROR', 'The request is not valid.', validationDetails(error)));
   }
   const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
-  if (known) return sendError(request, reply, new ApiError(known[0], known[1], known[2]));
+  // The rest of a body too large is not worth reading: the connection closes after the answer.
+  if (known) return sendError(request, reply, new ApiError(known[0], known[1], known[2], [], known[0] === 413 ? { connection: 'close' } : {}));
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return sendError(request, reply, new ApiError(400, 'INVALID_JSON', 'The body is not valid JSON.'));
   }

@@ -15,8 +15,12 @@ import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
+import { answerUnservedRequests, clientErrorHandler, frameworkErrors, refuseMalformedRequests } from './clientErrors.js';
+import { guardRequestBodies } from './requestBodies.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queue.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { smtpCredentialRoutes } from './routes/smtpCredentials.js';
@@ -58,6 +62,10 @@ export interface HttpDeps {
   domainSettings?: DomainSettings;
   /** Who may add which SMTP IP credentials (defaults when absent). */
   ipCredentialRules?: IpCredentialRules;
+  /** MAILROOM_METRICS_TOKEN: opens GET /metrics on this port to that bearer token; empty or absent = 404. */
+  metricsToken?: string;
+  /** Time-outs and the large-body turns (defaults when absent). */
+  limits?: HttpLimits;
   isShuttingDown: () => boolean;
 }
 
@@ -65,6 +73,7 @@ export interface HttpDeps {
 const BODY_LIMIT = 16 * 1024 * 1024;
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -74,12 +83,21 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Node times out the headers (and checks every second, not every 30 s); the body's time-out
+    // starts when Mailroom reads it (requestBodies.ts), so a request waiting its turn never fails.
+    http: { headersTimeout: limits.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs), requireHostHeader: false },
+    requestTimeout: 0,
+    clientErrorHandler: clientErrorHandler(deps.log),
+    frameworkErrors,
   });
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
   app.decorateRequest('principal', null);
+  app.addHook('onRequest', refuseMalformedRequests);
+  answerUnservedRequests(app.server);
+  guardRequestBodies(app, limits);
 
   await app.register(swagger, {
     openapi: {
@@ -91,11 +109,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   healthRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  // Aggregates only (counts per outcome and per recipient domain), no account's data: open like
-  // most exporters, for a Prometheus on the same network.
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics.render()),
-  );
+  metricsRoutes(app, deps);
 
   // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
   await app.register(async (open) => trackingRoutes(open, deps));

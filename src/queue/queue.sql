@@ -2,15 +2,26 @@
 -- Takes up to $4 due rows nobody holds (SKIP LOCKED lets several workers claim side by side),
 -- except those for the recipient domains in $5 (destinations this worker cannot start more
 -- for right now) and the messages in $6 (this worker's own, still in delivery though their
--- lease ran out), leases them until $2 under token $3, and returns what delivery needs.
-WITH claimed AS (
+-- lease ran out), and no more of them than $7 bytes of content hold (rows too large for what is
+-- left are passed over; the first due row is taken whatever its size when $8, the worker holds
+-- nothing), leases them until $2 under token $3, and returns what delivery needs. Without the
+-- byte budget, a worker restarted on a backlog of 10 MB messages read a hundred of them at once.
+WITH due AS (
+  SELECT message_id, due_at, COALESCE(size, 0) AS size FROM queue
+  WHERE due_at <= $1 AND domain <> ALL($5::text[]) AND message_id <> ALL($6::text[])
+  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
+), fitting AS (
+  SELECT message_id FROM (
+    SELECT message_id, size, row_number() OVER w AS n, sum(size) FILTER (WHERE size <= $7) OVER w AS taken
+    FROM due WINDOW w AS (ORDER BY due_at, message_id)
+  ) d
+  WHERE (size <= $7 AND taken <= $7) OR (n = 1 AND $8::boolean)
+), claimed AS (
   UPDATE queue q SET due_at = $2, lease_token = $3, attempts = q.attempts + 1
-  FROM (SELECT message_id FROM queue WHERE due_at <= $1 AND domain <> ALL($5::text[]) AND message_id <> ALL($6::text[])
-        ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
-  WHERE q.message_id = due.message_id
-  RETURNING q.message_id, q.attempts, q.queued_at, q.pending_recipients
+  FROM fitting WHERE q.message_id = fitting.message_id
+  RETURNING q.message_id, q.attempts, q.queued_at, q.pending_recipients, COALESCE(q.size, 0) AS size
 )
-SELECT c.message_id, c.attempts, c.queued_at, c.pending_recipients, m.account_id, m.status, m.from_address,
+SELECT c.message_id, c.attempts, c.queued_at, c.pending_recipients, c.size, m.account_id, m.status, m.from_address,
        m.envelope, m.content, m.message_id_hdr, m.created_at, b.raw AS body,
        a.track_opens AS account_track_opens, a.track_clicks AS account_track_clicks
 FROM claimed c JOIN messages m ON m.id = c.message_id
@@ -131,5 +142,8 @@ WITH e AS (
 UPDATE messages SET status = $4, updated_at = $5 WHERE id = $1 AND account_id = $2;
 
 -- name: depthByDestination
-SELECT COALESCE(destination, domain) AS destination, count(*) AS depth, min(queued_at) AS oldest
+-- For /metrics, which is not scoped to an account: a waiting message counts under the destination
+-- its last attempt went to (an MX host set, the relay), never under its recipient domain, which
+-- is a customer's data; one not attempted yet counts under "pending".
+SELECT COALESCE(destination, 'pending') AS destination, count(*) AS depth, min(queued_at) AS oldest
 FROM queue GROUP BY 1 ORDER BY count(*) DESC LIMIT 200;

@@ -15,6 +15,8 @@ export interface ClaimedMessage {
   queued_at: Date;
   /** Recipients still to deliver after a partial result; null means the whole envelope. */
   pending_recipients: string[] | null;
+  /** Bytes of its content (or body), as stored with the queue row; 0 for rows older than that. */
+  size: number;
   account_id: number;
   status: Status;
   /** The From address (bare, lower case): its domain signs the message. */
@@ -60,13 +62,23 @@ export interface DeliveryResult {
   caught?: CaughtCopy;
 }
 
+export interface ClaimBudget {
+  bytes: number;
+  atLeastOne: boolean;
+}
+
+const UNLIMITED: ClaimBudget = { bytes: 2 ** 31 - 1, atLeastOne: true };
+
 /** The durable queue, in the same database as the messages (SPEC: PostgreSQL is the queue). */
 export class Queue {
   constructor(private readonly db: Database) {}
 
-  /** Leases due messages, skipping those for `busyDomains` and the messages in `exclude`. */
-  claim(now: Date, leaseUntil: Date, token: string, limit: number, busyDomains: readonly string[] = [], exclude: readonly string[] = []): Promise<ClaimedMessage[]> {
-    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit, busyDomains, exclude], 'claimDue');
+  /**
+   * Leases due messages, skipping those for `busyDomains` and the messages in `exclude`, up to
+   * `budget.bytes` of content; with `budget.atLeastOne`, the first due message whatever its size.
+   */
+  claim(now: Date, leaseUntil: Date, token: string, limit: number, busyDomains: readonly string[] = [], exclude: readonly string[] = [], budget: ClaimBudget = UNLIMITED): Promise<ClaimedMessage[]> {
+    return this.db.query<ClaimedMessage & Record<string, unknown>>(sql.claimDue, [now, leaseUntil, token, limit, busyDomains, exclude, budget.bytes, budget.atLeastOne], 'claimDue');
   }
 
   /** Returns the ids whose results were applied (their lease was still held). */

@@ -8,7 +8,7 @@ ON CONFLICT (account_id, email) DO UPDATE SET
 RETURNING id, email, verified_at, verified_by, confirmation_sent_at, created_at;
 
 -- name: setConfirmation
-UPDATE senders SET confirmation_nonce = $3, confirmation_sent_at = $4, confirmation_message = $5
+UPDATE senders SET confirmation_nonce = $3, confirmation_sent_at = $4, confirmation_message = $5, confirmation_transport = $6
 WHERE account_id = $1 AND id = $2;
 
 -- name: listSenders
@@ -21,10 +21,22 @@ SELECT id, email, verified_at, verified_by, confirmation_sent_at, created_at FRO
 DELETE FROM senders WHERE account_id = $1 AND id = $2 RETURNING id;
 
 -- name: confirm
--- Only the newest link (its nonce) confirms; a confirmed sender stays confirmed once.
-UPDATE senders SET verified_at = COALESCE(verified_at, $3), verified_by = COALESCE(verified_by, 'link'), confirmation_nonce = NULL
-WHERE id = $1 AND confirmation_nonce = $2
-RETURNING id, account_id, email, verified_at;
+-- Only the newest link (its nonce) confirms; a confirmed sender stays confirmed once. A link that
+-- was mailed into the sandbox catcher (the transport of the time was the sandbox, or the mail
+-- was caught there) confirms as 'sandbox', which counts only while the sandbox is the transport;
+-- a real link clicked later makes it a 'link' confirmation.
+UPDATE senders s SET
+  verified_at = CASE WHEN s.verified_by IN ('link', 'domain') THEN s.verified_at ELSE $3 END,
+  verified_by = CASE
+    WHEN s.verified_by IN ('link', 'domain') THEN s.verified_by
+    WHEN s.confirmation_transport = 'sandbox'
+      OR EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = s.confirmation_message AND e.details->>'transport' = 'sandbox')
+      OR EXISTS (SELECT 1 FROM sandbox_messages c WHERE c.account_id = s.account_id AND c.message_id = s.confirmation_message)
+      THEN 'sandbox'
+    ELSE 'link' END,
+  confirmation_nonce = NULL
+WHERE s.id = $1 AND s.confirmation_nonce = $2
+RETURNING s.id, s.account_id, s.email, s.verified_at, s.verified_by;
 
 -- name: senderById
-SELECT id, account_id, email, verified_at, confirmation_nonce FROM senders WHERE id = $1;
+SELECT id, account_id, email, verified_at, verified_by, confirmation_nonce FROM senders WHERE id = $1;

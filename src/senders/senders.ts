@@ -16,11 +16,13 @@ const sql = sqlFile(new URL('./senders.sql', import.meta.url), [
 /** A resend sooner than this after the last one is refused: each one mails somebody. */
 const RESEND_INTERVAL_MS = 60_000;
 
+type VerifiedBy = 'link' | 'domain' | 'sandbox';
+
 interface SenderRow {
   id: number | string;
   email: string;
   verified_at: Date | string | null;
-  verified_by: 'link' | 'domain' | null;
+  verified_by: VerifiedBy | null;
   confirmation_sent_at: Date | string | null;
   created_at: Date | string;
 }
@@ -28,12 +30,19 @@ interface SenderRow {
 export interface SenderView {
   id: number;
   email: string;
+  /** Whether the address may send now. */
   verified: boolean;
-  /** How: `link` (the confirmation was clicked) or `domain` (it is in a verified domain of the account). */
-  verifiedBy: 'link' | 'domain' | null;
+  /**
+   * How: `link` (the confirmation was clicked), `domain` (it is in a verified domain of the
+   * account) or `sandbox` (a link that was mailed into the sandbox catcher was clicked: that
+   * counts only while the sandbox is the transport).
+   */
+  verifiedBy: VerifiedBy | null;
   verifiedAt: string | null;
   confirmationSentAt: string | null;
   createdAt: string;
+  /** Why an address that was confirmed may not send (a sandbox confirmation under a real transport). */
+  reason: string | null;
 }
 
 export type ConfirmOutcome = 'confirmed' | 'already' | 'expired' | 'superseded' | 'unknown';
@@ -48,8 +57,22 @@ const iso = (value: Date | string | null) => (value === null ? null : new Date(v
  */
 export class SenderRegistry {
   constructor(
-    private readonly deps: { db: Database; pipeline: SendPipeline; links: ConfirmationLinks; clock: Clock; systemSender: string; onChange: (accountId: number) => void },
+    private readonly deps: {
+      db: Database; pipeline: SendPipeline; links: ConfirmationLinks; clock: Clock; systemSender: string;
+      /** MAILROOM_TRANSPORT: with `sandbox`, confirmation mail never leaves the machine. */
+      transport: string;
+      onChange: (accountId: number) => void;
+    },
   ) {}
+
+  /**
+   * Whether a confirmation lets the address send: a sandbox one only while the sandbox is the
+   * transport. With it, anyone with a key could "confirm" any address from their own catcher;
+   * once mail leaves the machine, that proves nothing about who reads the address.
+   */
+  private counts(row: Pick<SenderRow, 'verified_at' | 'verified_by'>): boolean {
+    return row.verified_at !== null && (row.verified_by !== 'sandbox' || this.deps.transport === 'sandbox');
+  }
 
   async add(principal: Principal, input: string, meta: { timestamp: number; transactionId: string }): Promise<SenderView> {
     const parsed = parseMailbox(input);
@@ -59,14 +82,14 @@ export class SenderRegistry {
     const now = this.deps.clock.now();
     const inVerifiedDomain = await isVerifiedDomain(this.deps.db, principal.accountId, parsed.domain);
     const [row] = await this.deps.db.query<SenderRow & Record<string, unknown>>(sql.upsertSender, [principal.accountId, email, inVerifiedDomain, now.toISOString()]);
-    if (row!.verified_at === null) return this.mailConfirmation(principal, row!, meta);
+    if (!this.counts(row!) && !inVerifiedDomain) return this.mailConfirmation(principal, row!, meta);
     this.deps.onChange(principal.accountId);
-    return view(row!);
+    return this.view(row!, inVerifiedDomain);
   }
 
   async resend(principal: Principal, id: number, meta: { timestamp: number; transactionId: string }): Promise<SenderView> {
     const row = await this.row(principal.accountId, id);
-    if (row.verified_at !== null) throw new ApiError(409, 'ALREADY_VERIFIED', `${row.email} is verified already.`);
+    if (this.counts(row)) throw new ApiError(409, 'ALREADY_VERIFIED', `${row.email} is verified already.`);
     const last = row.confirmation_sent_at === null ? 0 : new Date(row.confirmation_sent_at).getTime();
     const wait = last + RESEND_INTERVAL_MS - this.deps.clock.now().getTime();
     if (wait > 0) {
@@ -86,10 +109,21 @@ export class SenderRegistry {
 
   /** An unconfirmed address whose domain has been verified since may send: shown as such. */
   private async current(accountId: number, row: SenderRow): Promise<SenderView> {
-    if (row.verified_at !== null) return view(row);
+    if (this.counts(row)) return this.view(row, false);
     const domain = row.email.slice(row.email.lastIndexOf('@') + 1);
-    if (!(await isVerifiedDomain(this.deps.db, accountId, domain))) return view(row);
-    return { ...view(row), verified: true, verifiedBy: 'domain' };
+    return this.view(row, await isVerifiedDomain(this.deps.db, accountId, domain));
+  }
+
+  private view(row: SenderRow, inVerifiedDomain: boolean): SenderView {
+    const shown = view(row);
+    if (this.counts(row)) return shown;
+    if (inVerifiedDomain) return { ...shown, verified: true, verifiedBy: 'domain' };
+    if (row.verified_by !== 'sandbox') return shown;
+    return {
+      ...shown,
+      verified: false,
+      reason: `confirmed in sandbox mode, where the confirmation mail never left this machine; that does not count with the ${this.deps.transport} transport: POST /senders/${shown.id}/resend mails a real link`,
+    };
   }
 
   async remove(accountId: number, id: number): Promise<void> {
@@ -107,9 +141,9 @@ export class SenderRegistry {
     const read = this.deps.links.read(token);
     if (!read) return 'unknown';
     const now = this.deps.clock.now();
-    const [current] = await this.deps.db.query<{ account_id: number | string; verified_at: Date | null; confirmation_nonce: string | null } & Record<string, unknown>>(sql.senderById, [read.senderId]);
+    const [current] = await this.deps.db.query<{ account_id: number | string; verified_at: Date | null; verified_by: VerifiedBy | null; confirmation_nonce: string | null } & Record<string, unknown>>(sql.senderById, [read.senderId]);
     if (!current) return 'unknown';
-    if (current.verified_at !== null) return 'already';
+    if (this.counts(current)) return 'already';
     if (read.expiresAt <= now.getTime()) return 'expired';
     if (current.confirmation_nonce !== read.nonce) return 'superseded';
     const [row] = await this.deps.db.query<{ account_id: number | string } & Record<string, unknown>>(sql.confirm, [read.senderId, read.nonce, now.toISOString()]);
@@ -130,7 +164,7 @@ export class SenderRegistry {
     const url = this.deps.links.url({ senderId: Number(row.id), nonce, expiresAt: now.getTime() + CONFIRMATION_TTL_MS });
     // The nonce is stored before the mail is queued: a click can never arrive for a nonce the
     // database does not know yet.
-    await this.deps.db.query(sql.setConfirmation, [principal.accountId, row.id, nonce, now.toISOString(), null]);
+    await this.deps.db.query(sql.setConfirmation, [principal.accountId, row.id, nonce, now.toISOString(), null, this.deps.transport]);
     const response = await this.deps.pipeline.send(
       { principal, meta, unsubscribeMsg: null, idempotencyKey: null },
       {
@@ -146,8 +180,8 @@ export class SenderRegistry {
       { system: true },
     );
     const messageId = (response.body as { data?: { id?: string } }).data?.id ?? null;
-    await this.deps.db.query(sql.setConfirmation, [principal.accountId, row.id, nonce, now.toISOString(), messageId]);
-    return view({ ...row, confirmation_sent_at: now });
+    await this.deps.db.query(sql.setConfirmation, [principal.accountId, row.id, nonce, now.toISOString(), messageId, this.deps.transport]);
+    return this.view({ ...row, confirmation_sent_at: now }, false);
   }
 }
 
@@ -160,6 +194,7 @@ function view(row: SenderRow): SenderView {
     verifiedAt: iso(row.verified_at),
     confirmationSentAt: iso(row.confirmation_sent_at),
     createdAt: iso(row.created_at)!,
+    reason: null,
   };
 }
 

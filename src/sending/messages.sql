@@ -12,7 +12,7 @@ WITH input AS (
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
     subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
     tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
-    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb, event_details jsonb)
+    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb, event_details jsonb, size integer)
 ), suppressed AS (
   SELECT i.id, s.address, s.reason, s.message_id, s.created_at
   FROM input i JOIN suppressions s ON s.account_id = i.account_id AND s.address = i.to_address
@@ -20,7 +20,7 @@ WITH input AS (
 ), batch AS (
   SELECT i.id, i.account_id, i.operator_id, i.to_address, i.from_address, i.subject, i.external_id,
     i.client_id, i.alias, i.campaign_id, i.callbacks, i.tags, i.envelope, i.content, i.message_id_hdr,
-    i.send_at, i.created_at, i.domain, i.callback_urls,
+    i.send_at, i.created_at, i.domain, i.callback_urls, i.size,
     CASE WHEN s.id IS NULL THEN i.status ELSE 'REJECTED' END AS status,
     CASE WHEN s.id IS NULL THEN i.due_at END AS due_at,
     CASE WHEN s.id IS NULL THEN i.event_details ELSE jsonb_build_object(
@@ -49,15 +49,20 @@ WITH input AS (
   INSERT INTO message_events (message_id, account_id, type, created_at, details)
   SELECT id, account_id, status, created_at, COALESCE(event_details, '{}'::jsonb) FROM batch
 ), q AS (
-  INSERT INTO queue (message_id, account_id, domain, due_at, queued_at)
-  SELECT id, account_id, domain, due_at, created_at FROM batch WHERE due_at IS NOT NULL
+  INSERT INTO queue (message_id, account_id, domain, due_at, queued_at, size)
+  SELECT id, account_id, domain, due_at, created_at, size FROM batch WHERE due_at IS NOT NULL
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM q) AS queued,
        (SELECT jsonb_agg(jsonb_build_object('id', id, 'address', address, 'reason', reason, 'messageId', message_id, 'since', created_at)) FROM suppressed) AS rejected;
 
 -- name: messageById
-SELECT m.*, a.name AS account_name, o.name AS operator_name
+-- Reads show what a message says, not its attachments or HTML: those are up to 13 MB a message,
+-- and a list of a hundred read them all into this process. (`-` still reads the whole value in
+-- the database, one row at a time.)
+SELECT m.id, m.status, m.subject, m.external_id, m.client_id, m.alias, m.campaign_id, m.callbacks, m.tags,
+  m.content - '{attachments,html,plain}'::text[] AS content, m.send_at, m.created_at, m.updated_at,
+  a.name AS account_name, o.name AS operator_name
 FROM messages m JOIN accounts a ON a.id = m.account_id JOIN operators o ON o.id = m.operator_id
 WHERE m.account_id = $1 AND m.id = $2;
 
@@ -83,7 +88,10 @@ ON CONFLICT (account_id, key) DO UPDATE
 RETURNING key;
 
 -- name: listMessages
-SELECT m.*, a.name AS account_name, o.name AS operator_name
+-- As messageById: no attachments or HTML.
+SELECT m.id, m.status, m.subject, m.external_id, m.client_id, m.alias, m.campaign_id, m.callbacks, m.tags,
+  m.content - '{attachments,html,plain}'::text[] AS content, m.send_at, m.created_at, m.updated_at,
+  a.name AS account_name, o.name AS operator_name
 FROM messages m JOIN accounts a ON a.id = m.account_id JOIN operators o ON o.id = m.operator_id
 WHERE m.account_id = $1
   AND ($2::text IS NULL OR m.status = $2)

@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import type { Content } from './render.js';
+import type { ComposedContent, RawContent } from './render.js';
 import { messageData } from './response.js';
 
 const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['messageById', 'eventsOfMessage', 'listMessages', 'bodyById'] as const);
@@ -16,7 +16,8 @@ interface MessageRow {
   campaign_id: string | null;
   callbacks: string[];
   tags: string[];
-  content: Content;
+  /** Without attachments and HTML (messages.sql). */
+  content: Omit<ComposedContent, 'attachments' | 'html' | 'plain'> | RawContent;
   send_at: Date | null;
   created_at: Date;
   updated_at: Date;

@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import { Batcher } from '../shared/batcher.js';
+import { Batcher, MAX_BATCH_BYTES } from '../shared/batcher.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { Content } from './render.js';
 
@@ -72,11 +72,36 @@ export interface StoreResult {
   rejected: StoredRejection[];
 }
 
+/** Past this, a statement's parameters are too large to spell into its text (see insertMessages). */
+const LARGE_STATEMENT_CHARS = 1024 * 1024;
+
 /** Stores messages (and their bodies); says how many were queued (the caller wakes the workers) and which were suppressed. */
 export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = []): Promise<StoreResult> {
   const encodedBodies = bodies.map((body) => ({ id: body.id, account_id: body.account_id, raw: body.raw.toString('base64'), created_at: body.created_at }));
-  const [row] = await db.query<{ queued: number; rejected: StoredRejection[] | null }>(sql.insertMessages, [JSON.stringify(messages), JSON.stringify(encodedBodies)], 'insertMessages');
+  // Each row's size goes with its queue row, so that a worker claims no more than it can hold.
+  const params = [JSON.stringify(messages.map((message) => ({ ...message, size: contentBytes(message.content) }))), JSON.stringify(encodedBodies)];
+  // A large statement is sent unnamed, with its parameters apart from the SQL text: PGlite runs a
+  // named one as EXECUTE with the values spelled into the statement as literals, which its
+  // parser copies several times over (a 13 MB message took 80 MB more of its memory).
+  const large = params[0]!.length + params[1]!.length > LARGE_STATEMENT_CHARS;
+  const [row] = await db.query<{ queued: number; rejected: StoredRejection[] | null }>(sql.insertMessages, params, large ? undefined : 'insertMessages');
   return { queued: Number(row?.queued ?? 0), rejected: row?.rejected ?? [] };
+}
+
+/** The bytes a submission puts into the storing statement (near enough: string lengths). */
+export function submissionBytes(submission: Submission): number {
+  let bytes = 0;
+  for (const row of submission.rows) bytes += row.content.kind === 'raw' ? 1024 : contentBytes(row.content);
+  for (const body of submission.bodies) bytes += body.raw.length;
+  return bytes;
+}
+
+/** The bytes a message's content holds (its body, for one submitted over SMTP), near enough: string lengths. */
+function contentBytes(content: Content): number {
+  if (content.kind === 'raw') return 1024 + content.size;
+  let bytes = 1024 + content.text.length + (content.html?.length ?? 0) + (content.plain?.length ?? 0);
+  for (const attachment of content.attachments) bytes += attachment.content.length;
+  return bytes;
 }
 
 /**
@@ -90,6 +115,8 @@ export function createMessageWriter(db: Database, notifier: QueueNotifier): Batc
   return new Batcher<Submission, StoredRejection[]>({
     maxBatch: 500,
     maxConcurrent: 2,
+    maxWeight: MAX_BATCH_BYTES,
+    weight: submissionBytes,
     flush: async (items) => {
       const rows = items.length === 1 ? items[0]!.rows : items.flatMap((item) => item.rows);
       const bodies = items.flatMap((item) => item.bodies);

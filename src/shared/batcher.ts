@@ -8,11 +8,27 @@
  * If a whole batch fails, each item is retried alone so that one bad item fails only its own
  * caller.
  */
+/**
+ * The bytes of message content one group-commit statement may carry (with `maxWeight`): past it,
+ * items wait for the next statement. Small messages still share a statement by the hundred; a
+ * 10 MB one goes alone. PGlite needs many times a statement's size in WASM memory to run it (the
+ * JSON text, its parsed jsonb, the rows of each step), and never gives that memory back.
+ */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
 export interface BatcherOptions<T, R> {
   flush: (items: T[]) => Promise<R[]>;
   maxBatch: number;
   /** Flushes allowed to run at once (PostgreSQL: more than one, to use the pool). */
   maxConcurrent: number;
+  /**
+   * What one batch may weigh (with `weight`), e.g. its bytes: a batch closes before the item that
+   * would take it past this, so that large items are flushed alone or with a few others. One
+   * statement of twenty 13 MB messages grew PGlite's WASM memory by a gigabyte, which it never
+   * gives back. An item heavier than the cap still goes, alone.
+   */
+  maxWeight?: number;
+  weight?: (item: T) => number;
 }
 
 interface Pending<T, R> {
@@ -50,7 +66,7 @@ export class Batcher<T, R> {
 
   private pump(): void {
     while (this.queue.length > 0 && this.running < this.options.maxConcurrent) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.queue.splice(0, this.batchLength());
       this.running++;
       void this.run(batch).finally(() => {
         this.running--;
@@ -60,6 +76,20 @@ export class Batcher<T, R> {
         }
       });
     }
+  }
+
+  /** How many queued items the next batch takes: up to maxBatch, and up to maxWeight (at least one). */
+  private batchLength(): number {
+    const { maxBatch, maxWeight, weight } = this.options;
+    if (maxWeight === undefined || weight === undefined) return maxBatch;
+    let total = 0;
+    let length = 0;
+    while (length < Math.min(maxBatch, this.queue.length)) {
+      total += weight(this.queue[length]!.item);
+      if (length > 0 && total > maxWeight) break;
+      length++;
+    }
+    return length;
   }
 
   private async run(batch: Pending<T, R>[]): Promise<void> {

@@ -5,9 +5,14 @@ import { sqlFile } from '../db/sql.js';
 const sql = sqlFile(new URL('../queue/queue.sql', import.meta.url), ['depthByDestination'] as const);
 
 /**
- * Prometheus metrics of one Mailroom process, served at GET /metrics. Counters are per process;
+ * Prometheus metrics of one Mailroom process, served at GET /metrics (src/http/metricsServer.ts,
+ * and on the API port with a token). Counters are per process;
  * queue depth and age are read from the database at scrape time, so every process reports the
  * installation's queue (scrape one of them).
+ *
+ * No label holds customer data: the queue is labelled by destination (an MX host set or the
+ * relay; "pending" before a first attempt), never by recipient domain; deliveries by outcome,
+ * transport and the reason vocabulary of the reply rules.
  */
 export function createMetrics(db: Database) {
   const registry = new Registry();
@@ -32,7 +37,7 @@ export function createMetrics(db: Database) {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [registry],
   });
-  const depth = new Gauge({ name: 'mailroom_queue_depth', help: 'Messages waiting, per destination', labelNames: ['destination'] as const, registers: [registry] });
+  const depth = new Gauge({ name: 'mailroom_queue_depth', help: 'Messages waiting, per destination (MX host set or relay; "pending" before a first attempt)', labelNames: ['destination'] as const, registers: [registry] });
   const oldest = new Gauge({
     name: 'mailroom_queue_oldest_age_seconds',
     help: 'Age of the oldest waiting message, per destination',

@@ -17,6 +17,7 @@ import { startScriptedSmtp } from '../helpers/scriptedSmtp.js';
  * or offer STARTTLS that works or cannot. The clock is manual, so retry times are exact.
  */
 const clock = new ManualClock(new Date());
+const METRICS_TOKEN = 'mx-test-metrics-token-0123456789';
 const KEY = randomBytes(32);
 let port: number;
 let dns: TestDnsServer;
@@ -81,6 +82,7 @@ before(async () => {
     MAILROOM_SMTP_TIMEOUT_SECONDS: '1',
     MAILROOM_DESTINATION_CONCURRENCY: '2',
     MAILROOM_ENCRYPTION_KEY: KEY.toString('base64'),
+    MAILROOM_METRICS_TOKEN: METRICS_TOKEN,
   }, { clock, store });
 });
 after(async () => {
@@ -221,7 +223,7 @@ test('the queue is viewed per destination: two domains of one provider are one d
   assert.deepEqual(provider && { attempted: provider.attempted, domains: provider.domains, deferred: provider.deferred }, {
     attempted: true, domains: ['busy-a.test', 'busy-b.test'], deferred: 2,
   });
-  const metrics = await (await app.api('/metrics')).text();
+  const metrics = await (await app.api('/metrics', { key: METRICS_TOKEN })).text();
   assert.match(metrics, /^mailroom_queue_depth\{destination="mx\.busyprovider\.test"\} 2$/m);
 
   const retry = await app.api('/queue/retry', { method: 'POST', json: { destination: 'mx.busyprovider.test' } });

@@ -57,3 +57,19 @@ test('a failing batch is retried item by item: only the bad item fails', async (
   assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
   await batcher.drain();
 });
+
+test('maxWeight closes a batch before the item that would take it past the cap; an item over the cap goes alone', async () => {
+  const batches: number[][] = [];
+  const batcher = new Batcher<number, void>({
+    maxBatch: 100,
+    maxConcurrent: 1,
+    maxWeight: 10,
+    weight: (item) => item,
+    flush: async (items) => {
+      batches.push(items);
+      return items.map(() => undefined);
+    },
+  });
+  await Promise.all([3, 3, 3, 3, 12, 1, 1, 9, 2].map((item) => batcher.submit(item)));
+  assert.deepEqual(batches, [[3, 3, 3], [3], [12], [1, 1], [9], [2]]);
+});

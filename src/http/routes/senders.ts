@@ -13,10 +13,11 @@ const Sender = Type.Object({
   id: Type.Integer(),
   email: Type.String(),
   verified: Type.Boolean(),
-  verifiedBy: Type.Union([Type.Literal('link'), Type.Literal('domain'), Type.Null()]),
+  verifiedBy: Type.Union([Type.Literal('link'), Type.Literal('domain'), Type.Literal('sandbox'), Type.Null()]),
   verifiedAt: Type.Union([Type.String(), Type.Null()]),
   confirmationSentAt: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'why a confirmed address may not send (confirmed in sandbox mode, under a real transport)' }),
 });
 
 /** Sender addresses of the account (SPEC section 7). */

@@ -14,7 +14,7 @@ import { SenderPolicy } from './senders.js';
 export function createSendingPolicy(config: Config, db: Queryable, clock: Clock): SendingPolicy {
   const requireVerifiedSender = config.requireVerifiedSender === 'auto' ? config.transport !== 'sandbox' : config.requireVerifiedSender === 'on';
   return new SendingPolicy({
-    senders: new SenderPolicy(db, requireVerifiedSender),
+    senders: new SenderPolicy(db, requireVerifiedSender, config.transport === 'sandbox'),
     accounts: new AccountPolicies(db, {
       checkRecipientDomains: config.checkRecipientDomains,
       limits: { perSecond: config.rateLimitPerSecond, perDay: config.rateLimitPerDay },

@@ -16,5 +16,6 @@ WHERE name = $1 RETURNING id, rate_per_second, rate_per_day;
 
 -- name: senderAllowed
 -- A From address may be used when it was confirmed, or when its domain is a verified domain of
--- the account (see isVerifiedDomain for the grace of a domain whose check failed).
-SELECT 1 FROM senders WHERE account_id = $1 AND email = $2 AND verified_at IS NOT NULL;
+-- the account (see isVerifiedDomain for the grace of a domain whose check failed). A confirmation
+-- through the sandbox catcher counts only while $3 (the sandbox is the transport).
+SELECT 1 FROM senders WHERE account_id = $1 AND email = $2 AND verified_at IS NOT NULL AND (verified_by <> 'sandbox' OR $3::boolean);
