@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SealedValueError } from '../crypto/sealed.js';
 import { ApiError, type ErrorDetail } from '../shared/errors.js';
 
 export function metaOf(request: FastifyRequest) {
@@ -82,6 +83,12 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
     // Logged without the error's text: PostgreSQL quotes the offending value, which may be content.
     request.log.warn({ sqlState: error.code, route: request.routeOptions.url }, 'a request value the schema let through was refused by the database');
     return sendError(request, reply, new ApiError(400, 'VALIDATION_ERROR', 'A value in the request cannot be stored (a NUL character, an unpaired surrogate or a number out of range); nothing was stored.'));
+  }
+  if (error instanceof SealedValueError) {
+    // The installation lacks the key that sealed a stored secret (MAILROOM_ENCRYPTION_KEYS_PREVIOUS):
+    // the operator's to fix, and nothing the client did. The log names the key id.
+    request.log.error({ err: error }, 'a stored secret cannot be opened with this key ring');
+    return sendError(request, reply, new ApiError(503, 'SECRET_UNAVAILABLE', 'A stored secret of this account cannot be opened with the installation\'s encryption keys; the operator has to add the missing key. Nothing was changed.', [], { 'retry-after': '60' }));
   }
   request.log.error({ err: error }, 'internal error');
   return sendError(request, reply, new ApiError(500, 'INTERNAL_ERROR', 'An internal error occurred; nothing was stored. Retry the request.'));

@@ -108,9 +108,9 @@ describe('secrets written by this version', () => {
     await app.mailroom.db.query("UPDATE accounts SET callback_secret = $1 WHERE name = 'copycat'", [row!.callback_secret]);
     try {
       const response = await app.api('/account', { key: otherKey });
-      assert.equal(response.status, 500);
+      assert.equal(response.status, 503);
       const text = await response.text();
-      assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'INTERNAL_ERROR');
+      assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'SECRET_UNAVAILABLE');
       assert.doesNotMatch(text, /whsec_/);
     } finally {
       await app.mailroom.db.query("UPDATE accounts SET callback_secret = $1 WHERE name = 'copycat'", [own!.callback_secret]);
@@ -180,7 +180,7 @@ describe('secrets an earlier version stored in clear', () => {
       const planted = newSigningSecret();
       await app.mailroom.db.query("UPDATE accounts SET callback_secret = $1 WHERE name = 'legacy'", [planted]);
       const refused = await app.api('/account', { key: legacyKey });
-      assert.equal(refused.status, 500);
+      assert.equal(refused.status, 503);
       assert.doesNotMatch(await refused.text(), /whsec_/);
     } finally {
       await app.stop();
