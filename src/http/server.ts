@@ -79,7 +79,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // Our own 503 (below): Fastify's has another shape than SPEC section 11's.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -95,6 +96,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
   app.decorateRequest('principal', null);
+  app.addHook('onRequest', async () => {
+    if (deps.isShuttingDown()) {
+      throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'Mailroom is shutting down; nothing was stored. Retry shortly (another instance, or this one once restarted).', [], { 'retry-after': '5', connection: 'close' });
+    }
+  });
   app.addHook('onRequest', refuseMalformedRequests);
   answerUnservedRequests(app.server);
   guardRequestBodies(app, limits);
