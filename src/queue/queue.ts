@@ -9,6 +9,9 @@ const sql = sqlFile(new URL('./queue.sql', import.meta.url), [
 
 export { QUEUE_CHANNEL } from './notifier.js';
 
+/** A caught copy larger than this is recorded by an unnamed statement (see record). */
+const LARGE_CAUGHT_CHARS = 256 * 1024;
+
 export interface ClaimedMessage {
   message_id: string;
   attempts: number;
@@ -84,7 +87,10 @@ export class Queue {
   /** Returns the ids whose results were applied (their lease was still held). */
   async record(results: readonly DeliveryResult[]): Promise<Set<string>> {
     const synchronousCommit = this.db.kind === 'postgres' ? 'off' : 'on';
-    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results), synchronousCommit], 'recordResults');
+    // A sandbox result carrying a large message goes unnamed: PGlite runs a named statement with
+    // its values spelled into the text, which copies a 13 MB message several times over.
+    const large = results.some((result) => (result.caught?.raw.length ?? 0) > LARGE_CAUGHT_CHARS);
+    const rows = await this.db.query<{ message_id: string }>(sql.recordResults, [JSON.stringify(results), synchronousCommit], large ? undefined : 'recordResults');
     return new Set(rows.map((row) => row.message_id));
   }
 
