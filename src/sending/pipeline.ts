@@ -15,7 +15,7 @@ import { renderContent } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
-import { callbackUrls, insertMessages, type NewMessage, type StoredRejection, type Submission } from './store.js';
+import { callbackUrls, contentBytes, insertMessages, type NewMessage, type StoredRejection, type Submission } from './store.js';
 import { checkBeforeTemplate, validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
@@ -127,7 +127,7 @@ export class SendPipeline {
     const early = checkBeforeTemplate(input);
     if (early.length > 0) throw validationError(early);
     const body = await applyTemplate(this.deps.templates, principal.accountId, input);
-    const checked = validateSendRequest(body, now);
+    const checked = validateSendRequest(body, now, body === input);
     if (!checked.ok) {
       if (checked.tooLarge) throw new ApiError(413, 'MESSAGE_TOO_LARGE', checked.details[0]?.message ?? 'The message is too large.', checked.details);
       throw validationError(checked.details);
@@ -193,6 +193,7 @@ export class SendPipeline {
       domain: message.to.domain,
       due_at: toSuppression ? null : (message.sendAt ?? now).toISOString(),
       event_details: toSuppression ? suppressedDetails(message.to.address, toSuppression) : null,
+      size: contentBytes(content),
     };
     const data = messageData({
       id,

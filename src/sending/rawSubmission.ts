@@ -137,6 +137,8 @@ export function prepareRawSubmission(principal: Principal, input: RawSubmissionI
       created_at: createdAt,
       domain: recipient.domain,
       due_at: createdAt,
+      // The raw body's bytes: every recipient's row points at one body of this size.
+      size: 1024 + bytes.length,
     };
   });
   const requestDigest = () =>

@@ -42,6 +42,8 @@ export interface NewMessage {
   due_at: string | null;
   /** Details of the first event (why a REJECTED message is not sent); null: none. */
   event_details?: Record<string, unknown> | null;
+  /** The bytes of the content (its body, for one submitted over SMTP), near enough: the queue keeps it, so a worker claims no more than it can hold. */
+  size: number;
 }
 
 /** The bytes of a message submitted over SMTP, shared by its recipients' rows. */
@@ -82,14 +84,8 @@ const LARGE_MESSAGE_CHARS = 256 * 1024;
 /** Stores messages (and their bodies); says how many were queued (the caller wakes the workers) and which were suppressed. */
 export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = []): Promise<StoreResult> {
   const encodedBodies = bodies.map((body) => ({ id: body.id, account_id: body.account_id, raw: body.raw.toString('base64'), created_at: body.created_at }));
-  // Each row's size goes with its queue row, so that a worker claims no more than it can hold.
-  let large = encodedBodies.some((body) => body.raw.length > LARGE_MESSAGE_CHARS);
-  const rows = messages.map((message) => {
-    const size = contentBytes(message.content);
-    if (size > LARGE_MESSAGE_CHARS && message.content.kind !== 'raw') large = true;
-    return { ...message, size };
-  });
-  const params = [JSON.stringify(rows), JSON.stringify(encodedBodies)];
+  const large = encodedBodies.some((body) => body.raw.length > LARGE_MESSAGE_CHARS) || messages.some((message) => message.content.kind !== 'raw' && message.size > LARGE_MESSAGE_CHARS);
+  const params = [JSON.stringify(messages), JSON.stringify(encodedBodies)];
   // A large statement is sent unnamed, with its parameters apart from the SQL text: PGlite runs a
   // named one as EXECUTE with the values spelled into the statement as literals, which its
   // parser copies several times over (a 13 MB message took 80 MB more of its memory).
@@ -100,13 +96,13 @@ export async function insertMessages(db: Queryable, messages: readonly NewMessag
 /** The bytes a submission puts into the storing statement (near enough: string lengths). */
 export function submissionBytes(submission: Submission): number {
   let bytes = 0;
-  for (const row of submission.rows) bytes += row.content.kind === 'raw' ? 1024 : contentBytes(row.content);
+  for (const row of submission.rows) bytes += row.content.kind === 'raw' ? 1024 : row.size;
   for (const body of submission.bodies) bytes += body.raw.length;
   return bytes;
 }
 
 /** The bytes a message's content holds (its body, for one submitted over SMTP), near enough: string lengths. */
-function contentBytes(content: Content): number {
+export function contentBytes(content: Content): number {
   if (content.kind === 'raw') return 1024 + content.size;
   let bytes = 1024 + content.text.length + (content.html?.length ?? 0) + (content.plain?.length ?? 0);
   for (const attachment of content.attachments) bytes += attachment.content.length;

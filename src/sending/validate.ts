@@ -120,12 +120,13 @@ function parseSendAt(text: string): Date | null {
 }
 
 /** Checks one send request; on success returns it with parsed addresses and decoded sizes. */
-export function validateSendRequest(value: unknown, now: Date): Validation {
+/** `textChecked`: checkBeforeTemplate already walked this very value for unstorable text (no template changed it). */
+export function validateSendRequest(value: unknown, now: Date, textChecked = false): Validation {
   const shape = shapeErrors(value);
   if (shape.length > 0) return { ok: false, tooLarge: false, details: shape };
   const request = value as CompleteSendRequest;
   const details: ErrorDetail[] = [];
-  unencodableText(request, '', details);
+  if (!textChecked) unencodableText(request, '', details);
   if (details.length > 0) return { ok: false, tooLarge: false, details };
 
   const to = mailbox('to', request.to, details);

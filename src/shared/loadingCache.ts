@@ -53,6 +53,12 @@ export class LoadingCache<K, V> {
     return loading;
   }
 
+  /** The value kept for the key, if it is still good: for callers that must not wait on a load. */
+  peek(key: K): V | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.until > this.now() ? hit.value : undefined;
+  }
+
   /** Forgets the entries whose keys match (all without a test), and the loads running for them. */
   invalidate(matches?: (key: K) => boolean): void {
     this.generation++;
