@@ -14,7 +14,10 @@ SELECT address, reason, message_id, created_at FROM suppressions WHERE account_i
 -- Which of several accounts' addresses are suppressed: $1 a JSON array of [accountId, address].
 SELECT s.account_id, s.address, s.reason, s.message_id, s.created_at
 FROM jsonb_array_elements($1::jsonb) q
-JOIN suppressions s ON s.account_id = (q->>0)::bigint AND s.address = q->>1;
+CROSS JOIN LATERAL (
+  -- One index look-up per address (OFFSET 0 keeps it from being turned into a hash join over the whole list).
+  SELECT * FROM suppressions s WHERE s.account_id = (q->>0)::bigint AND s.address = q->>1 OFFSET 0
+) s;
 
 -- name: addSuppressions
 -- An address already listed keeps its first entry (its reason and source message), so that an

@@ -47,7 +47,9 @@ WITH r AS (
 ), d AS (
   UPDATE webhook_deliveries d SET status = r.status, attempts = d.attempts + 1, due_at = r.due_at,
     finished_at = CASE WHEN r.status = 'pending' THEN NULL ELSE r.attempted_at END, last_error = r.error
-  FROM r WHERE d.id = r.delivery_id AND d.status = 'pending'
+  -- The rows are found through = ANY(ARRAY(...)) on the primary key, as recordResults does: a
+  -- plain join with the batch (estimated at a hundred rows) may scan the whole outbox.
+  FROM r WHERE d.id = ANY (ARRAY(SELECT delivery_id FROM r)) AND d.id = r.delivery_id AND d.status = 'pending'
   RETURNING d.id, d.account_id, d.webhook_id, d.event_id
 ), a AS (
   INSERT INTO webhook_attempts (delivery_id, account_id, webhook_id, event_id, url, attempted_at, duration_ms, status_code, error, response)
