@@ -18,7 +18,18 @@ export interface LoadOptions {
 const KEYS = Object.keys(SETTINGS) as SettingKey[];
 const KEY_BY_ENV = new Map(KEYS.map((key) => [SETTINGS[key].env, key]));
 /** Settings whose values are key material: an error about one does not repeat it. */
-const KEY_SETTINGS = new Set<SettingKey>(['encryptionKey', 'encryptionKeysPrevious']);
+/** Settings whose value is a secret: a bad one is never echoed, since the message reaches logs and terminals. */
+const SECRET_SETTINGS = new Set<SettingKey>(['encryptionKey', 'encryptionKeysPrevious', 'metricsToken', 'bootstrapApiKey']);
+/** Settings holding a URL, whose user-info may carry a password. */
+const URL_SETTINGS = new Set<SettingKey>(['databaseUrl', 'relayUrl', 'publicUrl']);
+
+/** How a bad value is shown in the error: secrets not at all, a URL's password masked. */
+function shownValue(key: SettingKey, raw: unknown): string {
+  if (SECRET_SETTINGS.has(key)) return '(value not shown)';
+  if (typeof raw !== 'string') return JSON.stringify(raw) ?? String(raw);
+  if (URL_SETTINGS.has(key)) return JSON.stringify(raw.replace(/^([^:/?#]*:\/\/[^:@/?#]*:)[^@/?#]*@/, '$1***@'));
+  return JSON.stringify(raw);
+}
 
 function readConfigFile(path: string): Record<string, unknown> {
   let parsed: unknown;
@@ -50,9 +61,7 @@ function parseOne(key: SettingKey, raw: unknown, source: string): unknown {
     return SETTINGS[key].parse(raw);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
-    // A list of keys with one bad item holds good keys too: they never reach a log.
-    const shown = KEY_SETTINGS.has(key) ? '(value not shown)' : typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
-    throw new ConfigError(`invalid ${SETTINGS[key].env} (${source}): ${error.message}, got ${shown}`);
+    throw new ConfigError(`invalid ${SETTINGS[key].env} (${source}): ${error.message}, got ${shownValue(key, raw)}`);
   }
 }
 

@@ -108,3 +108,22 @@ test('config file errors name the file and the setting', () => {
   assert.throws(() => loadConfig({ cwd: dir, env: {} }), /invalid MAILROOM_HTTP_PORT \(config file .*mailroom\.config\.json\)/);
   assert.throws(() => loadConfig({ cwd: dir, env: {}, configFile: 'missing.json' }), /missing\.json: not found/);
 });
+
+test('a bad secret setting is never echoed, and a bad URL is shown with its password masked', () => {
+  const message = (env: Record<string, string>): string => {
+    try {
+      loadConfig({ cwd: cwd(), env });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message;
+    }
+    assert.fail('expected a ConfigError');
+  };
+  const token = message({ MAILROOM_METRICS_TOKEN: 'short secret' });
+  assert.match(token, /^invalid MAILROOM_METRICS_TOKEN/);
+  assert.ok(!token.includes('short secret'), token);
+  const database = message({ MAILROOM_DATABASE_URL: 'mysql://app:s3cr3t-pw@db.internal:3306/mail' });
+  assert.equal(database, 'invalid MAILROOM_DATABASE_URL (environment): expected a URL (postgres or postgresql), got mysql:, got "mysql://app:***@db.internal:3306/mail"');
+  const relay = message({ MAILROOM_RELAY_URL: 'http://user:hunter2@relay.example' });
+  assert.ok(!relay.includes('hunter2') && relay.includes('user:***@'), relay);
+});
