@@ -26,6 +26,9 @@ import { TemplateStore } from './templates/templates.js';
 import { SenderRegistry } from './senders/senders.js';
 import { ConfirmationLinks } from './senders/confirmationLinks.js';
 import { systemSenderOf } from './senders/systemSender.js';
+import { SubscribeLinks } from './subscriptions/links.js';
+import { UnconfirmedPurge } from './subscriptions/purge.js';
+import { Subscriptions } from './subscriptions/subscriptions.js';
 import { SuppressionChecker } from './suppression/suppressions.js';
 import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
@@ -59,6 +62,8 @@ export interface Mailroom {
   webhooks: WebhookDispatcher | null;
   /** host:port of the inbound MX, when the mx role runs. */
   mx: string | null;
+  /** List sign-ups and their confirmation (tests run the purge on demand). */
+  subscriptions: Subscriptions;
   /** The reputation check, which runs with the worker and mx roles (tests run it on demand). */
   reputation: ReputationMonitor | null;
   /** Seals and opens the stored secrets with this process's key ring. */
@@ -82,6 +87,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let mx: MxServer | null = null;
   let monitor: ReputationMonitor | null = null;
   let rechecker: DomainRechecker | null = null;
+  let purge: UnconfirmedPurge | null = null;
   let suppressionCache: SuppressionCache | null = null;
   let identity: WorkerIdentity | null = null;
   let metricsServer: MetricsServer | null = null;
@@ -129,9 +135,15 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       monitor = new ReputationMonitor(db, reputation, clock, log, config.reputationCheckSeconds * 1000);
       monitor.start();
     }
+    const subscriptions = new Subscriptions({
+      db, pipeline, clock, log, links: new SubscribeLinks(ring, config.publicUrl), systemSender: systemSenderOf(config),
+      limits: { perIpPerMinute: config.subscribePerIpPerMinute, perAddressPerHour: config.subscribePerAddressPerHour, unconfirmedPurgeDays: config.unconfirmedPurgeDays },
+    });
     if (config.roles.includes('worker')) {
       rechecker = new DomainRechecker(db, domainSettings(config), clock, log);
       rechecker.start();
+      purge = new UnconfirmedPurge(subscriptions, log);
+      purge.start();
       worker = new DeliveryWorker(db, createTransport(config), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
@@ -180,7 +192,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport,
         onChange: (accountId) => policy.senderChanged(accountId),
       });
-      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -191,11 +203,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
         await writer.drain();
-        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), suppressionCache?.stop()]);
+        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, secrets, metricsUrl: metricsServer?.url ?? null, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
@@ -203,6 +215,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await metricsServer?.close().catch(() => {});
     await monitor?.stop().catch(() => {});
     await rechecker?.stop().catch(() => {});
+    await purge?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});

@@ -88,6 +88,9 @@ export const SETTINGS = {
   rateLimitPerSecond: setting('MAILROOM_RATE_LIMIT_PER_SECOND', p.integer(0, 10_000_000), 0, 'messages an account may send per second unless it has its own limit; 0 = no limit'),
   rateLimitPerDay: setting('MAILROOM_RATE_LIMIT_PER_DAY', p.integer(0, 2_000_000_000), 0, 'messages an account may send per UTC day unless it has its own limit; 0 = no limit'),
   attachmentExtensions: setting('MAILROOM_ATTACHMENT_EXTENSIONS', p.extensionList, ['pdf', 'docx', 'xlsx', 'txt', 'jpg', 'png', 'gif'], 'file name extensions attachments may have (their content is checked too)'),
+  subscribePerIpPerMinute: setting('MAILROOM_SUBSCRIBE_PER_IP_PER_MINUTE', p.integer(1, 100_000), 10, 'sign-ups the public subscribe endpoint takes from one client address per minute'),
+  subscribePerAddressPerHour: setting('MAILROOM_SUBSCRIBE_PER_ADDRESS_PER_HOUR', p.integer(1, 1000), 3, 'sign-ups (and so confirmation mails) per list and address per hour'),
+  unconfirmedPurgeDays: setting('MAILROOM_UNCONFIRMED_PURGE_DAYS', p.integer(1, 3650), 30, 'days after which a double opt-in sign-up nobody confirmed is deleted'),
   shutdownSeconds: setting('MAILROOM_SHUTDOWN_SECONDS', p.integer(1, 3600), 30, 'grace period for in-flight work at shutdown'),
 } as const;
 

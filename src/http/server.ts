@@ -34,6 +34,8 @@ import { suppressionRoutes } from './routes/suppressions.js';
 import { domainRoutes, type DomainSettings } from './routes/domains.js';
 import { senderConfirmationRoutes, senderRoutes } from './routes/senders.js';
 import type { SendingPolicy } from '../sending/policy/policy.js';
+import type { Subscriptions } from '../subscriptions/subscriptions.js';
+import { subscribeRoutes } from './routes/subscribe.js';
 import type { SenderRegistry } from '../senders/senders.js';
 import { templateRoutes } from './routes/templates.js';
 import type { ReputationPolicy } from '../reputation/reputation.js';
@@ -58,6 +60,7 @@ export interface HttpDeps {
   /** The policy step's per-account settings (PATCH /account). */
   policy: SendingPolicy;
   senders: SenderRegistry;
+  subscriptions: Subscriptions;
   /** Inputs of the DNS records domains publish, and the DNS servers their checks ask (defaults when absent). */
   domainSettings?: DomainSettings;
   /** Who may add which SMTP IP credentials (defaults when absent). */
@@ -120,6 +123,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
   await app.register(async (open) => trackingRoutes(open, deps));
   await app.register(async (open) => senderConfirmationRoutes(open, deps));
+  await app.register(async (open) => subscribeRoutes(open, deps));
 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(deps.authenticator));
