@@ -34,6 +34,7 @@ import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { DomainRechecker, domainSettings } from './domains/recheck.js';
 import { createMessageWriter } from './sending/store.js';
+import { ImportRunner } from './lists/importRunner.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
@@ -70,6 +71,8 @@ export interface Mailroom {
   secrets: Sealer;
   /** http://host:port of the /metrics listener, when MAILROOM_METRICS_PORT is set. */
   metricsUrl: string | null;
+  /** The CSV imports this process runs, when the api role runs. */
+  imports: ImportRunner | null;
   stop(): Promise<void>;
 }
 
@@ -91,6 +94,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let suppressionCache: SuppressionCache | null = null;
   let identity: WorkerIdentity | null = null;
   let metricsServer: MetricsServer | null = null;
+  let imports: ImportRunner | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -192,7 +196,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport,
         onChange: (accountId) => policy.senderChanged(accountId),
       });
-      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
+      imports = await ImportRunner.start({ db, clock, log }, config.dataDir);
+      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -203,11 +208,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
         await writer.drain();
-        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), suppressionCache?.stop()]);
+        await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
@@ -220,6 +225,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});
     await identity?.stop().catch(() => {});
+    await imports?.stop().catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }

@@ -38,6 +38,10 @@ import type { Subscriptions } from '../subscriptions/subscriptions.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { SenderRegistry } from '../senders/senders.js';
 import { templateRoutes } from './routes/templates.js';
+import { listRoutes } from './routes/lists.js';
+import { contactRoutes } from './routes/contacts.js';
+import { listImportRoutes } from './routes/listImports.js';
+import type { ImportRunner } from '../lists/importRunner.js';
 import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
@@ -61,6 +65,8 @@ export interface HttpDeps {
   policy: SendingPolicy;
   senders: SenderRegistry;
   subscriptions: Subscriptions;
+  /** Runs the CSV imports into lists that this process accepts. */
+  imports: ImportRunner;
   /** Inputs of the DNS records domains publish, and the DNS servers their checks ask (defaults when absent). */
   domainSettings?: DomainSettings;
   /** Who may add which SMTP IP credentials (defaults when absent). */
@@ -138,6 +144,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     domainRoutes(api, deps);
     senderRoutes(api, deps);
     templateRoutes(api, deps);
+    listRoutes(api, deps);
+    contactRoutes(api, deps);
+    listImportRoutes(api, deps);
   });
   return app;
 }
