@@ -39,11 +39,12 @@ WHERE list_seq = $1 AND contact_id = $2 AND status <> 'subscribed';
 
 -- name: confirm
 -- The link's nonce must be the membership's latest, mailed after its last unsubscribe (a link
--- found later in the person's mailbox cannot subscribe them again). Confirming twice finds the
+-- found later in the person's mailbox cannot subscribe them again; ">=": a sign-up in the same
+-- millisecond as the unsubscribe came after it). Confirming twice finds the
 -- member subscribed and changes nothing (the caller says "already").
 UPDATE list_members SET status = 'subscribed', subscribed_at = $4, updated_at = $4
 WHERE list_seq = $1 AND contact_id = $2 AND confirmation_nonce = $3 AND status <> 'subscribed'
-  AND (unsubscribed_at IS NULL OR confirmation_sent_at > unsubscribed_at)
+  AND (unsubscribed_at IS NULL OR confirmation_sent_at >= unsubscribed_at)
 RETURNING contact_id;
 
 -- name: membershipByNonce

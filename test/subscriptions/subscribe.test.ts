@@ -151,7 +151,7 @@ test('single opt-in subscribes at once; a plain form post gets a page; a contact
   assert.equal((await member(list, 'cleo@example.org'))?.status, 'subscribed');
 });
 
-test('a link stops working after a newer one, after an unsubscribe, and after 7 days; a forged one is not valid', async () => {
+test('a link stops working after a newer one, after 7 days, and after an unsubscribe; a forged one is not valid', async () => {
   const list = await createList('stale', 'double');
   let since = await lastCaught();
   await signUp(list, { email: 'dan@example.org' });
@@ -170,6 +170,15 @@ test('a link stops working after a newer one, after an unsubscribe, and after 7 
   clock.advance(7 * 24 * 3600 * 1000 + 1000);
   assert.equal((await open(secondLink, 'POST')).status, 410);
   assert.equal((await member(list, 'dan@example.org'))?.status, 'unconfirmed');
+
+  // A link found in the mailbox after the person unsubscribed subscribes nobody.
+  since = await lastCaught();
+  await signUp(list, { email: 'erin@example.org' });
+  const erinLink = await caughtLink('erin@example.org', since);
+  clock.advance(1000);
+  assert.equal((await app.api(`/lists/${list.id}/contacts/erin@example.org`, { method: 'PATCH', json: { status: 'unsubscribed' } })).status, 200);
+  assert.equal((await open(erinLink, 'POST')).status, 410);
+  assert.equal((await member(list, 'erin@example.org'))?.status, 'unsubscribed');
 });
 
 test('the honeypot: answered as usual, nobody signed up, nothing mailed', async () => {
