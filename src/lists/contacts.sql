@@ -85,24 +85,24 @@ SELECT id FROM contacts WHERE account_id = $1 AND email = $2;
 SELECT c.id, c.email, c.name, c.attributes, c.created_at AS contact_created_at, c.updated_at AS contact_updated_at,
        m.status, m.created_at, m.subscribed_at, m.unsubscribed_at, m.updated_at,
        s.reason AS suppression_reason, s.created_at AS suppressed_at
-FROM list_members m
-JOIN contacts c ON c.id = m.contact_id AND c.account_id = $1
-LEFT JOIN suppressions s ON s.account_id = c.account_id AND s.address = c.email
-WHERE m.list_seq = $2 AND c.account_id = $1 AND c.email = ANY($3::text[])
+FROM unnest($3::text[]) AS a(email)
+CROSS JOIN LATERAL (SELECT * FROM contacts c WHERE c.account_id = $1 AND c.email = a.email OFFSET 0) c
+CROSS JOIN LATERAL (SELECT * FROM list_members m WHERE m.list_seq = $2 AND m.contact_id = c.id OFFSET 0) m
+LEFT JOIN LATERAL (SELECT reason, created_at FROM suppressions s WHERE s.account_id = $1 AND s.address = c.email OFFSET 0) s ON true
 ORDER BY c.id;
 
 -- name: pageMembers
--- A page of members in contact order after $3, any status. The suppression entry is looked up
--- per member (an index look-up each).
+-- A page of members in contact order after $3, any status: a range of the key, then each
+-- member's contact and suppression entry by index look-ups (LATERAL with OFFSET 0 is never
+-- turned into a join, which the planner chose over every contact of the account when a fresh
+-- table's estimates were small).
 SELECT c.id, c.email, c.name, c.attributes, c.created_at AS contact_created_at, c.updated_at AS contact_updated_at,
        m.status, m.created_at, m.subscribed_at, m.unsubscribed_at, m.updated_at,
        s.reason AS suppression_reason, s.created_at AS suppressed_at
-FROM list_members m
-JOIN contacts c ON c.id = m.contact_id AND c.account_id = $1
+FROM (SELECT * FROM list_members m WHERE m.list_seq = $2 AND m.contact_id > $3 ORDER BY m.contact_id LIMIT $4) m
+CROSS JOIN LATERAL (SELECT * FROM contacts c WHERE c.id = m.contact_id AND c.account_id = $1 OFFSET 0) c
 LEFT JOIN LATERAL (SELECT reason, created_at FROM suppressions s WHERE s.account_id = $1 AND s.address = c.email OFFSET 0) s ON true
-WHERE m.list_seq = $2 AND m.contact_id > $3
-ORDER BY m.contact_id
-LIMIT $4;
+ORDER BY m.contact_id;
 
 -- name: pageSubscribedMembers
 -- Subscribed members not on the suppression list (they are shown as such), in contact order
@@ -111,7 +111,7 @@ SELECT c.id, c.email, c.name, c.attributes, c.created_at AS contact_created_at, 
        m.status, m.created_at, m.subscribed_at, m.unsubscribed_at, m.updated_at,
        NULL::text AS suppression_reason, NULL::timestamptz AS suppressed_at
 FROM list_members m
-JOIN contacts c ON c.id = m.contact_id AND c.account_id = $1
+CROSS JOIN LATERAL (SELECT * FROM contacts c WHERE c.id = m.contact_id AND c.account_id = $1 OFFSET 0) c
 WHERE m.list_seq = $2 AND m.status = 'subscribed' AND m.contact_id > $3
   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.account_id = $1 AND s.address = c.email)
 ORDER BY m.contact_id
@@ -124,7 +124,7 @@ SELECT c.id, c.email, c.name, c.attributes, c.created_at AS contact_created_at, 
        m.status, m.created_at, m.subscribed_at, m.unsubscribed_at, m.updated_at,
        NULL::text AS suppression_reason, NULL::timestamptz AS suppressed_at
 FROM list_members m
-JOIN contacts c ON c.id = m.contact_id AND c.account_id = $1
+CROSS JOIN LATERAL (SELECT * FROM contacts c WHERE c.id = m.contact_id AND c.account_id = $1 OFFSET 0) c
 WHERE m.list_seq = $2 AND m.status <> 'subscribed' AND m.status = $5 AND m.contact_id > $3
   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.account_id = $1 AND s.address = c.email)
 ORDER BY m.contact_id
@@ -137,8 +137,8 @@ SELECT c.id, c.email, c.name, c.attributes, c.created_at AS contact_created_at, 
        m.status, m.created_at, m.subscribed_at, m.unsubscribed_at, m.updated_at,
        s.reason AS suppression_reason, s.created_at AS suppressed_at
 FROM suppressions s
-JOIN contacts c ON c.account_id = s.account_id AND c.email = s.address
-JOIN list_members m ON m.list_seq = $2 AND m.contact_id = c.id
+CROSS JOIN LATERAL (SELECT * FROM contacts c WHERE c.account_id = s.account_id AND c.email = s.address OFFSET 0) c
+CROSS JOIN LATERAL (SELECT * FROM list_members m WHERE m.list_seq = $2 AND m.contact_id = c.id OFFSET 0) m
 WHERE s.account_id = $1 AND s.reason = ANY($5::text[]) AND c.id > $3
 ORDER BY c.id
 LIMIT $4;
@@ -171,7 +171,8 @@ SELECT reason, created_at FROM suppressions WHERE account_id = $1 AND address = 
 -- name: membershipsOf
 -- Through the account's lists: a key look-up in each.
 SELECT l.id AS list_id, l.name AS list_name, m.status, m.created_at, m.subscribed_at, m.unsubscribed_at, m.updated_at
-FROM lists l JOIN list_members m ON m.list_seq = l.seq AND m.contact_id = $2
+FROM lists l
+CROSS JOIN LATERAL (SELECT * FROM list_members m WHERE m.list_seq = l.seq AND m.contact_id = $2 OFFSET 0) m
 WHERE l.account_id = $1
 ORDER BY l.id;
 
@@ -183,5 +184,5 @@ DELETE FROM contacts WHERE account_id = $1 AND id = $2 RETURNING id, email;
 
 -- name: deleteMembershipsOf
 -- Through the account's lists: a key look-up in each.
-WITH gone AS (DELETE FROM list_members WHERE contact_id = $2 AND list_seq IN (SELECT seq FROM lists WHERE account_id = $1) RETURNING 1)
+WITH gone AS (DELETE FROM list_members WHERE contact_id = $2 AND list_seq = ANY(ARRAY(SELECT seq FROM lists WHERE account_id = $1)) RETURNING 1)
 SELECT count(*)::bigint AS n FROM gone;
