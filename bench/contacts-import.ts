@@ -139,8 +139,9 @@ async function measureImport(kind: StoreKind, file: string, rows: number): Promi
       }
     }
     outcome.seconds = (performance.now() - started) / 1000;
+    // On PGlite the database is the server process itself: any PostgreSQL process is someone else's.
     const pids = new Set(await api.backends());
-    outcome.cpu = cpuSplit(before, cpuSnapshot(), api.child.process.pid, api.database ? pids : undefined);
+    outcome.cpu = cpuSplit(before, cpuSnapshot(), api.child.process.pid, pids);
     console.log(`  ${job.state}: ${number(job.added)} added, ${number(job.refused)} refused of ${number(job.rowsRead)} in ${outcome.seconds.toFixed(2)} s (202 after ${outcome.acceptSeconds.toFixed(2)} s): ${number(rows / outcome.seconds)} rows/s`);
     console.log(`  ${formatSplit(outcome.cpu, 'mailroom')}`);
     if (job.state !== 'finished' || job.added !== rows) outcome.problems.push(`the job ended ${job.state} with ${job.added} of ${rows} rows added${job.error ? `: ${job.error}` : ''}`);
@@ -155,7 +156,8 @@ async function measureImport(kind: StoreKind, file: string, rows: number): Promi
 
 function table(outcomes: Outcome[]): string {
   const copy = outcomes.find((outcome) => outcome.target === 'copy' && outcome.seconds);
-  const header = ['target', 'rows', 'seconds', 'rows/s', 'ratio to \\copy', '202 after s', 'server cores', 'PostgreSQL cores', 'other cores'];
+  const header = ['target', 'rows', 'seconds', 'rows/s', 'ratio to \\copy', '202 after s', 'server CPU µs/row', 'PostgreSQL CPU µs/row', 'other processes, cores'];
+  const perRow = (cores: number, outcome: Outcome) => number((cores * outcome.cpu!.seconds * 1e6) / outcome.rows, 1);
   const rows = outcomes.map((outcome) => [
     LABELS[outcome.target],
     number(outcome.rows),
@@ -163,8 +165,8 @@ function table(outcomes: Outcome[]): string {
     outcome.seconds ? number(outcome.rows / outcome.seconds) : '-',
     outcome.seconds && copy?.seconds ? (copy.seconds / outcome.seconds).toFixed(2) : '-',
     outcome.acceptSeconds !== undefined ? outcome.acceptSeconds.toFixed(2) : '-',
-    outcome.cpu ? outcome.cpu.server.toFixed(2) : '-',
-    outcome.cpu && outcome.target === 'postgres' ? outcome.cpu.postgres.toFixed(2) : '-',
+    outcome.cpu ? perRow(outcome.cpu.server, outcome) : '-',
+    outcome.cpu && outcome.target === 'postgres' ? perRow(outcome.cpu.postgres, outcome) : '-',
     outcome.cpu ? outcome.cpu.other.toFixed(2) : '-',
   ]);
   return markdownTable(header, rows);
@@ -202,7 +204,8 @@ export async function run(args: string[]): Promise<number> {
   console.log(table(outcomes));
   console.log(
     '\nseconds: from the POST to the job\'s end (for \\copy, the psql command); 202 after: the body spooled and its header checked;\n' +
-      'cores: average over the import of the server process, the backends of its database, and every other process (the other cores are idle).',
+      'CPU µs/row: of the server process (PGlite runs inside it) and of the backends of its database, over the import;\n' +
+      'other processes: cores used on average by everything else on the machine meanwhile.',
   );
   const problems = outcomes.filter((outcome) => outcome.problems.length > 0);
   if (problems.length > 0) {
