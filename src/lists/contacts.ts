@@ -9,7 +9,7 @@ import { defaultStatus, getListRow, lockList, type OptIn } from './lists.js';
 import { shownStatus, STATUS_OF_SUPPRESSION, type ListStatus, type ShownStatus } from './statuses.js';
 
 const sql = sqlFile(new URL('./contacts.sql', import.meta.url), [
-  'upsertContacts', 'insertContacts', 'upsertMembers', 'findContactById', 'findContactByEmail', 'getMembers', 'pageMembers', 'pageSubscribedMembers', 'pageOtherMembers',
+  'upsertContacts', 'insertContactsAndMembers', 'upsertMembers', 'findContactById', 'findContactByEmail', 'getMembers', 'pageMembers', 'pageSubscribedMembers', 'pageOtherMembers',
   'pageSuppressedMembers', 'patchContact', 'removeMembers', 'resolveContacts', 'getContact', 'suppressionOf', 'membershipsOf', 'deleteContact', 'deleteMembershipsOf',
 ] as const);
 
@@ -106,9 +106,9 @@ export function memberOf(row: MemberRow): Member {
  * repeated address is applied in order, as if the rows came one by one. Returns each input's
  * outcome, in input order.
  *
- * `guess.allNew` (an import whose batches have been new contacts so far) tries a plain INSERT of
- * the contacts first, in a savepoint, and falls back to the upsert when one of them exists;
- * `guess.allNew` is then set false for the caller's next batches.
+ * `guess.allNew` (an import whose batches have been new contacts so far) tries plain INSERTs of
+ * the contacts and their memberships first, in a savepoint, and falls back to the upserts when one
+ * of the addresses is a contact already; `guess.allNew` is then false for the caller's next batches.
  */
 export async function writeMembers(
   tx: Queryable, accountId: number, list: { seq: number; optIn: OptIn }, inputs: readonly ContactInput[], now: Date, guess: { allNew: boolean } = { allNew: false },
@@ -127,26 +127,29 @@ export async function writeMembers(
 
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
-async function writeContacts(tx: Queryable, accountId: number, contacts: string, now: Date, guess: { allNew: boolean }) {
-  type Written = { id: number; email: string; inserted: boolean };
-  if (guess.allNew) {
-    await tx.query('SAVEPOINT contacts');
-    try {
-      const written = await tx.query<Written>(sql.insertContacts, [accountId, contacts, now]);
-      await tx.query('RELEASE SAVEPOINT contacts');
-      return written;
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      await tx.query('ROLLBACK TO SAVEPOINT contacts');
-      guess.allNew = false;
-    }
+/** All new contacts in one statement (insertContactsAndMembers), or null when one exists already. */
+async function insertAllNew(tx: Queryable, accountId: number, list: { seq: number; optIn: OptIn }, chunk: readonly ContactInput[], now: Date): Promise<WriteOutcome[] | null> {
+  const rows = JSON.stringify(chunk.map((input) => ({ e: input.email, n: input.name ?? null, a: input.attributes ?? null, s: input.status ?? null })));
+  await tx.query('SAVEPOINT contacts');
+  try {
+    await tx.query(sql.insertContactsAndMembers, [accountId, rows, list.seq, defaultStatus(list.optIn), now]);
+    await tx.query('RELEASE SAVEPOINT contacts');
+    return chunk.map(() => 'added');
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    await tx.query('ROLLBACK TO SAVEPOINT contacts');
+    return null;
   }
-  return tx.query<Written>(sql.upsertContacts, [accountId, contacts, now]);
 }
 
 async function writeChunk(tx: Queryable, accountId: number, list: { seq: number; optIn: OptIn }, chunk: readonly ContactInput[], now: Date, guess: { allNew: boolean }): Promise<WriteOutcome[]> {
+  if (guess.allNew) {
+    const added = await insertAllNew(tx, accountId, list, chunk, now);
+    if (added) return added;
+    guess.allNew = false;
+  }
   const contacts = JSON.stringify(chunk.map((input) => ({ e: input.email, n: input.name ?? null, a: input.attributes ?? null })));
-  const written = await writeContacts(tx, accountId, contacts, now, guess);
+  const written = await tx.query<{ id: number; email: string; inserted: boolean }>(sql.upsertContacts, [accountId, contacts, now]);
   const byEmail = new Map(written.map((row) => [row.email, row]));
   const members = JSON.stringify(chunk.map((input) => {
     const row = byEmail.get(input.email);

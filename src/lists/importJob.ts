@@ -17,7 +17,7 @@ export const IMPORT_LIMITS = {
   /** A longer record is refused, and only this much of it is ever held (csvGuard.ts). */
   recordBytes: 64 * 1024,
   /** Rows per transaction: two statements of this many rows, and the job's progress. */
-  batchRows: 5_000,
+  batchRows: 5000,
   /** Refused lines kept with their reason (the first, by line number). */
   refusals: 100,
 } as const;

@@ -73,6 +73,13 @@ export class ImportRunner {
           else done(null, chunk);
         },
       }), createWriteStream(file));
+    } catch (error) {
+      rmSync(file, { force: true });
+      if (error instanceof ApiError) throw error;
+      // The client went away, or its body broke off: nobody is left to answer.
+      throw new ApiError(400, 'BAD_REQUEST', 'The request body could not be read whole; nothing was imported.');
+    }
+    try {
       const header = await readFileHeader(file);
       if (!header.ok) throw validationError(header.details, header.message);
       const job = await createImport(this.deps.db, { id, accountId, listId, runner: this.id, bytes }, now);
@@ -80,9 +87,7 @@ export class ImportRunner {
       return job;
     } catch (error) {
       rmSync(file, { force: true });
-      if (error instanceof ApiError) throw error;
-      // The client went away, or its body broke off: nobody is left to answer.
-      throw new ApiError(400, 'BAD_REQUEST', 'The request body could not be read whole; nothing was imported.');
+      throw error;
     }
   }
 

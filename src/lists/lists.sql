@@ -28,6 +28,13 @@ UPDATE lists SET
 WHERE account_id = $1 AND id = $2
 RETURNING *;
 
+-- name: endImportsOf
+-- Before a list is deleted: its running imports end here, so that their next batch, finding
+-- them ended, rolls back and stops. Otherwise each batch's lock on the list (lockList) would keep
+-- the DELETE waiting until the import's last batch.
+UPDATE list_imports SET state = 'failed', error = 'the list was deleted during the import', updated_at = $3, finished_at = $3
+WHERE account_id = $1 AND list_id = $2 AND state = 'running';
+
 -- name: deleteList
 -- Its members go in the next statement of the same transaction (deleteMembersOf): one started
 -- after this one waited for any batch still writing members, so it sees them all.
@@ -48,7 +55,7 @@ SELECT seq, opt_in FROM lists WHERE account_id = $1 AND id = $2 FOR KEY SHARE;
 -- account's suppression list, not the size of the list.
 SELECT m.status, s.reason, count(*)::bigint AS n
 FROM suppressions s
-JOIN contacts c ON c.account_id = s.account_id AND c.email = s.address
-JOIN list_members m ON m.list_seq = $2 AND m.contact_id = c.id
+CROSS JOIN LATERAL (SELECT id FROM contacts c WHERE c.account_id = s.account_id AND c.email = s.address OFFSET 0) c
+CROSS JOIN LATERAL (SELECT status FROM list_members m WHERE m.list_seq = $2 AND m.contact_id = c.id OFFSET 0) m
 WHERE s.account_id = $1
 GROUP BY m.status, s.reason;

@@ -8,7 +8,7 @@ import type { SuppressionReason } from '../suppression/suppressions.js';
 import { STATUS_OF_SUPPRESSION, type ListStatus } from './statuses.js';
 
 const sql = sqlFile(new URL('./lists.sql', import.meta.url), [
-  'createList', 'getList', 'listLists', 'updateList', 'deleteList', 'deleteMembersOf', 'lockList', 'suppressedMembers',
+  'createList', 'getList', 'listLists', 'updateList', 'endImportsOf', 'deleteList', 'deleteMembersOf', 'lockList', 'suppressedMembers',
 ] as const);
 
 /**
@@ -158,8 +158,9 @@ export async function updateList(db: Queryable, accountId: number, id: string, i
 }
 
 /** Deletes the list and its members (contacts stay, with their other lists). Null when there is no such list. */
-export async function deleteList(db: Database, accountId: number, id: string): Promise<{ id: string; name: string; members: number } | null> {
+export async function deleteList(db: Database, accountId: number, id: string, now: Date): Promise<{ id: string; name: string; members: number } | null> {
   if (!LIST_ID.test(id)) return null;
+  await db.query(sql.endImportsOf, [accountId, id, now]);
   return db.transaction(async (tx) => {
     const [row] = await tx.query<{ seq: number; id: string; name: string }>(sql.deleteList, [accountId, id]);
     if (!row) return null;

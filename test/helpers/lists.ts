@@ -59,7 +59,7 @@ export async function members(app: TestApp, listId: string, query = ''): Promise
 }
 
 /** POSTs a CSV body; the 202's job. */
-export async function startImport(app: TestApp, listId: string, body: string | Buffer | Uint8Array): Promise<ListImport> {
+export async function startImport(app: TestApp, listId: string, body: string | Uint8Array<ArrayBuffer>): Promise<ListImport> {
   return (await json<{ data: ListImport }>(await app.api(`/lists/${listId}/imports`, { method: 'POST', body, headers: { 'content-type': 'text/csv' } }), 202)).data;
 }
 
@@ -75,7 +75,7 @@ export async function waitForImport(app: TestApp, listId: string, importId: stri
 }
 
 /** Imports a CSV and waits for the end. */
-export async function importCsv(app: TestApp, listId: string, body: string | Buffer): Promise<ListImport> {
+export async function importCsv(app: TestApp, listId: string, body: string | Uint8Array<ArrayBuffer>): Promise<ListImport> {
   const job = await startImport(app, listId, body);
   return waitForImport(app, listId, job.id);
 }

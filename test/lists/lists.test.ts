@@ -118,7 +118,7 @@ test('status rules: defaults per opt-in mode, a re-add without a status keeps it
 
 test('bulk: up to 1,000 per call, one result each in order, the valid ones stored whatever the others', async () => {
   const list = await createList(app, { name: 'Bulk' });
-  const contacts = Array.from({ length: 1000 }, (_, i) => (i % 100 === 7 ? { email: `broken-${i}` } : { email: `bulk${i}@example.com`, attributes: { n: i } }));
+  const contacts: Record<string, unknown>[] = Array.from({ length: 1000 }, (_, i) => (i % 100 === 7 ? { email: `broken-${i}` } : { email: `bulk${i}@example.com`, attributes: { n: i } }));
   // An address given twice in one call is applied in order: the second is an update.
   contacts[999] = { email: 'bulk0@example.com', name: 'Zero' };
   const answer = await addContacts(app, list.id, contacts);

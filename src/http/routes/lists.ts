@@ -112,7 +112,7 @@ export function listRoutes(app: FastifyInstance, deps: { db: Database; clock: Cl
     '/lists/:id',
     { schema: { summary: 'Delete a list and its memberships (the contacts stay, with their other lists)', tags: ['lists'], params: IdParams, response: { 200: Deleted, 404: ErrorResponse } } },
     async (request) => {
-      const deleted = await deleteList(deps.db, principalOf(request).accountId, request.params.id);
+      const deleted = await deleteList(deps.db, principalOf(request).accountId, request.params.id, deps.clock.now());
       if (!deleted) throw listNotFound(request.params.id);
       return { meta: metaOf(request), data: { ...deleted, deleted: true } };
     },
