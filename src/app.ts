@@ -30,6 +30,7 @@ import { SuppressionChecker } from './suppression/suppressions.js';
 import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { DomainRechecker, domainSettings } from './domains/recheck.js';
+import { ReportConsumer } from './reports/consumer.js';
 import { createMessageWriter } from './sending/store.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
@@ -61,6 +62,8 @@ export interface Mailroom {
   mx: string | null;
   /** The reputation check, which runs with the worker and mx roles (tests run it on demand). */
   reputation: ReputationMonitor | null;
+  /** The report consumer, which runs with the worker role (tests and benchmarks catch it up on demand). */
+  reports: ReportConsumer | null;
   /** Seals and opens the stored secrets with this process's key ring. */
   secrets: Sealer;
   /** http://host:port of the /metrics listener, when MAILROOM_METRICS_PORT is set. */
@@ -82,6 +85,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let mx: MxServer | null = null;
   let monitor: ReputationMonitor | null = null;
   let rechecker: DomainRechecker | null = null;
+  let reports: ReportConsumer | null = null;
   let suppressionCache: SuppressionCache | null = null;
   let identity: WorkerIdentity | null = null;
   let metricsServer: MetricsServer | null = null;
@@ -132,6 +136,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     if (config.roles.includes('worker')) {
       rechecker = new DomainRechecker(db, domainSettings(config), clock, log);
       rechecker.start();
+      reports = new ReportConsumer(db, log);
+      reports.start();
       worker = new DeliveryWorker(db, createTransport(config), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
@@ -191,11 +197,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
         await writer.drain();
-        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), suppressionCache?.stop()]);
+        await Promise.all([worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), reports?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, secrets, metricsUrl: metricsServer?.url ?? null, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, secrets, metricsUrl: metricsServer?.url ?? null, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
@@ -203,6 +209,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await metricsServer?.close().catch(() => {});
     await monitor?.stop().catch(() => {});
     await rechecker?.stop().catch(() => {});
+    await reports?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});

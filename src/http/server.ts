@@ -36,6 +36,7 @@ import { senderConfirmationRoutes, senderRoutes } from './routes/senders.js';
 import type { SendingPolicy } from '../sending/policy/policy.js';
 import type { SenderRegistry } from '../senders/senders.js';
 import { templateRoutes } from './routes/templates.js';
+import { reportRoutes } from './routes/reports.js';
 import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
@@ -134,6 +135,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     domainRoutes(api, deps);
     senderRoutes(api, deps);
     templateRoutes(api, deps);
+    reportRoutes(api, deps);
   });
   return app;
 }
