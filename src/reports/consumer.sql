@@ -12,19 +12,27 @@ SELECT pg_try_advisory_xact_lock($1, $2) AS locked, set_config('jit', 'off', tru
 SELECT EXISTS (SELECT 1 FROM report_backlog) AS pending;
 
 -- name: fold
--- Counts up to $1 events of the backlog: deletes them from it and adds them to the rollups in
--- this one statement (one transaction with the lock above), so an event is counted exactly once,
--- whatever process dies when. Every look-up from the batch into a large table is one index
--- look-up per row (LATERAL ... OFFSET 0, as migration 016 explains).
+-- Counts about $1 events of the backlog (its oldest rows, until they hold $1 events; at least
+-- one row): deletes them from it and adds them to the rollups in this one statement (one
+-- transaction with the lock above), so an event is counted exactly once, whatever process dies
+-- when. Every look-up from the batch into a large table is one index look-up per row
+-- (LATERAL ... OFFSET 0, as migration 016 explains).
 WITH taken AS (
   -- `= ANY (ARRAY(...))`: as a join, the planner hashed the batch and scanned the whole backlog.
   DELETE FROM report_backlog
-  WHERE event_id = ANY (ARRAY(SELECT event_id FROM report_backlog ORDER BY event_id LIMIT $1 FOR UPDATE SKIP LOCKED))
-  RETURNING event_id
+  WHERE id = ANY (ARRAY(
+    SELECT id FROM (
+      SELECT id, sum(cardinality(event_ids)) OVER (ORDER BY id) - cardinality(event_ids) AS before
+      FROM (SELECT id, event_ids FROM report_backlog ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) r
+    ) w
+    WHERE before < $1))
+  RETURNING event_ids
+), ids AS (
+  SELECT unnest(event_ids) AS event_id FROM taken
 ), ev AS (
   SELECT e.id, e.type, e.at, e.account_id, e.message_id, e.machine, e.hard, e.url,
          m.campaign_id, m.external_id, m.client_id, m.tags, m.domain
-  FROM taken t
+  FROM ids t
   CROSS JOIN LATERAL (
     SELECT x.id, x.type, x.created_at AS at, x.account_id, x.message_id,
            COALESCE(x.details->'machine' = 'true'::jsonb, false) AS machine,
@@ -156,8 +164,8 @@ WITH taken AS (
   SELECT account_id, dim, key, sub, span, bucket, requested, sent, delivered, deferred, bounced_hard, bounced_soft, rejected,
          failed, complained, unsubscribed, opened, opened_unique, opened_machine, clicked, clicked_unique, clicked_machine
   FROM keyed
-  ORDER BY account_id, dim, key, sub, span, bucket
-  ON CONFLICT (account_id, dim, key, sub, span, bucket) DO UPDATE SET
+  ORDER BY account_id, dim, span, key, sub, bucket
+  ON CONFLICT (account_id, dim, span, key, sub, bucket) DO UPDATE SET
     requested = r.requested + EXCLUDED.requested,
     sent = r.sent + EXCLUDED.sent,
     delivered = r.delivered + EXCLUDED.delivered,
@@ -175,4 +183,4 @@ WITH taken AS (
     clicked_unique = r.clicked_unique + EXCLUDED.clicked_unique,
     clicked_machine = r.clicked_machine + EXCLUDED.clicked_machine
 )
-SELECT (SELECT count(*) FROM taken)::int AS taken;
+SELECT (SELECT count(*) FROM ids)::int AS taken;

@@ -39,6 +39,9 @@ export type Counts = Record<FieldName, number> & Record<RateName, number | null>
 /** `sum(col)::bigint AS col, ...` for every counter: the select list of a rollup read. */
 export const SUM_LIST = Object.values(COUNTER_COLUMNS).map((column) => `COALESCE(sum(${column}), 0)::bigint AS ${column}`).join(', ');
 
+/** The counter columns, for the inner selects of a read that adds two spans up. */
+export const COLUMN_LIST = Object.values(COUNTER_COLUMNS).join(', ');
+
 /** A rate with four decimals (0.1234 is 12.34%), or null when its denominator is zero. */
 function rate(numerator: number, denominator: number): number | null {
   return denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null;

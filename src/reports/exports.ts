@@ -9,7 +9,7 @@ export type RecipientEvent = (typeof RECIPIENT_EVENTS)[number];
 const sql = sqlFile(new URL('./exports.sql', import.meta.url), RECIPIENT_EVENTS);
 
 /** Messages read per query: large enough that a round trip is a small part of a page. */
-export const EXPORT_PAGE = 2_000;
+export const EXPORT_PAGE = 5_000;
 
 type Row = Record<string, unknown> & { id: string; to_address: string; external_id: string | null };
 
@@ -76,15 +76,20 @@ export async function recipientPage(db: Queryable, accountId: number, campaignId
 
 /**
  * The whole export as CSV text, a page of messages at a time (the header first): what the route
- * streams. Only one page is ever held; the consumer of the generator paces the reads.
+ * streams. The next page is read while the current one is written out (two pages held at most);
+ * the consumer of the generator paces the reads.
  */
 export async function* recipientCsv(db: Queryable, accountId: number, campaignId: string, event: RecipientEvent, pageSize = EXPORT_PAGE): AsyncGenerator<string> {
   yield csvLines([recipientColumns(event)]);
-  let after = '';
-  for (;;) {
-    const page = await recipientPage(db, accountId, campaignId, event, after, pageSize);
-    if (page.csv) yield page.csv;
-    if (page.last === null) return;
-    after = page.last;
+  let next: Promise<RecipientPage> | null = recipientPage(db, accountId, campaignId, event, '', pageSize);
+  try {
+    while (next) {
+      const page: RecipientPage = await next;
+      next = page.last === null ? null : recipientPage(db, accountId, campaignId, event, page.last, pageSize);
+      if (page.csv) yield page.csv;
+    }
+  } finally {
+    // A client that went away: the read under way is let finish, unobserved.
+    next?.catch(() => undefined);
   }
 }

@@ -25,12 +25,16 @@ export const floorHour = (time: number) => Math.floor(time / HOUR) * HOUR;
 export const floorDay = (time: number) => Math.floor(time / DAY) * DAY;
 const ceilTo = (time: number, unit: number) => Math.ceil(time / unit) * unit;
 
-/** The SQL parameters of a range: the whole days [dayFrom, dayTo) and the hours [from, to) outside them. */
+/**
+ * The SQL parameters of a range: the whole days [dayFrom, dayTo) and the hours [from, to) outside
+ * them; `hours` is false when there are none (the range is whole days), so that no hour row is read.
+ */
 export interface RangeParams {
   from: Date;
   to: Date;
   dayFrom: Date;
   dayTo: Date;
+  hours: boolean;
 }
 
 export function rangeParams(from: number, to: number): RangeParams {
@@ -38,7 +42,8 @@ export function rangeParams(from: number, to: number): RangeParams {
   let dayFrom = ceilTo(from, DAY);
   let dayTo = ceilTo(to - 23 * HOUR, DAY);
   if (dayTo <= dayFrom) dayFrom = dayTo = from; // no whole day: every hour of the range is read
-  return { from: new Date(from), to: new Date(to), dayFrom: new Date(dayFrom), dayTo: new Date(dayTo) };
+  const hours = ceilTo(from, HOUR) < dayFrom || dayTo < to;
+  return { from: new Date(from), to: new Date(to), dayFrom: new Date(dayFrom), dayTo: new Date(dayTo), hours };
 }
 
 /** The bucket starts a series over [from, to) has, at an hour's or a day's step. */

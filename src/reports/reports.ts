@@ -1,13 +1,14 @@
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import type { ErrorDetail } from '../shared/errors.js';
-import { countsOf, SUM_LIST, type CounterRow, type Counts } from './counters.js';
+import { COLUMN_LIST, countsOf, SUM_LIST, type CounterRow, type Counts } from './counters.js';
 import { bucketLabel, rangeParams, seriesBuckets } from './ranges.js';
 
 const raw = sqlFile(new URL('./reports.sql', import.meta.url), [
-  'groupedByKey', 'groupedBySub', 'seriesHours', 'seriesDays', 'totals', 'campaignExists', 'topLinks', 'linksPage',
+  'groupedByKey', 'groupedByKeyWithHours', 'groupedBySub', 'groupedBySubWithHours', 'seriesHours', 'seriesDays', 'seriesDaysWithHours',
+  'totals', 'campaignExists', 'topLinks', 'linksPage',
 ] as const);
-const sql = Object.fromEntries(Object.entries(raw).map(([name, text]) => [name, text.replace('/* counters */', SUM_LIST)])) as typeof raw;
+const sql = Object.fromEntries(Object.entries(raw).map(([name, text]) => [name, text.replace('/* counters */', SUM_LIST).replaceAll('/* columns */', COLUMN_LIST)])) as typeof raw;
 
 export const GROUP_BYS = ['campaign', 'externalId', 'clientId', 'tag', 'domain', 'day', 'hour'] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
@@ -109,14 +110,15 @@ export async function readReport(
     const step = plan.interval === 'hour' ? 3_600_000 : 86_400_000;
     return { rows: page, next: rows.length > limit ? { time: rows[limit - 1]!.time + step } : null };
   }
-  const { from, to, dayFrom, dayTo } = rangeParams(range.from, range.to);
+  const { from, to, dayFrom, dayTo, hours } = rangeParams(range.from, range.to);
   const afterKey = after && 'key' in after ? after.key : null;
   const first = afterKey ?? plan.only ?? '';
   // From the cursor's key on, inclusive (text has no "next value"); the cursor's own row is dropped.
   const want = limit + 2;
+  const edges = hours ? [from, to] : [];
   const found = plan.kind === 'keys'
-    ? await db.query<GroupedRow>(sql.groupedByKey, [accountId, plan.dim, first, plan.only, from, to, dayFrom, dayTo, want], 'reportsGroupedByKey')
-    : await db.query<GroupedRow>(sql.groupedBySub, [accountId, plan.dim, plan.key, first, plan.only, from, to, dayFrom, dayTo, want], 'reportsGroupedBySub');
+    ? await db.query<GroupedRow>(hours ? sql.groupedByKeyWithHours : sql.groupedByKey, [accountId, plan.dim, first, plan.only, dayFrom, dayTo, want, ...edges], hours ? 'reportsGroupedByKeyWithHours' : 'reportsGroupedByKey')
+    : await db.query<GroupedRow>(hours ? sql.groupedBySubWithHours : sql.groupedBySub, [accountId, plan.dim, plan.key, first, plan.only, dayFrom, dayTo, want, ...edges], hours ? 'reportsGroupedBySubWithHours' : 'reportsGroupedBySub');
   const rows = (afterKey !== null && found[0]?.name === afterKey ? found.slice(1) : found).slice(0, limit + 1);
   const page = rows.slice(0, limit).map((row) => ({ key: row.name, counts: countsOf(row) }));
   return { rows: page, next: rows.length > limit ? { key: page[page.length - 1]!.key } : null };
@@ -128,8 +130,11 @@ async function readSeriesRows(
   const rows = plan.interval === 'hour'
     ? await db.query<TimedRow>(sql.seriesHours, [accountId, plan.dim, plan.key, plan.sub, new Date(range.from), new Date(range.to), limit], 'reportsSeriesHours')
     : await (async () => {
-      const { from, to, dayFrom, dayTo } = rangeParams(range.from, range.to);
-      return db.query<TimedRow>(sql.seriesDays, [accountId, plan.dim, plan.key, plan.sub, from, to, dayFrom, dayTo, limit], 'reportsSeriesDays');
+      const { from, to, dayFrom, dayTo, hours } = rangeParams(range.from, range.to);
+      const params = [accountId, plan.dim, plan.key, plan.sub, dayFrom, dayTo, limit];
+      return hours
+        ? db.query<TimedRow>(sql.seriesDaysWithHours, [...params, from, to], 'reportsSeriesDaysWithHours')
+        : db.query<TimedRow>(sql.seriesDays, params, 'reportsSeriesDays');
     })();
   return rows.map((row) => ({ time: new Date(row.time).getTime(), counts: countsOf(row) }));
 }

@@ -208,13 +208,19 @@ test('after a mixed run every rollup equals a recount from the event log', async
   ]);
 });
 
+function pendingEvents(db: Pick<Database, 'query'>): Promise<number> {
+  return countOf(db, 'SELECT COALESCE(sum(cardinality(event_ids)), 0) AS n FROM report_backlog');
+}
+
 /** Counts the whole event log again from scratch (every event back in the backlog). */
 async function recountFromScratch(db: Pick<Database, 'query'>): Promise<number> {
   await db.query('DELETE FROM report_counts');
   await db.query('DELETE FROM report_firsts');
   await db.query('DELETE FROM report_links');
-  await db.query('INSERT INTO report_backlog (event_id) SELECT id FROM message_events WHERE message_id IS NOT NULL ON CONFLICT DO NOTHING');
-  return countOf(db, 'SELECT count(*) AS n FROM report_backlog');
+  await db.query('DELETE FROM report_backlog');
+  // Rows of a few events each, as statements of a few messages write them.
+  await db.query('INSERT INTO report_backlog (event_ids) SELECT array_agg(id ORDER BY id) FROM message_events WHERE message_id IS NOT NULL GROUP BY id / 4 ORDER BY id / 4');
+  return pendingEvents(db);
 }
 
 test('two consumers at once count each event once', async () => {
@@ -251,19 +257,19 @@ test('a consumer that dies in the middle of a batch counts nothing; the next one
     await client.connect();
     client.on('error', () => undefined);
     await client.query('BEGIN');
-    assert.equal(await foldInTransaction({ query: async (text, params) => (await client.query(text, params as unknown[])).rows }, 5), 5);
+    assert.ok((await foldInTransaction({ query: async (text, params) => (await client.query(text, params as unknown[])).rows }, 5))! >= 5);
     const { pid } = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!;
     await app.mailroom.db.query('SELECT pg_terminate_backend($1)', [pid]);
     await client.end().catch(() => undefined);
   }
   // A fold whose transaction fails after the statement ran: as if the process died before COMMIT.
   await assert.rejects(app.mailroom.db.transaction(async (tx) => {
-    assert.equal(await foldInTransaction(tx, 7), 7);
+    assert.ok((await foldInTransaction(tx, 7))! >= 7);
     throw new Error('killed');
   }), /killed/);
-  assert.equal(await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM report_backlog'), backlog, 'nothing left the backlog');
+  assert.equal(await pendingEvents(app.mailroom.db), backlog, 'nothing left the backlog');
   app.mailroom.reports!.start();
-  await eventually(async () => (await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM report_backlog')) === 0, 10_000, 'the backlog folded');
+  await eventually(async () => (await pendingEvents(app.mailroom.db)) === 0, 10_000, 'the backlog folded');
   await app.mailroom.reports!.catchUp();
   await assertRollupsMatchRecount(app.mailroom.db);
 });

@@ -6,15 +6,19 @@
 
 -- The events not yet counted: appended by the trigger below in the transaction that writes the
 -- events, deleted by the consumer in the transaction that adds them to the rollups, so each event
--- is counted once (a consumer that dies rolls both back).
+-- is counted once (a consumer that dies rolls both back). One row per statement that wrote
+-- events, with their ids: an acceptance statement of 10 messages adds one row, not ten (on
+-- PGlite a row per event cost the statement about 0.4 ms).
 CREATE TABLE report_backlog (
-  event_id bigint PRIMARY KEY
+  id        bigserial PRIMARY KEY,
+  event_ids bigint[] NOT NULL
 );
 
 -- Account events (no message) are not reported on.
 CREATE FUNCTION mailroom_report_backlog() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO report_backlog (event_id) SELECT id FROM new_events WHERE message_id IS NOT NULL;
+  INSERT INTO report_backlog (event_ids)
+  SELECT array_agg(id) FROM new_events WHERE message_id IS NOT NULL HAVING count(*) > 0;
   RETURN NULL;
 END
 $$;
@@ -58,9 +62,9 @@ CREATE TABLE report_counts (
   clicked         bigint NOT NULL DEFAULT 0,
   clicked_unique  bigint NOT NULL DEFAULT 0,
   clicked_machine bigint NOT NULL DEFAULT 0,
-  -- Key order first: a grouped report walks the keys in order and stops at its page's end; a
-  -- time series reads one key's range of buckets.
-  PRIMARY KEY (account_id, dim, key, sub, span, bucket)
+  -- Span, then key order: a grouped report walks one span's keys in order (the day rows alone,
+  -- never a key's hours) and stops at its page's end; a time series reads one key's range.
+  PRIMARY KEY (account_id, dim, span, key, sub, bucket)
 ) WITH (fillfactor = 75);
 
 -- Which event was a message's first open ('open') or click ('click') by a person, and which of
@@ -94,4 +98,5 @@ CREATE INDEX messages_by_campaign ON messages (account_id, campaign_id, id) WHER
 
 -- Events written before this migration are counted too: the consumer works through them after
 -- the upgrade (reports are incomplete until it has; docs/REPORTS.md).
-INSERT INTO report_backlog (event_id) SELECT id FROM message_events WHERE message_id IS NOT NULL;
+INSERT INTO report_backlog (event_ids)
+SELECT array_agg(id ORDER BY id) FROM message_events WHERE message_id IS NOT NULL GROUP BY id / 1000 ORDER BY id / 1000;
