@@ -33,6 +33,7 @@ import { SuppressionChecker } from './suppression/suppressions.js';
 import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { DomainRechecker, domainSettings } from './domains/recheck.js';
+import { ReportConsumer } from './reports/consumer.js';
 import { createMessageWriter } from './sending/store.js';
 import { ImportRunner } from './lists/importRunner.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -67,6 +68,8 @@ export interface Mailroom {
   subscriptions: Subscriptions;
   /** The reputation check, which runs with the worker and mx roles (tests run it on demand). */
   reputation: ReputationMonitor | null;
+  /** The report consumer, which runs with the worker role (tests and benchmarks catch it up on demand). */
+  reports: ReportConsumer | null;
   /** Seals and opens the stored secrets with this process's key ring. */
   secrets: Sealer;
   /** http://host:port of the /metrics listener, when MAILROOM_METRICS_PORT is set. */
@@ -91,6 +94,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let monitor: ReputationMonitor | null = null;
   let rechecker: DomainRechecker | null = null;
   let purge: UnconfirmedPurge | null = null;
+  let reports: ReportConsumer | null = null;
   let suppressionCache: SuppressionCache | null = null;
   let identity: WorkerIdentity | null = null;
   let metricsServer: MetricsServer | null = null;
@@ -148,6 +152,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       rechecker.start();
       purge = new UnconfirmedPurge(subscriptions, log);
       purge.start();
+      reports = new ReportConsumer(db, log);
+      reports.start();
       worker = new DeliveryWorker(db, createTransport(config), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
@@ -208,11 +214,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
         await writer.drain();
-        await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), suppressionCache?.stop()]);
+        await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), reports?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
@@ -221,6 +227,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await monitor?.stop().catch(() => {});
     await rechecker?.stop().catch(() => {});
     await purge?.stop().catch(() => {});
+    await reports?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});

@@ -42,6 +42,7 @@ import { listRoutes } from './routes/lists.js';
 import { contactRoutes } from './routes/contacts.js';
 import { listImportRoutes } from './routes/listImports.js';
 import type { ImportRunner } from '../lists/importRunner.js';
+import { reportRoutes } from './routes/reports.js';
 import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
@@ -147,6 +148,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     listRoutes(api, deps);
     contactRoutes(api, deps);
     listImportRoutes(api, deps);
+    reportRoutes(api, deps);
   });
   return app;
 }

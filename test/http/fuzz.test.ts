@@ -56,6 +56,8 @@ before(async () => {
   seeds['/senders/{id}:id'] = String((await created('/senders', { email: 'fuzz-seed@example.com' })).id);
   seeds['/smtp-credentials/{id}:id'] = String((await created('/smtp-credentials', { type: 'password', name: 'fuzz' })).id);
   seeds['/emails/{id}:id'] = String((await created('/emails', { to: 'seed@example.com', from: 'seed@example.com', subject: 's', text: 't' })).id);
+  await created('/emails', { to: 'seed@example.com', from: 'seed@example.com', subject: 's', text: 't', campaignId: 'fuzz-campaign', tags: ['fuzz'] });
+  seeds['/campaigns/{id}:id'] = 'fuzz-campaign';
   await created('/suppressions', { address: 'fuzz.listed@example.com' });
   seeds['/suppressions/{address}:address'] = encodeURIComponent('fuzz.listed@example.com');
   seeds['/sandbox/messages/{id}:id'] = '1';
