@@ -82,7 +82,7 @@ async function exportOverHttp(api: MailroomApi, campaign: string): Promise<{ row
   let bytes = 0;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     bytes += chunk.length;
-    for (const byte of chunk) if (byte === 10) lines++;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
   }
   return { rows: lines - 1, seconds: (performance.now() - started) / 1000, bytes };
 }

@@ -19,11 +19,14 @@ SELECT EXISTS (SELECT 1 FROM report_backlog) AS pending;
 -- (LATERAL ... OFFSET 0, as migration 016 explains).
 WITH taken AS (
   -- `= ANY (ARRAY(...))`: as a join, the planner hashed the batch and scanned the whole backlog.
+  -- No FOR UPDATE: the advisory lock already makes consumers take turns, and locking the rows
+  -- looked at (up to $1, most of them not taken) wrote every one of them; the DELETE locks what
+  -- it takes.
   DELETE FROM report_backlog
   WHERE id = ANY (ARRAY(
     SELECT id FROM (
-      SELECT id, sum(cardinality(event_ids)) OVER (ORDER BY id) - cardinality(event_ids) AS before
-      FROM (SELECT id, event_ids FROM report_backlog ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) r
+      SELECT id, sum(events) OVER (ORDER BY id) - events AS before
+      FROM (SELECT id, events FROM report_backlog ORDER BY id LIMIT $1) r
     ) w
     WHERE before < $1))
   RETURNING event_ids
