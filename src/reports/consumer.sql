@@ -126,10 +126,10 @@ WITH taken AS (
 ), timed AS (
   SELECT d.*, date_trunc('hour', d.at, 'UTC') AS hour, date_trunc('day', d.at, 'UTC') AS day FROM deltas d
 ), grouped AS (
-  -- Every dimension's rows in one pass (grouping sets, hashed): hours only where a time series
-  -- reads them (the account, campaigns, tags); the other dimensions have a row per key and day,
-  -- as many as there are keys (an externalId per user). GROUPING() names the set of a row: a
-  -- bit per column, 1 when the column is not in the set.
+  -- Every dimension's rows in one pass (grouping sets): each key's total over all time (span
+  -- 't'), its UTC days, and its hours where a time series reads them (the account, campaigns,
+  -- tags). GROUPING() numbers the set of a row (a bit per column, 1 when the column is not in
+  -- the set); `sets` below names it.
   SELECT account_id, campaign_id, external_id, client_id, domain, hour, day,
          GROUPING(campaign_id, external_id, client_id, domain, hour, day) AS g, NULL::text AS tag,
          sum(requested) AS requested, sum(sent) AS sent, sum(delivered) AS delivered, sum(deferred) AS deferred,
@@ -137,7 +137,9 @@ WITH taken AS (
          sum(complained) AS complained, sum(unsubscribed) AS unsubscribed, sum(opened) AS opened, sum(opened_unique) AS opened_unique,
          sum(opened_machine) AS opened_machine, sum(clicked) AS clicked, sum(clicked_unique) AS clicked_unique, sum(clicked_machine) AS clicked_machine
   FROM timed
-  GROUP BY account_id, GROUPING SETS ((hour), (day), (campaign_id, hour), (campaign_id, day), (external_id, day), (client_id, day), (domain, day), (campaign_id, domain, day))
+  GROUP BY account_id, GROUPING SETS (
+    (), (day), (hour), (campaign_id), (campaign_id, day), (campaign_id, hour), (external_id), (external_id, day),
+    (client_id), (client_id, day), (domain), (domain, day), (campaign_id, domain), (campaign_id, domain, day))
   UNION ALL
   -- The tag dimensions: a row per distinct tag of each message.
   SELECT account_id, campaign_id, NULL, NULL, domain, hour, day,
@@ -147,16 +149,18 @@ WITH taken AS (
          sum(complained) AS complained, sum(unsubscribed) AS unsubscribed, sum(opened) AS opened, sum(opened_unique) AS opened_unique,
          sum(opened_machine) AS opened_machine, sum(clicked) AS clicked, sum(clicked_unique) AS clicked_unique, sum(clicked_machine) AS clicked_machine
   FROM timed d CROSS JOIN LATERAL (SELECT DISTINCT value AS tag FROM jsonb_array_elements_text(d.tags)) t
-  GROUP BY account_id, tag, GROUPING SETS ((hour), (day), (campaign_id, hour), (campaign_id, day), (domain, day))
+  GROUP BY account_id, tag, GROUPING SETS ((), (day), (hour), (campaign_id), (campaign_id, day), (campaign_id, hour), (domain), (domain, day))
+), sets (g, dim, span) AS (
+  VALUES (63, 'a', 't'), (62, 'a', 'd'), (61, 'a', 'h'), (31, 'c', 't'), (30, 'c', 'd'), (29, 'c', 'h'),
+         (47, 'e', 't'), (46, 'e', 'd'), (55, 'i', 't'), (54, 'i', 'd'), (59, 'd', 't'), (58, 'd', 'd'), (27, 'cd', 't'), (26, 'cd', 'd'),
+         (79, 't', 't'), (78, 't', 'd'), (77, 't', 'h'), (71, 'ct', 't'), (70, 'ct', 'd'), (69, 'ct', 'h'), (75, 'td', 't'), (74, 'td', 'd')
 ), keyed AS (
-  SELECT k.dim, k.key, k.sub, CASE WHEN g IN (61, 29, 64 + 13, 64 + 5) THEN 'h' ELSE 'd' END AS span, COALESCE(hour, day) AS bucket, grouped.*
+  SELECT s.dim, k.key, k.sub, s.span, COALESCE(grouped.hour, grouped.day, timestamptz '1970-01-01 00:00:00+00') AS bucket, grouped.*
   FROM grouped
-  CROSS JOIN LATERAL (SELECT CASE g
-      WHEN 61 THEN 'a' WHEN 62 THEN 'a' WHEN 29 THEN 'c' WHEN 30 THEN 'c' WHEN 46 THEN 'e' WHEN 54 THEN 'i' WHEN 58 THEN 'd' WHEN 26 THEN 'cd'
-      WHEN 64 + 13 THEN 't' WHEN 64 + 14 THEN 't' WHEN 64 + 5 THEN 'ct' WHEN 64 + 6 THEN 'ct' WHEN 64 + 10 THEN 'td' END AS dim) n
-  CROSS JOIN LATERAL (SELECT n.dim, CASE n.dim WHEN 'a' THEN '' WHEN 'c' THEN campaign_id WHEN 'e' THEN external_id WHEN 'i' THEN client_id
+  JOIN sets s ON s.g = grouped.g
+  CROSS JOIN LATERAL (SELECT CASE s.dim WHEN 'a' THEN '' WHEN 'c' THEN campaign_id WHEN 'e' THEN external_id WHEN 'i' THEN client_id
       WHEN 'd' THEN domain WHEN 'cd' THEN campaign_id WHEN 't' THEN tag WHEN 'ct' THEN campaign_id WHEN 'td' THEN tag END AS key,
-      CASE n.dim WHEN 'cd' THEN domain WHEN 'ct' THEN tag WHEN 'td' THEN domain ELSE '' END AS sub) k
+      CASE s.dim WHEN 'cd' THEN domain WHEN 'ct' THEN tag WHEN 'td' THEN domain ELSE '' END AS sub) k
   -- A group of messages without the key (no campaign, no externalId...) is no row.
   WHERE k.key IS NOT NULL
 ), counted AS (

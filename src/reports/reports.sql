@@ -1,16 +1,16 @@
 -- Reads of the rollups (migration 018). `/* counters */` is replaced by the sum of every counter
--- and `/* columns */` by the counter columns themselves (counters.ts). A range is the whole UTC
--- days [dayFrom, dayTo) from the day rows, plus, in the `...WithHours` forms, the hours in
--- [from, to) outside them from the hour rows (ranges.ts). The primary key is (account_id, dim,
+-- and `/* columns */` by the counter columns themselves (counters.ts). All time is one row per
+-- key (span 't'); a range is the whole UTC days [dayFrom, dayTo) from the day rows, plus, in the
+-- `...WithHours` forms, the hours in [from, to) outside them from the hour rows (ranges.ts). The primary key is (account_id, dim,
 -- span, key, sub, bucket): a grouped report walks one span's keys in index order and stops at
 -- the end of its page; a series reads one key's range of buckets.
 
 -- name: groupedByKey
 -- A page of one dimension's keys from $3 on (inclusive), up to $4 (inclusive) when given, over
--- the days [$5, $6); $7 rows.
+-- the buckets [$5, $6) of span $8 (days, or 't': all time); $7 rows.
 SELECT key AS name, /* counters */
 FROM report_counts
-WHERE account_id = $1 AND dim = $2 AND span = 'd' AND key >= $3 AND ($4::text IS NULL OR key <= $4) AND sub = ''
+WHERE account_id = $1 AND dim = $2 AND span = $8 AND key >= $3 AND ($4::text IS NULL OR key <= $4) AND sub = ''
   AND bucket >= $5 AND bucket < $6
 GROUP BY key
 ORDER BY key
@@ -35,10 +35,10 @@ LIMIT $7;
 -- name: groupedBySub
 -- A page of the second keys of a combined dimension under one first key $3 (a campaign's tags or
 -- domains, a tag's domains), from $4 on (inclusive), up to $5 (inclusive) when given, over the
--- days [$6, $7); $8 rows.
+-- buckets [$6, $7) of span $9 (days, or 't': all time); $8 rows.
 SELECT sub AS name, /* counters */
 FROM report_counts
-WHERE account_id = $1 AND dim = $2 AND span = 'd' AND key = $3 AND sub >= $4 AND ($5::text IS NULL OR sub <= $5)
+WHERE account_id = $1 AND dim = $2 AND span = $9 AND key = $3 AND sub >= $4 AND ($5::text IS NULL OR sub <= $5)
   AND bucket >= $6 AND bucket < $7
 GROUP BY sub
 ORDER BY sub
@@ -94,10 +94,10 @@ ORDER BY time
 LIMIT $7;
 
 -- name: totals
--- Everything one key ever counted (its day rows).
+-- Everything one key ever counted (its row of span 't').
 SELECT /* counters */
 FROM report_counts
-WHERE account_id = $1 AND dim = $2 AND span = 'd' AND key = $3 AND sub = $4;
+WHERE account_id = $1 AND dim = $2 AND span = 't' AND key = $3 AND sub = $4;
 
 -- name: campaignExists
 SELECT EXISTS (SELECT 1 FROM messages WHERE account_id = $1 AND campaign_id = $2) AS found;

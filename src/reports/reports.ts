@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import type { ErrorDetail } from '../shared/errors.js';
 import { COLUMN_LIST, countsOf, SUM_LIST, type CounterRow, type Counts } from './counters.js';
-import { bucketLabel, rangeParams, seriesBuckets } from './ranges.js';
+import { bucketLabel, EARLIEST, LATEST, rangeParams, seriesBuckets } from './ranges.js';
 
 const raw = sqlFile(new URL('./reports.sql', import.meta.url), [
   'groupedByKey', 'groupedByKeyWithHours', 'groupedBySub', 'groupedBySubWithHours', 'seriesHours', 'seriesDays', 'seriesDaysWithHours',
@@ -93,6 +93,10 @@ export interface ReportPage {
 }
 
 type GroupedRow = CounterRow & { name: string };
+
+/** The total rows' one bucket (migration 018), as a range of the day queries' shape. */
+const TOTAL_BUCKET = Date.UTC(1970, 0, 1);
+const ALL_TIME = { from: new Date(TOTAL_BUCKET), to: new Date(TOTAL_BUCKET + 86_400_000), dayFrom: new Date(TOTAL_BUCKET), dayTo: new Date(TOTAL_BUCKET + 86_400_000), hours: false };
 type TimedRow = CounterRow & { time: Date };
 
 /**
@@ -110,15 +114,17 @@ export async function readReport(
     const step = plan.interval === 'hour' ? 3_600_000 : 86_400_000;
     return { rows: page, next: rows.length > limit ? { time: rows[limit - 1]!.time + step } : null };
   }
-  const { from, to, dayFrom, dayTo, hours } = rangeParams(range.from, range.to);
+  const allTime = range.from <= EARLIEST && range.to >= LATEST;
+  const { from, to, dayFrom, dayTo, hours } = allTime ? ALL_TIME : rangeParams(range.from, range.to);
   const afterKey = after && 'key' in after ? after.key : null;
   const first = afterKey ?? plan.only ?? '';
   // From the cursor's key on, inclusive (text has no "next value"); the cursor's own row is dropped.
   const want = limit + 2;
-  const edges = hours ? [from, to] : [];
+  // Whole days from the day rows (or all time from the total rows), the hours at the edges apart.
+  const tail = hours ? [from, to] : [allTime ? 't' : 'd'];
   const found = plan.kind === 'keys'
-    ? await db.query<GroupedRow>(hours ? sql.groupedByKeyWithHours : sql.groupedByKey, [accountId, plan.dim, first, plan.only, dayFrom, dayTo, want, ...edges], hours ? 'reportsGroupedByKeyWithHours' : 'reportsGroupedByKey')
-    : await db.query<GroupedRow>(hours ? sql.groupedBySubWithHours : sql.groupedBySub, [accountId, plan.dim, plan.key, first, plan.only, dayFrom, dayTo, want, ...edges], hours ? 'reportsGroupedBySubWithHours' : 'reportsGroupedBySub');
+    ? await db.query<GroupedRow>(hours ? sql.groupedByKeyWithHours : sql.groupedByKey, [accountId, plan.dim, first, plan.only, dayFrom, dayTo, want, ...tail], hours ? 'reportsGroupedByKeyWithHours' : 'reportsGroupedByKey')
+    : await db.query<GroupedRow>(hours ? sql.groupedBySubWithHours : sql.groupedBySub, [accountId, plan.dim, plan.key, first, plan.only, dayFrom, dayTo, want, ...tail], hours ? 'reportsGroupedBySubWithHours' : 'reportsGroupedBySub');
   const rows = (afterKey !== null && found[0]?.name === afterKey ? found.slice(1) : found).slice(0, limit + 1);
   const page = rows.slice(0, limit).map((row) => ({ key: row.name, counts: countsOf(row) }));
   return { rows: page, next: rows.length > limit ? { key: page[page.length - 1]!.key } : null };

@@ -30,15 +30,15 @@ const COLUMNS = ['requested', 'sent', 'delivered', 'deferred', 'bounced_hard', '
 
 /** Each dimension: its key and second key, the rows it reads (one per tag for tag dimensions), and its buckets. */
 const DIMENSIONS: [string, string, string, string, string[]][] = [
-  ['a', "''", "''", 'ev', ['hour', 'day']],
-  ['c', 'campaign_id', "''", 'ev WHERE campaign_id IS NOT NULL', ['hour', 'day']],
-  ['e', 'external_id', "''", 'ev WHERE external_id IS NOT NULL', ['day']],
-  ['i', 'client_id', "''", 'ev WHERE client_id IS NOT NULL', ['day']],
-  ['d', 'domain', "''", 'ev', ['day']],
-  ['cd', 'campaign_id', 'domain', 'ev WHERE campaign_id IS NOT NULL', ['day']],
-  ['t', 'tag', "''", 'tagged', ['hour', 'day']],
-  ['td', 'tag', 'domain', 'tagged', ['day']],
-  ['ct', 'campaign_id', 'tag', 'tagged WHERE campaign_id IS NOT NULL', ['hour', 'day']],
+  ['a', "''", "''", 'ev', ['total', 'hour', 'day']],
+  ['c', 'campaign_id', "''", 'ev WHERE campaign_id IS NOT NULL', ['total', 'hour', 'day']],
+  ['e', 'external_id', "''", 'ev WHERE external_id IS NOT NULL', ['total', 'day']],
+  ['i', 'client_id', "''", 'ev WHERE client_id IS NOT NULL', ['total', 'day']],
+  ['d', 'domain', "''", 'ev', ['total', 'day']],
+  ['cd', 'campaign_id', 'domain', 'ev WHERE campaign_id IS NOT NULL', ['total', 'day']],
+  ['t', 'tag', "''", 'tagged', ['total', 'hour', 'day']],
+  ['td', 'tag', 'domain', 'tagged', ['total', 'day']],
+  ['ct', 'campaign_id', 'tag', 'tagged WHERE campaign_id IS NOT NULL', ['total', 'hour', 'day']],
 ];
 
 const RECOUNT = `
@@ -52,7 +52,8 @@ WITH firsts AS (
          COALESCE((e.details->>'machine') = 'true', false) AS machine,
          f.id IS NOT NULL AS first,
          to_timestamp(floor(extract(epoch FROM e.created_at) / 3600) * 3600) AS hour,
-         to_timestamp(floor(extract(epoch FROM e.created_at) / 86400) * 86400) AS day
+         to_timestamp(floor(extract(epoch FROM e.created_at) / 86400) * 86400) AS day,
+         to_timestamp(0) AS total
   FROM message_events e JOIN messages m ON m.id = e.message_id LEFT JOIN firsts f ON f.id = e.id
 ), tagged AS (
   SELECT ev.*, t.tag FROM ev, LATERAL (SELECT DISTINCT jsonb_array_elements_text(ev.tags) AS tag) t

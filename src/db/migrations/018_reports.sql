@@ -30,8 +30,10 @@ $$;
 CREATE TRIGGER message_events_report_backlog AFTER INSERT ON message_events
   REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION mailroom_report_backlog();
 
--- The rollups: one row per account, dimension, key and time bucket (an hour, span 'h', or a UTC
--- day, span 'd': the same counts twice, so that a report over months reads days, not hours).
+-- The rollups: one row per account, dimension, key and time bucket: all time (span 't', bucket
+-- 1970-01-01), a UTC day (span 'd') and, for the dimensions with time series (the account,
+-- campaigns, tags, a campaign's tags), an hour (span 'h'). The same counts several times, so that
+-- a report over all time reads one row per key and one over months reads days, not hours.
 --   dim 'a'  the account            key ''           sub ''
 --       'c'  campaign               key campaign id  sub ''
 --       'e'  externalId             key external id  sub ''
@@ -48,7 +50,7 @@ CREATE TABLE report_counts (
   dim             text NOT NULL,
   key             text NOT NULL,
   sub             text NOT NULL,
-  span            text NOT NULL CHECK (span IN ('h', 'd')),
+  span            text NOT NULL CHECK (span IN ('t', 'd', 'h')),
   bucket          timestamptz NOT NULL,
   requested       bigint NOT NULL DEFAULT 0,
   sent            bigint NOT NULL DEFAULT 0,
