@@ -34,6 +34,7 @@ import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { DomainRechecker, domainSettings } from './domains/recheck.js';
 import { ReportConsumer } from './reports/consumer.js';
+import { CampaignFeeder } from './campaigns/feeder.js';
 import { createMessageWriter } from './sending/store.js';
 import { ImportRunner } from './lists/importRunner.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -76,6 +77,8 @@ export interface Mailroom {
   metricsUrl: string | null;
   /** The CSV imports this process runs, when the api role runs. */
   imports: ImportRunner | null;
+  /** The campaign feeder, which runs with the worker role. */
+  campaigns: CampaignFeeder | null;
   stop(): Promise<void>;
 }
 
@@ -99,6 +102,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let identity: WorkerIdentity | null = null;
   let metricsServer: MetricsServer | null = null;
   let imports: ImportRunner | null = null;
+  let campaigns: CampaignFeeder | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -176,9 +180,12 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         ...DEFAULT_DISPATCHER_OPTIONS, retentionMs: config.webhookRetentionDays * 86_400_000, leaseToken: () => identity!.leaseToken(),
       });
       await webhooks.start();
+      campaigns = new CampaignFeeder({ db, pipeline, clock, log, leaseToken: () => identity!.leaseToken() });
+      campaigns.start();
       identity?.start(DEAD_WORKER_CHECK_MS, () => {
         worker?.wakeUp();
         webhooks?.wakeUp();
+        campaigns?.poke();
       });
     }
     // SMTP and the MX listen before HTTP, so that /readyz answering means every door of this process is open.
@@ -203,7 +210,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         onChange: (accountId) => policy.senderChanged(accountId),
       });
       imports = await ImportRunner.start({ db, clock, log }, config.dataDir);
-      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
+      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
     }
@@ -213,12 +220,13 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       (stopping ??= (async () => {
         shuttingDown = true;
         await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
+        await campaigns?.stop();
         await writer.drain();
         await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), reports?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, campaigns, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await smtp?.close().catch(() => {});
@@ -228,6 +236,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     await rechecker?.stop().catch(() => {});
     await purge?.stop().catch(() => {});
     await reports?.stop().catch(() => {});
+    await campaigns?.stop().catch(() => {});
     await suppressionCache?.stop().catch(() => {});
     await worker?.stop(0).catch(() => {});
     await webhooks?.stop(0).catch(() => {});

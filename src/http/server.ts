@@ -43,6 +43,7 @@ import { contactRoutes } from './routes/contacts.js';
 import { listImportRoutes } from './routes/listImports.js';
 import type { ImportRunner } from '../lists/importRunner.js';
 import { reportRoutes } from './routes/reports.js';
+import { campaignRoutes } from './routes/campaigns.js';
 import type { ReputationPolicy } from '../reputation/reputation.js';
 
 export interface HttpDeps {
@@ -68,6 +69,8 @@ export interface HttpDeps {
   subscriptions: Subscriptions;
   /** Runs the CSV imports into lists that this process accepts. */
   imports: ImportRunner;
+  /** This process's campaign feeder, when it has the worker role (a started campaign is fed at once). */
+  campaigns?: { poke(): void } | null;
   /** Inputs of the DNS records domains publish, and the DNS servers their checks ask (defaults when absent). */
   domainSettings?: DomainSettings;
   /** Who may add which SMTP IP credentials (defaults when absent). */
@@ -149,6 +152,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     contactRoutes(api, deps);
     listImportRoutes(api, deps);
     reportRoutes(api, deps);
+    campaignRoutes(api, { ...deps, onStarted: () => deps.campaigns?.poke() });
   });
   return app;
 }

@@ -4,7 +4,7 @@ import type { SuppressionReason } from '../suppression/suppressions.js';
 import type { Attributes } from './attributes.js';
 import { attributesOf } from './contacts.js';
 
-const sql = sqlFile(new URL('./audience.sql', import.meta.url), ['selectAudience'] as const);
+const sql = sqlFile(new URL('./audience.sql', import.meta.url), ['selectAudience', 'countAudience'] as const);
 
 /**
  * The audience of a campaign: who it may mail, read page by page in contact id order so that a
@@ -38,11 +38,13 @@ export interface AudienceSpec {
   /** List ids (list_...) of the account; ids of other accounts' or deleted lists select nothing. */
   lists: readonly string[];
   excludeLists?: readonly string[];
+  /** Only members subscribed at this time or before (a campaign's audience when it started). */
+  asOf?: Date | null;
 }
 
 export async function selectAudience(db: Queryable, accountId: number, spec: AudienceSpec, afterContactId: number, limit: number): Promise<AudiencePage> {
   const rows = await db.query<{ id: number; email: string | null; name: string | null; attributes: Attributes | string; excluded: boolean; suppression_reason: SuppressionReason | null }>(
-    sql.selectAudience, [accountId, [...spec.lists], [...(spec.excludeLists ?? [])], afterContactId, limit],
+    sql.selectAudience, [accountId, [...spec.lists], [...(spec.excludeLists ?? [])], afterContactId, limit, spec.asOf ?? null], 'selectAudience',
   );
   const page: AudiencePage = { contacts: [], suppressed: [], excluded: 0, next: rows.length === limit ? Number(rows.at(-1)!.id) : null };
   for (const row of rows) {
@@ -53,4 +55,10 @@ export async function selectAudience(db: Queryable, accountId: number, spec: Aud
     else page.contacts.push(contact);
   }
   return page;
+}
+
+/** The size of an audience as of `asOf` (suppressed contacts included): a campaign's total at its start. */
+export async function countAudience(db: Queryable, accountId: number, spec: AudienceSpec, asOf: Date): Promise<number> {
+  const [row] = await db.query<{ n: number | string }>(sql.countAudience, [accountId, [...spec.lists], [...(spec.excludeLists ?? [])], asOf]);
+  return Number(row?.n ?? 0);
 }

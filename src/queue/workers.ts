@@ -14,6 +14,8 @@ export interface Recovered {
   workers: number;
   messages: number;
   lanes: number;
+  /** Campaigns the dead workers were feeding. */
+  campaigns: number;
 }
 
 /**
@@ -65,12 +67,12 @@ export class WorkerIdentity {
 
   /** Hands back the leases of every dead worker; `onRecovered` hears when there were some. */
   async recoverDead(): Promise<Recovered> {
-    if (this.db.kind === 'pglite') return { workers: 0, messages: 0, lanes: 0 };
+    if (this.db.kind === 'pglite') return { workers: 0, messages: 0, lanes: 0, campaigns: 0 };
     // Also writes this worker's own row again, should a dropped connection have let another
     // process take it for dead and delete it.
     await this.db.query(sql.register, [this.id, hostname(), process.pid, this.clock.now()]);
     const [row] = await this.db.query<Recovered & Record<string, unknown>>(sql.recoverDead, [this.id, this.clock.now(), LOCK_NAMESPACE]);
-    const recovered = { workers: Number(row?.workers ?? 0), messages: Number(row?.messages ?? 0), lanes: Number(row?.lanes ?? 0) };
+    const recovered = { workers: Number(row?.workers ?? 0), messages: Number(row?.messages ?? 0), lanes: Number(row?.lanes ?? 0), campaigns: Number(row?.campaigns ?? 0) };
     if (recovered.workers > 0) this.log.info(recovered, 'handed back the leases of workers that died');
     return recovered;
   }

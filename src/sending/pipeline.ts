@@ -1,5 +1,5 @@
 import type { Principal } from '../accounts/apiKeys.js';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { Batcher } from '../shared/batcher.js';
 import type { QueueNotifier } from '../queue/notifier.js';
 import type { Clock } from '../shared/clock.js';
@@ -15,7 +15,7 @@ import { renderContent } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
-import { callbackUrls, contentBytes, insertMessages, type NewMessage, type StoredRejection, type Submission } from './store.js';
+import { callbackUrls, contentBytes, insertMessages, type NewMessage, type StoredRejection, type StoreResult, type Submission } from './store.js';
 import { checkBeforeTemplate, validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
@@ -211,6 +211,30 @@ export class SendPipeline {
     });
     if (toSuppression) Object.assign(data, { reason: 'SUPPRESSED', suppressionReason: toSuppression.reason });
     return { row, data, warnings };
+  }
+
+  /**
+   * The campaign door's rate: up to `count` messages from the account's windows (all of them
+   * when it has no limits), and when fewer, how long until the windows give more. A campaign
+   * waits for that rather than failing.
+   */
+  async reserve(accountId: number, count: number): Promise<{ granted: number; retryAfterSeconds: number }> {
+    const { granted, refusal } = await this.deps.policy.take(accountId, count, true);
+    return { granted, retryAfterSeconds: refusal ? Number(refusal.headers['retry-after'] ?? 1) || 1 : 0 };
+  }
+
+  /**
+   * The campaign door's store: rows from `prepare`, written by the caller's transaction beside
+   * its ledger, so that a message and the ledger row that says it was made commit together.
+   * `stored` wakes the workers once that transaction has committed.
+   */
+  storeInTransaction(tx: Queryable, rows: readonly NewMessage[]): Promise<StoreResult> {
+    return insertMessages(tx, rows);
+  }
+
+  stored(queued: number, total: number): void {
+    if (queued > 0) this.deps.notifier.poke();
+    this.deps.metrics.accepted.inc(total);
   }
 
   /** POST /emails: one message; the response body once it is stored. */

@@ -21,8 +21,18 @@ SELECT i FROM hits;
 
 -- name: unsubscribe
 -- Unsubscribes the recipient of message $1: one UNSUBSCRIBED event (a repeated request adds
--- none) and a suppression entry for the account (an earlier entry, of any reason, is kept).
-WITH m AS (SELECT id, account_id, lower(to_address) AS address FROM messages WHERE id = $1),
+-- none) and a suppression entry for the account (an earlier entry, of any reason, is kept). A
+-- campaign's message also unsubscribes its contact from the campaign's lists (docs/CAMPAIGNS.md).
+WITH m AS (SELECT id, account_id, lower(to_address) AS address, campaign_id FROM messages WHERE id = $1),
+left_lists AS (
+  UPDATE list_members lm SET status = 'unsubscribed', unsubscribed_at = $2, updated_at = $2
+  FROM m
+  JOIN campaigns c ON c.id = m.campaign_id AND c.account_id = m.account_id
+  JOIN lists l ON l.account_id = c.account_id AND l.id = ANY (c.lists)
+  JOIN contacts k ON k.account_id = m.account_id AND k.email = m.address
+  WHERE lm.list_seq = l.seq AND lm.contact_id = k.id AND lm.status <> 'unsubscribed'
+  RETURNING 1
+),
 s AS (
   INSERT INTO suppressions (account_id, address, reason, message_id, created_at)
   SELECT account_id, address, 'UNSUBSCRIBE', id, $2 FROM m

@@ -5,6 +5,8 @@ export interface SunkMessage {
   from: string;
   to: string[];
   raw: Buffer;
+  /** When the sink took it (ms since the epoch, after the final dot). */
+  at: number;
 }
 
 export interface SinkOptions {
@@ -48,6 +50,7 @@ export async function startSmtpSink(options: SinkOptions = {}) {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
           raw: Buffer.concat(chunks),
+          at: Date.now(),
         };
         const refusal = options.dataReply?.(message);
         if (refusal) {
