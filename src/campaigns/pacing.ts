@@ -19,7 +19,7 @@ export class Pacer {
     const first = Math.max(this.next, now);
     const end = now + horizonMs;
     if (first >= end) return 0;
-    return Math.min(max, Math.floor((end - first) / this.interval) + 1);
+    return Math.min(max, Math.ceil((end - first) / this.interval));
   }
 
   /** The due time of the next message, and the slot after it becomes the next. */
