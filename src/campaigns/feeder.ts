@@ -5,6 +5,7 @@ import { countAudience, selectAudience, type AudienceContact, type AudienceSpec 
 import type { SendPipeline } from '../sending/pipeline.js';
 import type { NewMessage } from '../sending/store.js';
 import type { Clock } from '../shared/clock.js';
+import { MAX_BATCH_BYTES } from '../shared/batcher.js';
 import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { campaignOf, principalRow, type Campaign, type CampaignRow } from './campaigns.js';
@@ -149,6 +150,8 @@ export class CampaignFeeder {
     let cursor = Number(row.cursor);
     let principal: { value: Principal; readAt: number } | null = null;
     let renewedAt = clock.now().getTime();
+    // The bytes of one message, first guessed from the content, then as stored.
+    let messageBytes = 1024 + (campaign.subject?.length ?? 0) + (campaign.html?.length ?? 0) * 2 + (campaign.text?.length ?? 0);
     // Waits (a rate, a full queue), renewing the lease at most once a second; false: the
     // campaign is no longer this feeder's to feed (paused, canceled, deleted).
     const idle = async (ms: number): Promise<boolean> => {
@@ -190,6 +193,9 @@ export class CampaignFeeder {
           },
         };
       }
+      // A page's messages are one statement: at most MAX_BATCH_BYTES of content, as the API's
+      // batches (PGlite needs many times a statement's size in memory to run it).
+      size = Math.max(1, Math.min(size, Math.floor(MAX_BATCH_BYTES / messageBytes)));
       const page = await selectAudience(db, accountId, spec, cursor, size);
       const candidates: Candidate[] = [
         ...page.contacts.map((contact) => ({ contact, suppressed: false })),
@@ -215,15 +221,17 @@ export class CampaignFeeder {
         }
         taken++;
       }
-      const chosen = candidates.slice(0, end);
-      const cut = end < candidates.length;
-      const nextCursor = cut ? chosen.at(-1)!.contact.id : (page.next ?? Math.max(cursor, candidates.at(-1)?.contact.id ?? cursor));
-
+      let chosen = candidates.slice(0, end);
       const built = await this.build(campaign, principal.value, chosen, pacer);
       if ('error' in built) {
         await this.pause(token, row.id, built.error);
         return;
       }
+      if (built.rows.length > 0) messageBytes = Math.max(1, Math.ceil(built.rows.reduce((sum, message) => sum + message.size, 0) / built.rows.length));
+      // The contacts whose messages did not fit the statement are read again next time.
+      chosen = chosen.slice(0, built.ledger.length);
+      const cut = chosen.length < candidates.length;
+      const nextCursor = cut ? chosen.at(-1)!.contact.id : (page.next ?? Math.max(cursor, candidates.at(-1)?.contact.id ?? cursor));
       const stored = await this.store(token, row.id, built.ledger, built.rows, nextCursor);
       if (!stored) return;
       this.deps.pipeline.stored(stored.queued, stored.messages);
@@ -236,13 +244,19 @@ export class CampaignFeeder {
     }
   }
 
-  /** Each chosen contact's message, prepared by the pipeline; a refusal of the whole campaign stops the page. */
+  /**
+   * Each chosen contact's message, prepared by the pipeline, until MAX_BATCH_BYTES of content (the
+   * ledger then covers a prefix of `chosen`); a refusal of the whole campaign stops the page.
+   */
   private async build(campaign: Campaign, principal: Principal, chosen: readonly Candidate[], pacer: Pacer | null): Promise<{ rows: NewMessage[]; ledger: LedgerRow[] } | { error: ApiError }> {
     const rows: NewMessage[] = [];
     const ledger: LedgerRow[] = [];
+    let bytes = 0;
     for (const { contact, suppressed } of chosen) {
       try {
         const prepared = await this.deps.pipeline.prepare(principal, messageFor(campaign, contact, { counted: true }), null);
+        if (rows.length > 0 && bytes + prepared.row.size > MAX_BATCH_BYTES) break;
+        bytes += prepared.row.size;
         // A suppressed address is stored REJECTED by the store and takes no slot of the rate.
         if (pacer && !suppressed) prepared.row.due_at = new Date(pacer.take(this.deps.clock.now().getTime())).toISOString();
         rows.push(prepared.row);

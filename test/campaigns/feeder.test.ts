@@ -92,3 +92,20 @@ test('a refusal of the whole campaign pauses it with the reason; resume goes on;
   const finished = await state(none.id, 'finished', 10_000);
   assert.deepEqual(finished.counts, { total: 0, processed: 0, queued: 0, rejected: 0, refused: 0, remaining: 0 });
 });
+
+test('large content: a page holds no more than a statement\'s worth of messages, and every contact still gets one', async () => {
+  const list = await createList(app, { name: 'Large' });
+  await addContacts(app, list.id, Array.from({ length: 25 }, (_, index) => ({ email: `big${index}@large.test`, status: 'subscribed' })));
+  const html = `<p>${'Large newsletter content. '.repeat(16_000)}</p>`; // about 400 KB
+  const created = await create({ name: 'Large', lists: [list.id], html });
+  await json(await app.api(`/campaigns/${created.id}/start`, { method: 'POST' }));
+  const done = await state(created.id, 'finished', 60_000);
+  assert.deepEqual(done.counts, { total: 25, processed: 25, queued: 25, rejected: 0, refused: 0, remaining: 0 });
+  // Each page's ledger rows share one created_at: no page held more than 4 MB of content.
+  const pages = await app.mailroom.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM campaign_recipients r JOIN campaigns c ON c.seq = r.campaign_seq WHERE c.id = $1 GROUP BY r.created_at`, [created.id],
+  );
+  assert.ok(pages.length >= 3, `${pages.length} pages`);
+  assert.ok(pages.every((page) => page.n <= 10), JSON.stringify(pages));
+  await eventually(async () => sink.messages.filter((message) => message.to[0]!.endsWith('@large.test')).length === 25, 60_000, '25 large messages');
+});
