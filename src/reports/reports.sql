@@ -100,7 +100,10 @@ FROM report_counts
 WHERE account_id = $1 AND dim = $2 AND span = 't' AND key = $3 AND sub = $4;
 
 -- name: campaignExists
-SELECT EXISTS (SELECT 1 FROM messages WHERE account_id = $1 AND campaign_id = $2) AS found;
+-- A campaignId some message of the account carries, or a campaign of the account (one not yet
+-- started reports zeros rather than 404).
+SELECT EXISTS (SELECT 1 FROM messages WHERE account_id = $1 AND campaign_id = $2)
+    OR EXISTS (SELECT 1 FROM campaigns WHERE account_id = $1 AND id = $2) AS found;
 
 -- name: topLinks
 -- A campaign's most clicked links (by people), and how many links it has.

@@ -237,6 +237,8 @@ test('validation, states and tenant isolation on every campaign route', async ()
   const mine = await create({ name: 'Mine', lists: [list.id], text: 't' });
   const patched = await json<{ data: { name: string; subject: string } }>(await app.api(`/campaigns/${mine.id}`, { method: 'PATCH', json: { name: 'Renamed', subject: 'New' } }));
   assert.deepEqual([patched.data.name, patched.data.subject], ['Renamed', 'New']);
+  // Not started: its report is zeros, not a 404.
+  assert.equal((await json<{ data: { requested: number } }>(await app.api(`/campaigns/${mine.id}/report`))).data.requested, 0);
   const other = await otherAccountKey(app, `campaign-intruder-${Date.now()}`);
   const otherList = await createList(app, { name: 'Theirs' }, other);
   // Another account's list cannot be an audience; its key sees none of this account's campaigns.
@@ -245,7 +247,8 @@ test('validation, states and tenant isolation on every campaign route', async ()
   for (const [method, path, body] of [
     ['GET', `/campaigns/${mine.id}`], ['PATCH', `/campaigns/${mine.id}`, { name: 'stolen' }], ['DELETE', `/campaigns/${mine.id}`],
     ['POST', `/campaigns/${mine.id}/start`], ['POST', `/campaigns/${mine.id}/pause`], ['POST', `/campaigns/${mine.id}/resume`], ['POST', `/campaigns/${mine.id}/cancel`],
-    ['POST', `/campaigns/${mine.id}/test`, { to: ['x@example.com'] }], ['GET', `/campaigns/${mine.id}/recipients`],
+    ['POST', `/campaigns/${mine.id}/test`, { to: ['x@example.com'] }], ['GET', `/campaigns/${mine.id}/recipients`], ['GET', `/campaigns/${mine.id}/report`],
+    ['GET', `/campaigns/${mine.id}/links`], ['GET', `/campaigns/${mine.id}/recipients.csv?event=delivered`],
   ] as const) {
     const response = await app.api(path, { method, key: other, ...(body ? { json: body } : {}) });
     assert.equal(response.status, 404, `${method} ${path}: ${await response.text()}`);

@@ -226,7 +226,7 @@ export function reportRoutes(app: FastifyInstance, deps: { db: Database; clock: 
     '/campaigns/:id/report',
     {
       schema: {
-        summary: "A campaign's counts and rates over all time, with its most clicked links; 404 when no message of the account carries this campaignId",
+        summary: "A campaign's counts and rates over all time, with its most clicked links; 404 when neither a message nor a campaign of the account has this id",
         tags: ['reports'], params: CampaignParams, querystring: CampaignQuery, response: { 200: CampaignResponse, 404: ErrorResponse },
       },
     },
