@@ -57,12 +57,14 @@ before(async () => {
   seeds['/smtp-credentials/{id}:id'] = String((await created('/smtp-credentials', { type: 'password', name: 'fuzz' })).id);
   seeds['/emails/{id}:id'] = String((await created('/emails', { to: 'seed@example.com', from: 'seed@example.com', subject: 's', text: 't' })).id);
   await created('/emails', { to: 'seed@example.com', from: 'seed@example.com', subject: 's', text: 't', campaignId: 'fuzz-campaign', tags: ['fuzz'] });
-  seeds['/campaigns/{id}:id'] = 'fuzz-campaign';
+  // The report routes read any campaignId messages carry; the others need a campaign of the account.
+  for (const path of ['/campaigns/{id}/report', '/campaigns/{id}/links', '/campaigns/{id}/recipients.csv']) seeds[`${path}:id`] = 'fuzz-campaign';
   await created('/suppressions', { address: 'fuzz.listed@example.com' });
   seeds['/suppressions/{address}:address'] = encodeURIComponent('fuzz.listed@example.com');
   seeds['/sandbox/messages/{id}:id'] = '1';
   const list = String((await created('/lists', { name: 'fuzz-list' })).id);
   seeds['/lists/{id}:id'] = list;
+  seeds['/campaigns/{id}:id'] = String((await created('/campaigns', { name: 'fuzz-campaign', from: 'seed@example.com', subject: 'Hi {{name}}', html: '<p>{{plan}}</p>', lists: [list] })).id);
   await created(`/lists/${list}/contacts`, { email: 'fuzz.member@example.com', name: 'Fuzz', attributes: { plan: 'pro' } });
   seeds['/lists/{id}/contacts/{contact}:contact'] = encodeURIComponent('fuzz.member@example.com');
   seeds['/contacts/{contact}:contact'] = encodeURIComponent('fuzz.member@example.com');
