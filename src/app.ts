@@ -15,7 +15,8 @@ import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { createTransport } from './delivery/transports.js';
 import { DeliveryWorker } from './delivery/worker.js';
-import { buildHttpServer } from './http/server.js';
+import { buildHttpServer, type HttpDeps } from './http/server.js';
+import { loadHipaaTls, warnHipaaPlainHttp } from './hipaa/tls.js';
 import { httpLimits } from './http/limits.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
@@ -41,7 +42,7 @@ import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/log.js';
 import { createMetrics } from './shared/metrics.js';
 import { startMetricsServer, type MetricsServer } from './http/metricsServer.js';
-import { startSubmissionServer, type SubmissionServer } from './smtp/server.js';
+import { startHipaaSubmissionServer, startSubmissionServer, type SubmissionServer } from './smtp/server.js';
 import { loadTlsMaterial } from './smtp/tls.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookSender } from './webhooks/sender.js';
@@ -79,6 +80,8 @@ export interface Mailroom {
   imports: ImportRunner | null;
   /** The campaign feeder, which runs with the worker role. */
   campaigns: CampaignFeeder | null;
+  /** The HIPAA listeners (docs/HIPAA.md), when their ports are set: https://host:port of the API, host:port of SMTP. */
+  hipaa: { url: string | null; smtp: string | null };
   stop(): Promise<void>;
 }
 
@@ -103,6 +106,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let metricsServer: MetricsServer | null = null;
   let imports: ImportRunner | null = null;
   let campaigns: CampaignFeeder | null = null;
+  let hipaaHttp: FastifyInstance | null = null;
+  let hipaaSmtp: { address: string; close(): Promise<void> } | null = null;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -203,33 +208,49 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
       log.info({ ...smtp.addresses, selfSignedCertificate: tls.selfSigned }, 'Mailroom SMTP submission listening');
     }
+    const hipaaTls = (config.roles.includes('smtp') && config.hipaaSmtpPort > 0) || (config.roles.includes('api') && config.hipaaHttpPort > 0 && !config.hipaaHttpPlain)
+      ? await loadHipaaTls(config, log) : null;
+    if (config.roles.includes('smtp') && config.hipaaSmtpPort > 0 && hipaaTls) {
+      hipaaSmtp = await startHipaaSubmissionServer(config, hipaaTls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
+      log.info({ address: hipaaSmtp.address, selfSignedCertificate: hipaaTls.selfSigned }, 'Mailroom HIPAA SMTP submission listening (implicit TLS)');
+    }
     let url: string | null = null;
+    let hipaaUrl: string | null = null;
     if (config.roles.includes('api')) {
       const senders = new SenderRegistry({
         db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport,
         onChange: (accountId) => policy.senderChanged(accountId),
       });
       imports = await ImportRunner.start({ db, clock, log }, config.dataDir);
-      http = await buildHttpServer({ db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown });
+      const httpDeps: HttpDeps = { db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown };
+      http = await buildHttpServer(httpDeps);
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
+      if (config.hipaaHttpPort > 0) {
+        warnHipaaPlainHttp(config, log);
+        hipaaHttp = await buildHttpServer({ ...httpDeps, door: 'hipaa', tls: hipaaTls });
+        hipaaUrl = await hipaaHttp.listen({ host: config.hipaaHttpHost, port: config.hipaaHttpPort });
+        log.info({ url: hipaaUrl }, 'Mailroom HIPAA API listening');
+      }
     }
 
     let stopping: Promise<void> | null = null;
     const stop = () =>
       (stopping ??= (async () => {
         shuttingDown = true;
-        await Promise.all([http?.close(), smtp?.close(), mx?.close(), metricsServer?.close()]);
+        await Promise.all([http?.close(), hipaaHttp?.close(), smtp?.close(), hipaaSmtp?.close(), mx?.close(), metricsServer?.close()]);
         await campaigns?.stop();
         await writer.drain();
         await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), reports?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, campaigns, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, campaigns, hipaa: { url: hipaaUrl, smtp: hipaaSmtp?.address ?? null }, stop };
   } catch (error) {
     await http?.close().catch(() => {});
+    await hipaaHttp?.close().catch(() => {});
     await smtp?.close().catch(() => {});
+    await hipaaSmtp?.close().catch(() => {});
     await mx?.close().catch(() => {});
     await metricsServer?.close().catch(() => {});
     await monitor?.stop().catch(() => {});

@@ -3,14 +3,14 @@
 SELECT nextval(pg_get_serial_sequence('accounts', 'id')) AS id;
 
 -- name: insertAccount
-INSERT INTO accounts (id, name, callback_secret) VALUES ($1, $2, $3)
-RETURNING id, name, status, created_at;
+INSERT INTO accounts (id, name, callback_secret, hipaa) VALUES ($1, $2, $3, $4)
+RETURNING id, name, status, hipaa, created_at;
 
 -- name: accountByName
-SELECT id, name, status, created_at FROM accounts WHERE name = $1;
+SELECT id, name, status, hipaa, created_at FROM accounts WHERE name = $1;
 
 -- name: listAccounts
-SELECT a.id, a.name, a.status, a.created_at,
+SELECT a.id, a.name, a.status, a.hipaa, a.created_at,
        (SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL) AS active_keys
 FROM accounts a ORDER BY a.id;
 
@@ -31,7 +31,7 @@ INSERT INTO api_keys (account_id, operator_id, name, prefix, key_hash) VALUES ($
 RETURNING id, prefix, name, created_at;
 
 -- name: keyByHash
-SELECT k.id AS key_id, k.account_id, a.name AS account_name, a.status AS account_status,
+SELECT k.id AS key_id, k.account_id, a.name AS account_name, a.status AS account_status, a.hipaa AS account_hipaa,
        k.operator_id, o.name AS operator_name
 FROM api_keys k
 JOIN accounts a ON a.id = k.account_id
@@ -50,7 +50,7 @@ WHERE k.account_id = $1 ORDER BY k.id;
 UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id;
 
 -- name: accountById
-SELECT id, name, status, callback_secret, track_opens, track_clicks, created_at FROM accounts WHERE id = $1;
+SELECT id, name, status, hipaa, callback_secret, track_opens, track_clicks, created_at FROM accounts WHERE id = $1;
 
 -- name: setTrackingDefaults
 -- What the account tracks when a message does not say; a null leaves that setting as it is.

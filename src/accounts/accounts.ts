@@ -12,6 +12,8 @@ export interface Account {
   id: number;
   name: string;
   status: 'active' | 'suspended';
+  /** Served only on the HIPAA listeners (docs/HIPAA.md). */
+  hipaa: boolean;
   created_at: Date;
 }
 
@@ -27,13 +29,13 @@ export function checkName(kind: string, name: string): void {
 }
 
 /** A new account, with its callback secret sealed (`secrets`). */
-export async function createAccount(db: Queryable, secrets: Sealer, name: string): Promise<Account> {
+export async function createAccount(db: Queryable, secrets: Sealer, name: string, options: { hipaa?: boolean } = {}): Promise<Account> {
   checkName('account', name);
   if (await findAccount(db, name)) throw new AccountError(`account "${name}" already exists`);
   const [reserved] = await db.query<{ id: number }>(sql.newAccountId);
   const id = Number(reserved!.id);
   const secret = secrets.seal(newSigningSecret(), callbackSecretContext(id));
-  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [id, name, secret]);
+  const [account] = await db.query<Account & Record<string, unknown>>(sql.insertAccount, [id, name, secret, options.hipaa ?? false]);
   return account!;
 }
 
@@ -67,6 +69,8 @@ export async function ensureOperator(db: Queryable, accountId: number, name: str
 export interface AccountView {
   name: string;
   status: Account['status'];
+  /** Served only on the HIPAA listeners (docs/HIPAA.md); set when the account is created. */
+  hipaa: boolean;
   callbackSecret: string;
   /** Defaults for messages that do not set trackOpens / trackClicks. */
   trackOpens: boolean;
@@ -78,7 +82,7 @@ export async function accountView(db: Queryable, secrets: Sealer, id: number): P
   const [row] = await db.query<Account & { callback_secret: string; track_opens: boolean; track_clicks: boolean } & Record<string, unknown>>(sql.accountById, [id]);
   if (!row) return null;
   const callbackSecret = secrets.open(row.callback_secret, callbackSecretContext(row.id));
-  return { name: row.name, status: row.status, callbackSecret, trackOpens: row.track_opens, trackClicks: row.track_clicks, createdAt: new Date(row.created_at).toISOString() };
+  return { name: row.name, status: row.status, hipaa: row.hipaa, callbackSecret, trackOpens: row.track_opens, trackClicks: row.track_clicks, createdAt: new Date(row.created_at).toISOString() };
 }
 
 export async function setTrackingDefaults(db: Queryable, id: number, defaults: { trackOpens?: boolean; trackClicks?: boolean }): Promise<void> {

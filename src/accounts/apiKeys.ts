@@ -18,6 +18,8 @@ export interface Principal {
   accountId: number;
   accountName: string;
   accountStatus: 'active' | 'suspended';
+  /** A HIPAA account (docs/HIPAA.md): served only on the HIPAA listeners. */
+  accountHipaa: boolean;
   operatorId: number;
   operatorName: string;
 }
@@ -77,6 +79,7 @@ interface KeyRow {
   account_id: number;
   account_name: string;
   account_status: 'active' | 'suspended';
+  account_hipaa: boolean;
   operator_id: number;
   operator_name: string;
 }
@@ -104,6 +107,7 @@ export class KeyAuthenticator {
           accountId: row.account_id,
           accountName: row.account_name,
           accountStatus: row.account_status,
+          accountHipaa: row.account_hipaa,
           operatorId: row.operator_id,
           operatorName: row.operator_name,
         }

@@ -17,7 +17,7 @@ UPDATE smtp_credentials SET revoked_at = now()
 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id;
 
 -- name: credentialByUsername
-SELECT c.password_hash, c.account_id, a.name AS account_name, a.status AS account_status,
+SELECT c.password_hash, c.account_id, a.name AS account_name, a.status AS account_status, a.hipaa AS account_hipaa,
        c.operator_id, o.name AS operator_name
 FROM smtp_credentials c
 JOIN accounts a ON a.id = c.account_id
@@ -27,7 +27,7 @@ WHERE c.username = $1 AND c.kind = 'password' AND c.revoked_at IS NULL;
 -- name: ipCredentials
 -- ip_range, not address: the range as compared everywhere (IPv4-mapped IPv6 as IPv4); NULL
 -- (text that is no range, written before the rules) matches nobody.
-SELECT c.ip_range::text AS range, c.account_id, a.name AS account_name, a.status AS account_status,
+SELECT c.ip_range::text AS range, c.account_id, a.name AS account_name, a.status AS account_status, a.hipaa AS account_hipaa,
        c.operator_id, o.name AS operator_name
 FROM smtp_credentials c
 JOIN accounts a ON a.id = c.account_id

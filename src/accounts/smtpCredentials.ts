@@ -81,6 +81,7 @@ interface PrincipalRow {
   account_id: number;
   account_name: string;
   account_status: 'active' | 'suspended';
+  account_hipaa: boolean;
   operator_id: number;
   operator_name: string;
 }
@@ -91,6 +92,7 @@ function principalOf(row: PrincipalRow): Principal {
     accountId: row.account_id,
     accountName: row.account_name,
     accountStatus: row.account_status,
+    accountHipaa: row.account_hipaa,
     operatorId: row.operator_id,
     operatorName: row.operator_name,
   };

@@ -54,7 +54,7 @@ SELECT id FROM lists WHERE account_id = $1 AND id = ANY($2::text[]);
 
 -- name: principalOf
 -- Who a campaign sends as: its account (status read now, so a suspension stops it) and operator.
-SELECT a.id AS account_id, a.name AS account_name, a.status AS account_status, o.id AS operator_id, o.name AS operator_name
+SELECT a.id AS account_id, a.name AS account_name, a.status AS account_status, a.hipaa AS account_hipaa, o.id AS operator_id, o.name AS operator_name
 FROM accounts a JOIN operators o ON o.account_id = a.id AND o.id = $2
 WHERE a.id = $1;
 

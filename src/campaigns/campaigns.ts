@@ -322,6 +322,7 @@ export interface CampaignPrincipalRow extends Record<string, unknown> {
   account_id: number | string;
   account_name: string;
   account_status: 'active' | 'suspended';
+  account_hipaa: boolean;
   operator_id: number | string;
   operator_name: string;
 }

@@ -188,7 +188,7 @@ export class CampaignFeeder {
         principal = {
           readAt: now,
           value: {
-            keyId: null, accountId, accountName: found.account_name, accountStatus: found.account_status,
+            keyId: null, accountId, accountName: found.account_name, accountStatus: found.account_status, accountHipaa: found.account_hipaa,
             operatorId: Number(found.operator_id), operatorName: found.operator_name,
           },
         };

@@ -55,12 +55,12 @@ const accounts: Admin = (args, options) =>
       case 'list':
       case undefined:
         for (const account of await listAccounts(db)) {
-          console.log(`${account.name}\t${account.status}\t${account.active_keys} key(s)\tcreated ${account.created_at.toISOString()}`);
+          console.log(`${account.name}\t${account.status}${account.hipaa ? '\thipaa' : ''}\t${account.active_keys} key(s)\tcreated ${account.created_at.toISOString()}`);
         }
         return;
       case 'create':
-        await createAccount(db, secrets, need(name, 'account name'));
-        console.log(`account ${name} created; add a key with: mailroom keys create --account ${name}`);
+        await createAccount(db, secrets, need(name, 'account name'), { hipaa: options.hipaa === true });
+        console.log(`${options.hipaa ? 'HIPAA account' : 'account'} ${name} created; add a key with: mailroom keys create --account ${name}${options.hipaa ? ' (it is served only on the HIPAA listeners, MAILROOM_HIPAA_HTTP_PORT and MAILROOM_HIPAA_SMTP_PORT)' : ''}`);
         return;
       case 'suspend':
         await setAccountStatus(db, need(name, 'account name'), 'suspended');

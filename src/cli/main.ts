@@ -13,7 +13,7 @@ const USAGE = `mailroom: a self-hosted Email API
 
   mailroom start [--roles api,worker] [--config FILE]   run Mailroom
   mailroom migrate [--config FILE]                      apply database migrations and exit
-  mailroom accounts list | create NAME | suspend NAME | reinstate NAME
+  mailroom accounts list | create NAME [--hipaa] | suspend NAME | reinstate NAME
   mailroom accounts limits NAME [--per-second N|default] [--per-day N|default]   show or set rate limits (0 = none)
   mailroom accounts allow-ip NAME RANGE | disallow-ip NAME RANGE | list-ip NAME   address ranges for SMTP IP credentials
   mailroom keys create --account NAME [--operator NAME] [--name LABEL]
@@ -34,6 +34,7 @@ export interface CliOptions {
   ed25519?: boolean | undefined;
   'per-second'?: string | undefined;
   'per-day'?: string | undefined;
+  hipaa?: boolean | undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       ed25519: { type: 'boolean' },
       'per-second': { type: 'string' },
       'per-day': { type: 'string' },
+      hipaa: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidValue } from './parsers.js';
@@ -65,9 +66,16 @@ function parseOne(key: SettingKey, raw: unknown, source: string): unknown {
   }
 }
 
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
 function checkCombination(config: Config): void {
   if (config.transport === 'relay' && !config.relayUrl) {
     throw new ConfigError('invalid MAILROOM_RELAY_URL: required when MAILROOM_TRANSPORT=relay');
+  }
+  if (config.hipaaHttpPlain && !isLoopbackHost(config.hipaaHttpHost)) {
+    throw new ConfigError(`invalid MAILROOM_HIPAA_HTTP_PLAIN: needs a loopback MAILROOM_HIPAA_HTTP_HOST (127.0.0.1, ::1), not ${config.hipaaHttpHost}: PHI never crosses a network in clear`);
   }
   if (config.transport === 'ses') {
     throw new ConfigError(`invalid MAILROOM_TRANSPORT: "${config.transport}" is not available in this version (use sandbox, mx or relay)`);

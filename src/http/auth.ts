@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { KeyAuthenticator, Principal } from '../accounts/apiKeys.js';
+import { doorRefusal, type Door } from '../hipaa/door.js';
 import { ApiError } from '../shared/errors.js';
 
 declare module 'fastify' {
@@ -10,8 +11,12 @@ declare module 'fastify' {
 
 const SCHEME = /^(App|Bearer)\s+(\S+)\s*$/i;
 
-/** `Authorization: App <key>` or `Bearer <key>`; every route behind it sees only its account's data. */
-export function authHook(authenticator: KeyAuthenticator) {
+/**
+ * `Authorization: App <key>` or `Bearer <key>`; every route behind it sees only its account's
+ * data. At `onRequest`, before the body is read: a HIPAA account's key on the standard listener
+ * (or another account's on the HIPAA one) is refused before any content reaches the process.
+ */
+export function authHook(authenticator: KeyAuthenticator, door: Door = 'standard') {
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     if (!header) throw unauthorized('Missing Authorization header: use "App <key>" or "Bearer <key>".');
@@ -19,6 +24,8 @@ export function authHook(authenticator: KeyAuthenticator) {
     if (!match) throw unauthorized('Malformed Authorization header: use "App <key>" or "Bearer <key>".');
     const principal = await authenticator.authenticate(match[2]!);
     if (!principal) throw unauthorized('The API key is not valid or was revoked.');
+    const refusal = doorRefusal(principal, door);
+    if (refusal) throw refusal;
     request.principal = principal;
   };
 }

@@ -13,6 +13,8 @@ import type { Metrics } from '../shared/metrics.js';
 import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
+import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
+import type { Door } from '../hipaa/door.js';
 import { errorHandler, sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
 import { answerUnservedRequests, clientErrorHandler, frameworkErrors, refuseMalformedRequests } from './clientErrors.js';
@@ -80,6 +82,13 @@ export interface HttpDeps {
   /** Time-outs and the large-body turns (defaults when absent). */
   limits?: HttpLimits;
   isShuttingDown: () => boolean;
+  /**
+   * The HIPAA listener (docs/HIPAA.md): HIPAA accounts only, over HTTPS (`tls`, TLS 1.2+) unless
+   * plain HTTP was allowed on loopback; no public routes (tracking, sign-ups and confirmations
+   * stay on the standard listener, which MAILROOM_PUBLIC_URL names) and no /metrics.
+   */
+  door?: Door;
+  tls?: { key: string; cert: string } | null;
 }
 
 /** Room for a 10 MB message whose attachments are base64 (4/3 larger) plus the JSON around it. */
@@ -87,7 +96,9 @@ const BODY_LIMIT = 16 * 1024 * 1024;
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const limits = deps.limits ?? DEFAULT_HTTP_LIMITS;
+  const door = deps.door ?? 'standard';
   const app = Fastify({
+    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: HIPAA_MIN_TLS } } : {}),
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
@@ -128,15 +139,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   healthRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  metricsRoutes(app, deps);
-
-  // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
-  await app.register(async (open) => trackingRoutes(open, deps));
-  await app.register(async (open) => senderConfirmationRoutes(open, deps));
-  await app.register(async (open) => subscribeRoutes(open, deps));
+  if (door === 'standard') {
+    metricsRoutes(app, deps);
+    // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
+    await app.register(async (open) => trackingRoutes(open, deps));
+    await app.register(async (open) => senderConfirmationRoutes(open, deps));
+    await app.register(async (open) => subscribeRoutes(open, deps));
+  }
 
   await app.register(async (api) => {
-    api.addHook('onRequest', authHook(deps.authenticator));
+    api.addHook('onRequest', authHook(deps.authenticator, door));
     emailRoutes(api, deps);
     sandboxRoutes(api, deps);
     queueRoutes(api, deps);

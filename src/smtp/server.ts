@@ -12,6 +12,8 @@ import './enhancedCodes.js';
 import { ConnectionCounter, LoginThrottle } from './limits.js';
 import { isInternal, replyForError, SmtpReply, type Stage } from './replies.js';
 import type { TlsMaterial } from './tls.js';
+import { doorRefusal, type Door } from '../hipaa/door.js';
+import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 
 export interface SubmissionDeps {
   pipeline: SendPipeline;
@@ -19,6 +21,9 @@ export interface SubmissionDeps {
   credentials: SmtpCredentialResolver;
   log: Logger;
 }
+
+/** The HIPAA listener's own settings (docs/HIPAA.md). */
+export type HipaaSubmissionSettings = SubmissionSettings & Pick<Config, 'hipaaSmtpHost' | 'hipaaSmtpPort'>;
 
 export type SubmissionSettings = Pick<
   Config,
@@ -72,6 +77,19 @@ export async function startSubmissionServer(settings: SubmissionSettings, tls: T
   };
 }
 
+/**
+ * The HIPAA submission listener (docs/HIPAA.md): implicit TLS only, TLS 1.2 or newer, so that
+ * nothing (not even EHLO) crosses the network in clear; AUTH required (no IP credentials) and
+ * only for HIPAA accounts. Every other step is the standard door's.
+ */
+export async function startHipaaSubmissionServer(settings: HipaaSubmissionSettings, tls: TlsMaterial, deps: SubmissionDeps): Promise<{ address: string; close(): Promise<void> }> {
+  const door = new SubmissionDoor({ ...settings, smtpInsecureAuth: false }, deps, 'hipaa');
+  const server = new SMTPServer({ ...door.options(tls, true), minVersion: HIPAA_MIN_TLS, authOptional: false });
+  server.on('error', (error) => deps.log.warn({ err: error }, 'HIPAA SMTP connection error'));
+  const address = await listen(server, settings.hipaaSmtpHost, settings.hipaaSmtpPort);
+  return { address, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 export function listen(server: SMTPServer, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(new Error(`mailroom: cannot listen for SMTP on ${host}:${port}: ${error.message}`));
@@ -90,7 +108,7 @@ class SubmissionDoor {
   /** Principals of connections let in by an IP credential (session.user is only set by AUTH). */
   private readonly byAddress = new Map<string, Principal>();
 
-  constructor(private readonly settings: SubmissionSettings, private readonly deps: SubmissionDeps) {
+  constructor(private readonly settings: SubmissionSettings, private readonly deps: SubmissionDeps, private readonly door: Door = 'standard') {
     this.connections = new ConnectionCounter(settings.smtpMaxConnectionsPerIp);
     this.logins = new LoginThrottle(settings.smtpAuthFailures, settings.smtpLockoutMinutes * 60_000);
   }
@@ -143,6 +161,11 @@ class SubmissionDoor {
     }
     // SPEC section 2: AUTH is offered only over TLS (unless MAILROOM_SMTP_INSECURE_AUTH).
     if (!session.secure && !this.settings.smtpInsecureAuth) session.disabledCommands = [...NEVER_OFFERED, 'AUTH'];
+    // The HIPAA listener takes no IP credential: every session authenticates.
+    if (this.door === 'hipaa') {
+      callback();
+      return;
+    }
     this.deps.credentials.byAddress(session.remoteAddress).then(
       (principal) => {
         if (principal) this.byAddress.set(session.id, principal);
@@ -189,12 +212,14 @@ class SubmissionDoor {
       this.deps.log.warn({ remoteAddress: address, username, method: auth.method }, 'SMTP: failed login');
       throw new SmtpReply(535, '5.7.8', 'Authentication credentials invalid.');
     }
+    checkDoor(principal, this.door);
     return { user: principal };
   }
 
   private principal(session: SMTPServerSession): Principal {
     const principal = (session.user as Principal | undefined) || this.byAddress.get(session.id);
     if (!principal) throw new SmtpReply(530, '5.7.0', 'Authentication required: AUTH with an SMTP credential or an API key (username "apikey").');
+    checkDoor(principal, this.door);
     return principal;
   }
 
@@ -248,6 +273,12 @@ class SubmissionDoor {
       );
     });
   }
+}
+
+/** A HIPAA account off the HIPAA listener, or another account on it: 530 5.7.0, before any content. */
+function checkDoor(principal: Principal, door: Door): void {
+  const refusal = doorRefusal(principal, door);
+  if (refusal) throw new SmtpReply(530, '5.7.0', refusal.message);
 }
 
 /** `2.0.0 Ok: queued as ID ...`, within one reply line (RFC 5321 4.5.3.1.5: 512 octets). */

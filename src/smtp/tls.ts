@@ -26,10 +26,7 @@ export async function loadTlsMaterial(config: Pick<Config, 'smtpTlsCert' | 'smtp
     if (!config.smtpTlsCert || !config.smtpTlsKey) {
       throw new Error('mailroom: MAILROOM_SMTP_TLS_CERT and MAILROOM_SMTP_TLS_KEY must be given together');
     }
-    const cert = readSetting(config.smtpTlsCert, 'MAILROOM_SMTP_TLS_CERT');
-    const key = readSetting(config.smtpTlsKey, 'MAILROOM_SMTP_TLS_KEY');
-    checkPair(cert, key);
-    return { cert, key, selfSigned: false };
+    return loadPemPair(config.smtpTlsCert, config.smtpTlsKey, 'MAILROOM_SMTP_TLS');
   }
   const certFile = join(config.dataDir, 'smtp-tls.crt');
   const keyFile = join(config.dataDir, 'smtp-tls.key');
@@ -55,6 +52,14 @@ export async function loadTlsMaterial(config: Pick<Config, 'smtpTlsCert' | 'smtp
   return { cert: generated.cert, key: generated.private, selfSigned: true };
 }
 
+/** A configured certificate and key (files named by `${prefix}_CERT` and `${prefix}_KEY`), checked to match. */
+export function loadPemPair(certFile: string, keyFile: string, prefix: string): TlsMaterial {
+  const cert = readSetting(certFile, `${prefix}_CERT`);
+  const key = readSetting(keyFile, `${prefix}_KEY`);
+  checkPair(cert, key, prefix);
+  return { cert, key, selfSigned: false };
+}
+
 function readSetting(file: string, variable: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -63,18 +68,18 @@ function readSetting(file: string, variable: string): string {
   }
 }
 
-function checkPair(cert: string, key: string): void {
+function checkPair(cert: string, key: string, prefix: string): void {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
   } catch {
-    throw new Error('mailroom: invalid MAILROOM_SMTP_TLS_CERT: not a PEM certificate');
+    throw new Error(`mailroom: invalid ${prefix}_CERT: not a PEM certificate`);
   }
   let matches: boolean;
   try {
     matches = certificate.checkPrivateKey(createPrivateKey(key));
   } catch {
-    throw new Error('mailroom: invalid MAILROOM_SMTP_TLS_KEY: not a PEM private key');
+    throw new Error(`mailroom: invalid ${prefix}_KEY: not a PEM private key`);
   }
-  if (!matches) throw new Error('mailroom: invalid MAILROOM_SMTP_TLS_KEY: it is not the key of MAILROOM_SMTP_TLS_CERT');
+  if (!matches) throw new Error(`mailroom: invalid ${prefix}_KEY: it is not the key of ${prefix}_CERT`);
 }

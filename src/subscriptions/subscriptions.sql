@@ -3,7 +3,7 @@
 
 -- name: listByToken
 SELECT l.id, l.seq, l.account_id, l.name, l.opt_in, l.from_address, l.from_name,
-       a.name AS account_name, a.status AS account_status,
+       a.name AS account_name, a.status AS account_status, a.hipaa AS account_hipaa,
        (SELECT o.id FROM operators o WHERE o.account_id = l.account_id ORDER BY o.id LIMIT 1) AS operator_id
 FROM lists l JOIN accounts a ON a.id = l.account_id
 WHERE l.token = $1;

@@ -53,6 +53,7 @@ interface ListRow extends Record<string, unknown> {
   from_name: string | null;
   account_name: string;
   account_status: 'active' | 'suspended';
+  account_hipaa: boolean;
   operator_id: number | string | null;
 }
 
@@ -170,7 +171,7 @@ export class Subscriptions {
     if (list.operator_id === null) return;
     const url = this.deps.links.url({ listSeq: Number(list.seq), contactId, nonce, expiresAt: now.getTime() + SUBSCRIBE_CONFIRMATION_TTL_MS });
     const principal: Principal = {
-      keyId: null, accountId: Number(list.account_id), accountName: list.account_name, accountStatus: list.account_status,
+      keyId: null, accountId: Number(list.account_id), accountName: list.account_name, accountStatus: list.account_status, accountHipaa: list.account_hipaa,
       operatorId: Number(list.operator_id), operatorName: '',
     };
     try {
