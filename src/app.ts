@@ -17,6 +17,8 @@ import { createTransport } from './delivery/transports.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { buildHttpServer, type HttpDeps } from './http/server.js';
 import { loadHipaaTls, warnHipaaPlainHttp } from './hipaa/tls.js';
+import { AuditLog } from './audit/audit.js';
+import { AuditChain } from './audit/chain.js';
 import { httpLimits } from './http/limits.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
@@ -131,6 +133,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort }, metrics, log);
       log.info({ url: metricsServer.url }, 'Mailroom metrics listening');
     }
+    const audit = new AuditLog(db, new AuditChain(ring), clock);
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
     const suppressions = new SuppressionChecker(db);
@@ -205,13 +208,13 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       log.info({ address: mx.address }, 'Mailroom inbound MX listening');
     }
     if (config.roles.includes('smtp') && tls) {
-      smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
+      smtp = await startSubmissionServer(config, tls, { pipeline, keys: authenticator, credentials: smtpCredentials, log, audit });
       log.info({ ...smtp.addresses, selfSignedCertificate: tls.selfSigned }, 'Mailroom SMTP submission listening');
     }
     const hipaaTls = (config.roles.includes('smtp') && config.hipaaSmtpPort > 0) || (config.roles.includes('api') && config.hipaaHttpPort > 0 && !config.hipaaHttpPlain)
       ? await loadHipaaTls(config, log) : null;
     if (config.roles.includes('smtp') && config.hipaaSmtpPort > 0 && hipaaTls) {
-      hipaaSmtp = await startHipaaSubmissionServer(config, hipaaTls, { pipeline, keys: authenticator, credentials: smtpCredentials, log });
+      hipaaSmtp = await startHipaaSubmissionServer(config, hipaaTls, { pipeline, keys: authenticator, credentials: smtpCredentials, log, audit });
       log.info({ address: hipaaSmtp.address, selfSignedCertificate: hipaaTls.selfSigned }, 'Mailroom HIPAA SMTP submission listening (implicit TLS)');
     }
     let url: string | null = null;
@@ -222,7 +225,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         onChange: (accountId) => policy.senderChanged(accountId),
       });
       imports = await ImportRunner.start({ db, clock, log }, config.dataDir);
-      const httpDeps: HttpDeps = { db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), isShuttingDown: () => shuttingDown };
+      const httpDeps: HttpDeps = { db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), audit, isShuttingDown: () => shuttingDown };
       http = await buildHttpServer(httpDeps);
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');
@@ -241,6 +244,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         await Promise.all([http?.close(), hipaaHttp?.close(), smtp?.close(), hipaaSmtp?.close(), mx?.close(), metricsServer?.close()]);
         await campaigns?.stop();
         await writer.drain();
+        await audit.drain();
         await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), reports?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();

@@ -12,6 +12,7 @@ import { openDatabase } from '../db/open.js';
 import { addDomain, dkimRecord, listDomains } from '../domains/domains.js';
 import { allowIpCommand, disallowIpCommand, listIpCommand } from './ipAllowances.js';
 import type { CliOptions } from './main.js';
+import { auditOperatorCommand } from './audit.js';
 
 type Admin = (args: string[], options: CliOptions) => Promise<number>;
 
@@ -60,20 +61,24 @@ const accounts: Admin = (args, options) =>
         return;
       case 'create':
         await createAccount(db, secrets, need(name, 'account name'), { hipaa: options.hipaa === true });
+        await auditOperatorCommand(db, config, name!, 'accounts create --hipaa', name!);
         console.log(`${options.hipaa ? 'HIPAA account' : 'account'} ${name} created; add a key with: mailroom keys create --account ${name}${options.hipaa ? ' (it is served only on the HIPAA listeners, MAILROOM_HIPAA_HTTP_PORT and MAILROOM_HIPAA_SMTP_PORT)' : ''}`);
         return;
       case 'suspend':
         await setAccountStatus(db, need(name, 'account name'), 'suspended');
+        await auditOperatorCommand(db, config, name!, 'accounts suspend', name!);
         console.log(`account ${name} suspended`);
         return;
       case 'reinstate': {
         if (!(await reinstateAccount(db, need(name, 'account name'), new Date(), 'installation operator (CLI)'))) throw new AccountError(`no account named "${name}"`);
+        await auditOperatorCommand(db, config, name!, 'accounts reinstate', name!);
         console.log(`account ${name} reinstated; its bounce and complaint rates start over from the next full hour`);
         return;
       }
       case 'limits': {
         const row = await setRateLimits(db, need(name, 'account name'), limitOption(options['per-second'], '--per-second'), limitOption(options['per-day'], '--per-day'));
         if (!row) throw new AccountError(`no account named "${name}"`);
+        await auditOperatorCommand(db, config, name!, `accounts limits${options['per-second'] ? ` --per-second ${options['per-second']}` : ''}${options['per-day'] ? ` --per-day ${options['per-day']}` : ''}`, name!);
         const shown = (value: number | null) => (value === null ? 'installation default' : value === 0 ? 'no limit' : String(value));
         console.log(`account ${name}: ${shown(row.rate_per_second)} per second, ${shown(row.rate_per_day)} per day`);
         return;
@@ -90,12 +95,13 @@ const accounts: Admin = (args, options) =>
   });
 
 const keys: Admin = (args, options) =>
-  withDatabase(options, async (db) => {
+  withDatabase(options, async (db, config) => {
     const [action, id] = args;
     const account = need(options.account, '--account NAME');
     switch (action) {
       case 'create': {
         const created = await createKey(db, { accountName: account, operatorName: options.operator, name: options.name });
+        await auditOperatorCommand(db, config, account, 'keys create', `key:${created.id}`);
         console.log(`key ${created.id} for account ${account} (shown once, store it now):\n${created.key}`);
         return;
       }
@@ -107,6 +113,7 @@ const keys: Admin = (args, options) =>
         return;
       case 'revoke':
         if (!(await revokeKey(db, account, Number(need(id, 'key id'))))) throw new UsageError(`no active key ${id} in account ${account}`);
+        await auditOperatorCommand(db, config, account, 'keys revoke', `key:${id}`);
         console.log(`key ${id} revoked`);
         return;
       default:

@@ -7,6 +7,7 @@ import { DomainError } from '../domains/domains.js';
 import { adminCommands } from './admin.js';
 import { bounceCommand } from './bounce.js';
 import { secretsCommand } from './secrets.js';
+import { auditCommand } from './audit.js';
 import { startCommand, migrateCommand } from './start.js';
 
 const USAGE = `mailroom: a self-hosted Email API
@@ -21,6 +22,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
   mailroom bounce parse FILE...                          print one JSON line per returned message
   mailroom secrets rotate | status                       re-seal stored secrets with the current key; count them per key
+  mailroom audit verify [--account NAME]                 check the audit log's hash chains (HIPAA accounts)
 
 Settings come from MAILROOM_* variables or mailroom.config.json (see README).`;
 
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'migrate') return migrateCommand(values);
   if (command === 'bounce') return bounceCommand(rest);
   if (command === 'secrets') return secretsCommand(rest, values);
+  if (command === 'audit') return auditCommand(rest, values);
   const admin = adminCommands[command];
   if (!admin) {
     console.error(`mailroom: unknown command "${command}"\n\n${USAGE}`);

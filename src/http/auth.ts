@@ -24,9 +24,10 @@ export function authHook(authenticator: KeyAuthenticator, door: Door = 'standard
     if (!match) throw unauthorized('Malformed Authorization header: use "App <key>" or "Bearer <key>".');
     const principal = await authenticator.authenticate(match[2]!);
     if (!principal) throw unauthorized('The API key is not valid or was revoked.');
+    // Known before the refusal below, so that a HIPAA key refused here is still audited.
+    request.principal = principal;
     const refusal = doorRefusal(principal, door);
     if (refusal) throw refusal;
-    request.principal = principal;
   };
 }
 

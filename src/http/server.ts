@@ -13,6 +13,9 @@ import type { Metrics } from '../shared/metrics.js';
 import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
+import { auditHook } from './auditHook.js';
+import { auditRoutes } from './routes/audit.js';
+import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 import type { Door } from '../hipaa/door.js';
 import { errorHandler, sendError } from './errors.js';
@@ -88,6 +91,8 @@ export interface HttpDeps {
    * stay on the standard listener, which MAILROOM_PUBLIC_URL names) and no /metrics.
    */
   door?: Door;
+  /** The audit log of HIPAA accounts (absent: nothing is audited, as in tests of other parts). */
+  audit?: AuditLog | null;
   tls?: { key: string; cert: string } | null;
 }
 
@@ -149,6 +154,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(deps.authenticator, door));
+    if (deps.audit) api.addHook('onSend', auditHook(deps.audit, deps.log));
     emailRoutes(api, deps);
     sandboxRoutes(api, deps);
     queueRoutes(api, deps);
@@ -165,6 +171,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     listImportRoutes(api, deps);
     reportRoutes(api, deps);
     campaignRoutes(api, { ...deps, onStarted: () => deps.campaigns?.poke() });
+    auditRoutes(api, deps);
   });
   return app;
 }

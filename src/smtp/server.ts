@@ -12,6 +12,7 @@ import './enhancedCodes.js';
 import { ConnectionCounter, LoginThrottle } from './limits.js';
 import { isInternal, replyForError, SmtpReply, type Stage } from './replies.js';
 import type { TlsMaterial } from './tls.js';
+import type { AuditLog } from '../audit/audit.js';
 import { doorRefusal, type Door } from '../hipaa/door.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 
@@ -20,6 +21,8 @@ export interface SubmissionDeps {
   keys: KeyAuthenticator;
   credentials: SmtpCredentialResolver;
   log: Logger;
+  /** The audit log: every SMTP action of a HIPAA account is appended before it is answered. */
+  audit?: AuditLog | null;
 }
 
 /** The HIPAA listener's own settings (docs/HIPAA.md). */
@@ -212,8 +215,45 @@ class SubmissionDoor {
       this.deps.log.warn({ remoteAddress: address, username, method: auth.method }, 'SMTP: failed login');
       throw new SmtpReply(535, '5.7.8', 'Authentication credentials invalid.');
     }
-    checkDoor(principal, this.door);
+    try {
+      checkDoor(principal, this.door);
+    } catch (error) {
+      await this.audit(principal, session, 'SMTP AUTH', error);
+      throw error;
+    }
+    await this.audit(principal, session, 'SMTP AUTH', null);
     return { user: principal };
+  }
+
+  /** A refusal of a HIPAA account's step goes on its audit log; an accepted MAIL or RCPT is part of its DATA entry. */
+  private async audited(principal: Principal, session: SMTPServerSession, action: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      await this.audit(principal, session, action, replyForError(error, action === 'SMTP MAIL FROM' ? 'mail' : 'rcpt'));
+      throw error;
+    }
+  }
+
+  /** Appends a HIPAA account's SMTP action to its audit log (ids and reply codes only); a failure to write is logged, never the session's. */
+  private async audit(principal: Principal, session: SMTPServerSession, action: string, refusal: unknown, target: string | null = null): Promise<void> {
+    if (!principal.accountHipaa || !this.deps.audit) return;
+    const reply = refusal instanceof SmtpReply ? refusal : refusal === null ? null : replyForError(refusal, 'auth');
+    try {
+      await this.deps.audit.record({
+        accountId: principal.accountId,
+        actor: principal.keyId === null ? 'smtp-credential' : `key:${principal.keyId}`,
+        operator: principal.operatorName,
+        action,
+        target,
+        remoteAddress: session.remoteAddress,
+        // 4.3.x is Mailroom's own temporary failure; any other reply refused the client.
+        outcome: reply === null ? 'ok' : reply.enhancedCode.startsWith('4.3.') ? 'failed' : 'refused',
+        status: reply === null ? (action === 'SMTP DATA' ? '250' : '235') : `${reply.responseCode} ${reply.enhancedCode}`,
+      });
+    } catch (error) {
+      this.deps.log.error({ err: error, accountId: principal.accountId }, 'audit: an SMTP entry could not be written');
+    }
   }
 
   private principal(session: SMTPServerSession): Principal {
@@ -226,7 +266,8 @@ class SubmissionDoor {
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<undefined> {
     const unknown = Object.keys(address.args || {}).filter((name) => !MAIL_PARAMETERS.has(name));
     if (unknown.length > 0) throw new SmtpReply(555, '5.5.4', `MAIL FROM parameter ${unknown.join(', ')} is not supported.`);
-    await this.deps.pipeline.checkEnvelopeSender(this.principal(session), address.address);
+    const principal = this.principal(session);
+    await this.audited(principal, session, 'SMTP MAIL FROM', () => this.deps.pipeline.checkEnvelopeSender(principal, address.address));
     return undefined;
   }
 
@@ -235,7 +276,8 @@ class SubmissionDoor {
     if (unknown.length > 0) throw new SmtpReply(555, '5.5.4', `RCPT TO parameter ${unknown.join(', ')} is not supported.`);
     const problem = checkAddress(address.address);
     if (problem) throw new SmtpReply(553, '5.1.3', `The recipient ${address.address} ${problem}.`);
-    await this.deps.pipeline.checkRecipient(this.principal(session), address.address);
+    const principal = this.principal(session);
+    await this.audited(principal, session, 'SMTP RCPT TO', () => this.deps.pipeline.checkRecipient(principal, address.address));
     return undefined;
   }
 
@@ -268,8 +310,15 @@ class SubmissionDoor {
         return;
       }
       this.deps.pipeline.submitRaw(principal, input).then(
-        ({ ids, replayed }) => callback(null, queuedAs(ids, replayed)),
-        (error: unknown) => callback(this.refusal(error, 'data')),
+        async ({ ids, replayed }) => {
+          await this.audit(principal, session, 'SMTP DATA', null, ids.join(' '));
+          callback(null, queuedAs(ids, replayed));
+        },
+        async (error: unknown) => {
+          const reply = this.refusal(error, 'data');
+          await this.audit(principal, session, 'SMTP DATA', reply);
+          callback(reply);
+        },
       );
     });
   }

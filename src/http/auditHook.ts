@@ -1,0 +1,43 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit/audit.js';
+import type { Logger } from '../shared/log.js';
+
+/** Response bodies that name the messages a send made: their ids are the action's target. */
+const ID_FIELD = /"id":"([0-9a-z]{22})"/g;
+const ERROR_CODE = /"code":"([A-Z_]{1,64})"/;
+
+/**
+ * Every API request of a HIPAA account goes on its audit log before it is answered (docs/HIPAA.md):
+ * who (key and operator), what (method and route, with the ids it named or made), from where,
+ * and how it ended (status, and the error code of a refusal). Never a body, a query string or a
+ * header: those may carry PHI. A HIPAA key refused on the standard listener is recorded too.
+ */
+export function auditHook(audit: AuditLog, log: Logger) {
+  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    const principal = request.principal;
+    if (!principal?.accountHipaa) return payload;
+    const status = reply.statusCode;
+    const text = typeof payload === 'string' ? payload : '';
+    const params = request.params as Record<string, unknown> | undefined;
+    const named = typeof params?.id === 'string' ? [params.id] : [];
+    const made = status < 300 && request.method === 'POST' && /^\/emails(\/bulk)?$/.test(request.routeOptions.url ?? '')
+      ? [...text.matchAll(ID_FIELD)].map((match) => match[1]!) : [];
+    const code = status >= 400 ? ERROR_CODE.exec(text)?.[1] : undefined;
+    try {
+      await audit.record({
+        accountId: principal.accountId,
+        actor: principal.keyId === null ? 'smtp-credential' : `key:${principal.keyId}`,
+        operator: principal.operatorName,
+        action: `${request.method} ${request.routeOptions.url ?? 'unrouted'}`,
+        target: [...named, ...made].join(' ').slice(0, 30_000) || null,
+        remoteAddress: request.ip,
+        outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'failed',
+        status: code ? `${status} ${code}` : String(status),
+      });
+    } catch (error) {
+      // The action is done and answered as it ended; the missing entry is an operator's alarm.
+      log.error({ err: error, accountId: principal.accountId }, 'audit: an entry could not be written');
+    }
+    return payload;
+  };
+}
