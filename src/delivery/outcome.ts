@@ -112,5 +112,6 @@ function recipientList(results: readonly RecipientResult[]): Record<string, unkn
 }
 
 function expired(entry: RecipientResult): RecipientResult {
-  return { ...entry, outcome: 'bounced', bounceClass: 'SOFT', reason: 'expired', rule: 'queue-expired' };
+  // A message that never found TLS it could use says so, rather than a plain `expired`.
+  return { ...entry, outcome: 'bounced', bounceClass: 'SOFT', reason: entry.reason === 'tlsrequired' ? 'tlsrequired' : 'expired', rule: 'queue-expired' };
 }

@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { classifyReply, classifySmtpError } from './classifyReply.js';
 import type { SmtpTarget } from './mxResolver.js';
 import { HostPool, type SmtpError } from './smtpPool.js';
@@ -14,6 +15,8 @@ export interface EngineOptions {
   /** False accepts any certificate: MX hosts rarely have one that verifies (RFC 7435). */
   verifyCertificates: boolean;
   auth?: { user: string; pass: string };
+  /** Certificates (PEM) trusted beside Node's roots when a certificate must verify (MAILROOM_OUTBOUND_CA_FILE). */
+  extraCa?: string;
 }
 
 export type Envelope = {
@@ -58,12 +61,26 @@ export class SmtpEngine {
    * Delivers one message to the first target that takes a transaction. `connected` is false when
    * no target could be reached at all (for dead-destination accounting).
    */
-  async send(targets: readonly SmtpTarget[], envelope: Envelope, raw: Buffer, recorded?: Promise<void>): Promise<DeliveryReport & { connected: boolean }> {
+  async send(targets: readonly SmtpTarget[], envelope: Envelope, raw: Buffer, recorded?: Promise<void>, requireTls = false): Promise<DeliveryReport & { connected: boolean }> {
     let lastError: SmtpError | null = null;
+    let tlsRefused: SmtpError | null = null;
     for (const target of targets) {
-      const attempt = await this.attempt(target, envelope, raw, recorded);
+      const attempt = requireTls ? await this.attemptVerified(target, envelope, raw, recorded) : await this.attempt(target, envelope, raw, recorded);
       if (attempt.kind === 'answered') return { ...attempt.report, connected: true };
       lastError = attempt.error;
+      if (requireTls && isHandshakeFailure(attempt.error)) tlsRefused = attempt.error;
+    }
+    if (tlsRefused) {
+      // No host offered TLS that verifies: nothing was sent in clear, the message waits (and,
+      // after the retries, bounces) with its own reason. `connected`: the host did answer.
+      const reply = tlsRefused.message ?? 'TLS required';
+      return {
+        acceptedAs: 'delivered',
+        recipients: envelope.to.map((address) => ({
+          address, reply, outcome: 'deferred', code: null, enhancedCode: null, reason: 'tlsrequired', bounceClass: null, retryAfterMs: null, rule: 'tls-required',
+        })),
+        connected: true,
+      };
     }
     const failure = classifySmtpError(lastError ?? { message: 'no host to deliver to' });
     return {
@@ -116,6 +133,24 @@ export class SmtpEngine {
     }
   }
 
+  /** One try over verified TLS only: STARTTLS required (or the relay's implicit TLS), the certificate checked against the host's name; never plain text. */
+  private async attemptVerified(target: SmtpTarget, envelope: Envelope, raw: Buffer, recorded: Promise<void> | undefined): Promise<{ kind: 'answered'; report: DeliveryReport } | { kind: 'unreachable'; error: SmtpError }> {
+    try {
+      const { info } = await this.pool(target, false, true).send(envelope, raw, recorded);
+      return { kind: 'answered', report: this.report(target, envelope, info, this.options.tls === 'implicit' ? 'implicit' : 'starttls') };
+    } catch (caught) {
+      const error = (caught ?? new Error('SMTP send failed')) as SmtpError;
+      if (error.code === 'EENVELOPE' && error.rejectedErrors?.length) {
+        return { kind: 'answered', report: this.report(target, envelope, { rejectedErrors: error.rejectedErrors }, 'starttls') };
+      }
+      if (typeof error.responseCode === 'number' && (error.command === 'MAIL FROM' || error.command === 'DATA' || error.command === 'RCPT TO')) {
+        const result = classifySmtpError(error);
+        return { kind: 'answered', report: { acceptedAs: 'delivered', host: target.hostname, tls: 'starttls', recipients: envelope.to.map((address) => ({ address, reply: result.reply, ...strip(result) })) } };
+      }
+      return { kind: 'unreachable', error: { ...error, message: `${target.hostname} [${target.address}]: ${error.message ?? error.code ?? 'failed'}` } };
+    }
+  }
+
   private report(target: SmtpTarget, envelope: Envelope, info: SentInfo, tls: DeliveryReport['tls']): DeliveryReport {
     const rejected = new Map<string, SmtpError>();
     for (const error of info.rejectedErrors ?? []) if (error.recipient) rejected.set(error.recipient, error);
@@ -130,21 +165,27 @@ export class SmtpEngine {
     return { acceptedAs: 'delivered', recipients, host: target.hostname, tls };
   }
 
-  private pool(target: SmtpTarget, plain: boolean): HostPool {
-    const key = `${target.address}:${target.port}:${plain ? 'plain' : 'tls'}`;
+  /** `verified`: connections that carry only mail that must go over TLS that verifies; never shared with the others. */
+  private pool(target: SmtpTarget, plain: boolean, verified = false): HostPool {
+    const key = `${target.address}:${target.port}:${verified ? 'verified' : plain ? 'plain' : 'tls'}`;
     let pool = this.pools.get(key);
     if (!pool) {
       const { options } = this;
+      const implicit = options.tls === 'implicit';
       pool = new HostPool({
         connection: {
           host: target.address,
           port: target.port,
           name: options.heloName,
-          secure: options.tls === 'implicit',
+          secure: implicit,
           ignoreTLS: plain,
-          requireTLS: options.tls === 'required',
-          opportunisticTLS: options.tls === 'opportunistic',
-          tls: { servername: target.hostname, rejectUnauthorized: options.verifyCertificates },
+          requireTLS: verified ? !implicit : options.tls === 'required',
+          opportunisticTLS: !verified && options.tls === 'opportunistic',
+          tls: {
+            servername: target.hostname,
+            rejectUnauthorized: verified || options.verifyCertificates,
+            ...(options.extraCa ? { ca: [...rootCertificates, options.extraCa] } : {}),
+          },
           connectionTimeout: options.timeoutMs,
           greetingTimeout: options.timeoutMs,
           socketTimeout: options.timeoutMs,

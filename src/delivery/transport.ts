@@ -14,6 +14,12 @@ export interface OutboundMessage {
   subject: string;
   raw: Buffer;
   /**
+   * Only over TLS with a certificate that verifies for the host's name (HIPAA accounts,
+   * docs/HIPAA.md): a host without STARTTLS or with a bad certificate is never sent to in clear;
+   * the recipients are deferred with reason `tlsrequired`, and bounce with it after the retries.
+   */
+  requireTls?: boolean;
+  /**
    * Settles once this attempt's result is committed (or could not be). An SMTP connection holds
    * the final dot of its next transaction until then, so a crash leaves at most one message per
    * connection that the next hop has but Mailroom has not recorded: the duplicate window.

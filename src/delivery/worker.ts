@@ -268,6 +268,7 @@ export class DeliveryWorker {
         subject: message.content.subject,
         raw,
         recorded,
+        requireTls: message.account_hipaa,
       });
       endDelivery();
       context.now = this.clock.now();

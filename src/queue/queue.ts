@@ -32,6 +32,8 @@ export interface ClaimedMessage {
   created_at: Date;
   /** The account's tracking defaults, for a message that does not choose. */
   account_track_opens: boolean;
+  /** A HIPAA account's message goes only over TLS that verifies (docs/HIPAA.md). */
+  account_hipaa: boolean;
   account_track_clicks: boolean;
 }
 
