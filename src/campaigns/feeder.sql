@@ -2,7 +2,8 @@
 
 -- name: claim
 -- Campaigns due to be fed and fed by nobody: running ones, and scheduled ones whose time has
--- come (they start running now, their audience fixed now). At most $4, each leased until $3.
+-- come (they start running now, their audience fixed now). At most $4, each leased until $3;
+-- never one this process is still feeding ($5: a lease of its own that ran out during a stall).
 UPDATE campaigns c SET lease_token = $1, lease_until = $3,
   state = 'running',
   audience_at = COALESCE(c.audience_at, $2),
@@ -11,7 +12,7 @@ UPDATE campaigns c SET lease_token = $1, lease_until = $3,
 WHERE c.id IN (
   SELECT id FROM campaigns
   WHERE state IN ('scheduled', 'running') AND (send_at IS NULL OR send_at <= $2 OR state = 'running')
-    AND (lease_until IS NULL OR lease_until < $2)
+    AND (lease_until IS NULL OR lease_until < $2) AND id <> ALL($5::text[])
   ORDER BY id LIMIT $4
   FOR UPDATE SKIP LOCKED
 )

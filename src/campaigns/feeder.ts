@@ -103,7 +103,7 @@ export class CampaignFeeder {
     const free = this.options.maxCampaigns - this.feeding.size;
     if (free <= 0) return;
     const now = this.deps.clock.now();
-    const rows = await this.deps.db.query<CampaignRow & { lease_token: string }>(sql.claim, [this.deps.leaseToken(), now, this.leaseUntil(), free]);
+    const rows = await this.deps.db.query<CampaignRow & { lease_token: string }>(sql.claim, [this.deps.leaseToken(), now, this.leaseUntil(), free, [...this.feeding.keys()]]);
     for (const row of rows) {
       const feed = this.feed(row)
         .catch(async (error: unknown) => {
@@ -112,7 +112,7 @@ export class CampaignFeeder {
         })
         .finally(async () => {
           await this.deps.db.query(sql.release, [row.lease_token, row.id]).catch(() => {});
-          this.feeding.delete(row.id);
+          if (this.feeding.get(row.id) === feed) this.feeding.delete(row.id);
         });
       this.feeding.set(row.id, feed);
     }
