@@ -65,7 +65,7 @@ export class MxTransport implements Transport {
     if (dead !== null) return { acceptedAs: 'delivered', destination, recipients: recipients.map((address) => deadDestination(address, dead)) };
     return this.destinations.run(destination, route.mxHosts, async () => {
       const envelope = { from: message.returnPath(recipients), to: recipients };
-      const result = await this.engine.send(route.targets, envelope, message.raw, message.recorded, message.requireTls === true);
+      const result = await this.engine.send(route.targets, envelope, message.raw, message.recorded, message.hipaa === true);
       this.destinations.recordConnection(destination, result.connected, result.recipients[0]?.reply);
       return { ...result, destination };
     });

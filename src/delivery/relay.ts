@@ -42,7 +42,7 @@ export class RelayTransport implements Transport {
     const { target } = this;
     const limitKey = `relay:${target.hostname}`;
     const report = await this.destinations.run(limitKey, [target.hostname], () =>
-      this.engine.send([target], { from: message.returnPath(message.envelope.to), to: message.envelope.to }, message.raw, message.recorded, message.requireTls === true),
+      this.engine.send([target], { from: message.returnPath(message.envelope.to), to: message.envelope.to }, message.raw, message.recorded, message.hipaa === true),
     );
     // A relay's 250 means "queued there", not "in the mailbox".
     return { ...report, acceptedAs: 'sent', destination: `${target.hostname}:${target.port}` };

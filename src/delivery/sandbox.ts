@@ -23,8 +23,9 @@ export class SandboxTransport implements Transport {
       caught: {
         envelope_from: message.returnPath(message.envelope.to),
         envelope_to: message.envelope.to,
-        subject: message.subject,
-        raw: message.raw.toString('utf8'),
+        // A HIPAA account's message: the catcher records that it was caught, never what it said.
+        subject: message.hipaa ? '' : message.subject,
+        raw: message.hipaa ? '' : message.raw.toString('utf8'),
       },
     };
   }

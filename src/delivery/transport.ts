@@ -14,11 +14,12 @@ export interface OutboundMessage {
   subject: string;
   raw: Buffer;
   /**
-   * Only over TLS with a certificate that verifies for the host's name (HIPAA accounts,
-   * docs/HIPAA.md): a host without STARTTLS or with a bad certificate is never sent to in clear;
-   * the recipients are deferred with reason `tlsrequired`, and bounce with it after the retries.
+   * A HIPAA account's message (docs/HIPAA.md): only over TLS with a certificate that verifies for
+   * the host's name (a host without STARTTLS or with a bad certificate is never sent to in clear;
+   * the recipients are deferred with reason `tlsrequired`, and bounce with it after the retries),
+   * and the sandbox keeps no content of it.
    */
-  requireTls?: boolean;
+  hipaa?: boolean;
   /**
    * Settles once this attempt's result is committed (or could not be). An SMTP connection holds
    * the final dot of its next transaction until then, so a crash leaves at most one message per

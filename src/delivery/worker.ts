@@ -13,7 +13,7 @@ import { KeyCache, prepareMessage } from './prepare.js';
 import { resultOfAttempt, resultOfFailure } from './outcome.js';
 import type { Transport } from './transport.js';
 import { Signal } from './signal.js';
-import { trackingPlan } from '../tracking/decorate.js';
+import { trackingPlan, type TrackingPlan } from '../tracking/decorate.js';
 import type { TrackingLinks } from '../tracking/links.js';
 
 /**
@@ -253,7 +253,7 @@ export class DeliveryWorker {
       const tracking = links && {
         messageId: message.message_id,
         links,
-        plan: trackingPlan(message.content, { trackOpens: message.account_track_opens, trackClicks: message.account_track_clicks }),
+        plan: withoutHipaaClicks(trackingPlan(message.content, { trackOpens: message.account_track_opens, trackClicks: message.account_track_clicks }), message.account_hipaa),
       };
       const { raw, signMs } = await prepareMessage({
         content: message.content, body: message.body, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys, tracking,
@@ -268,7 +268,7 @@ export class DeliveryWorker {
         subject: message.content.subject,
         raw,
         recorded,
-        requireTls: message.account_hipaa,
+        hipaa: message.account_hipaa,
       });
       endDelivery();
       context.now = this.clock.now();
@@ -304,4 +304,9 @@ export class DeliveryWorker {
       bounceDomain: bounceDomainFor(this.options.bounceDomain, fromDomain),
     });
   }
+}
+
+/** A tracked click link carries its target URL (content): never in a HIPAA account's mail (docs/HIPAA.md). */
+function withoutHipaaClicks(plan: TrackingPlan, hipaa: boolean): TrackingPlan {
+  return hipaa ? { ...plan, clicks: false } : plan;
 }

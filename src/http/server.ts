@@ -14,6 +14,7 @@ import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
 import { auditHook } from './auditHook.js';
+import { hipaaExcluded } from '../hipaa/features.js';
 import { auditRoutes } from './routes/audit.js';
 import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
@@ -156,7 +157,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     api.addHook('onRequest', authHook(deps.authenticator, door));
     if (deps.audit) api.addHook('onSend', auditHook(deps.audit, deps.log));
     emailRoutes(api, deps);
-    sandboxRoutes(api, deps);
+    await api.register(async (scope) => {
+      scope.addHook('onRequest', hipaaExcluded('The sandbox catcher', 'it would keep and show message content'));
+      sandboxRoutes(scope, deps);
+    });
     queueRoutes(api, deps);
     smtpCredentialRoutes(api, deps);
     accountRoutes(api, deps);
@@ -166,11 +170,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     domainRoutes(api, deps);
     senderRoutes(api, deps);
     templateRoutes(api, deps);
-    listRoutes(api, deps);
-    contactRoutes(api, deps);
-    listImportRoutes(api, deps);
+    await api.register(async (scope) => {
+      scope.addHook('onRequest', hipaaExcluded('Lists, contacts and campaigns', 'they keep recipients and their data outside messages, and mail them in bulk'));
+      listRoutes(scope, deps);
+      contactRoutes(scope, deps);
+      listImportRoutes(scope, deps);
+      campaignRoutes(scope, { ...deps, onStarted: () => deps.campaigns?.poke() });
+    });
     reportRoutes(api, deps);
-    campaignRoutes(api, { ...deps, onStarted: () => deps.campaigns?.poke() });
     auditRoutes(api, deps);
   });
   return app;

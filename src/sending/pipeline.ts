@@ -18,6 +18,7 @@ import type { MessageData } from './schema.js';
 import { callbackUrls, contentBytes, insertMessages, type NewMessage, type StoredRejection, type StoreResult, type Submission } from './store.js';
 import { checkBeforeTemplate, validateSendRequest } from './validate.js';
 import { parseMailbox } from './addresses.js';
+import { checkHipaaSend } from '../hipaa/features.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
 import type { SuppressionCache } from '../suppression/cache.js';
 
@@ -102,6 +103,7 @@ export class SendPipeline {
   async submitRaw(principal: Principal, input: RawSubmissionInput): Promise<{ ids: string[]; replayed: boolean }> {
     this.checkAccount(principal);
     const prepared = prepareRawSubmission(principal, input, this.deps.clock.now());
+    checkHipaaSend(principal, prepared.options, (name) => (name === 'trackClicks' ? 'X-Mailroom-Track' : 'X-Mailroom-Callbacks'));
     await this.deps.policy.checkSender(principal.accountId, prepared.from);
     await this.deps.policy.checkAttachments(await rawAttachments(input.raw), (index) => `attachments[${index}]`);
     await this.deps.policy.checkCallbacks(prepared.options.callbacks, (index) => `X-Mailroom-Callbacks[${index}]`);
@@ -143,6 +145,7 @@ export class SendPipeline {
     await policy.checkRecipients(principal.accountId, addressees, scope);
     await policy.checkAttachments(message.attachments.map((attachment) => ({ filename: attachment.filename, content: Buffer.from(attachment.content, 'base64') })), (index) => `attachments[${index}]`);
     await policy.checkCallbacks(message.request.callbacks ?? [], (index) => `callbacks[${index}]`);
+    checkHipaaSend(principal, message.request);
 
     const warnings: ErrorDetail[] = policy.warnings(message.from, message.replyTo);
     (message.request.callbacks ?? []).forEach((callback, index) => {

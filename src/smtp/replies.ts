@@ -35,6 +35,7 @@ export const REPLY_RULES: readonly ReplyRule[] = [
   { error: 'ATTACHMENT_NOT_ALLOWED', code: 554, enhanced: '5.6.1' },
   { error: 'MESSAGE_TOO_LARGE', code: 552, enhanced: '5.3.4' },
   { error: 'IDEMPOTENCY_KEY_REUSED', code: 550, enhanced: '5.6.0' },
+  { error: 'HIPAA_FEATURE_UNAVAILABLE', code: 550, enhanced: '5.7.1' },
   { error: 'VALIDATION_ERROR', policy: true, code: 550, enhanced: '5.7.1' },
   { error: 'VALIDATION_ERROR', stage: 'mail', code: 553, enhanced: '5.1.7' },
   { error: 'VALIDATION_ERROR', stage: 'rcpt', code: 553, enhanced: '5.1.3' },

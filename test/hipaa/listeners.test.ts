@@ -51,7 +51,7 @@ after(async () => {
   await insecure.close();
 });
 
-const reminder = { ...SEED_REQUEST, from: 'reminders@clinic.example', to: 'patient@example.com', subject: 'Your appointment', text: 'Tomorrow at 9' };
+const reminder = { ...SEED_REQUEST, callbacks: [], from: 'reminders@clinic.example', to: 'patient@example.com', subject: 'Your appointment', text: 'Tomorrow at 9' };
 
 async function messages(): Promise<number> {
   return countOf(app.mailroom.db, 'SELECT count(*) AS n FROM messages');

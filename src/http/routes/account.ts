@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.js';
 import { ApiError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
+import { refuseForHipaa } from '../../hipaa/features.js';
 import { accountReputation, type ReputationPolicy } from '../../reputation/reputation.js';
 import type { Clock } from '../../shared/clock.js';
 import type { SendingPolicy } from '../../sending/policy/policy.js';
@@ -30,6 +31,7 @@ export function accountRoutes(app: FastifyInstance, deps: { db: Database; secret
   });
   app.patch<{ Body: Static<typeof SettingsBody> }>('/account', { schema: { summary: "Changes the account's tracking defaults and sending policy switches (role addresses, recipient domain checks)", tags: ['account'], body: SettingsBody } }, async (request) => {
     const { accountId } = principalOf(request);
+    if (request.body.trackClicks === true) refuseForHipaa(principalOf(request), 'Click tracking', 'a tracked link carries the URL it leads to', [{ field: 'trackClicks', message: 'must not be true for a HIPAA account' }]);
     const { allowRoleAddresses, checkRecipientDomains, ...tracking } = request.body;
     await setTrackingDefaults(deps.db, accountId, tracking);
     await deps.policy.accounts().update(accountId, { allowRoleAddresses, checkRecipientDomains });

@@ -12,6 +12,7 @@ import {
   campaignExists, campaignReport, GROUP_BYS, linksPage, needsWholeDays, readReport, readSeries, reportPlan, seriesPlan, type Filters, type GroupBy, type Interval, type ReportPage,
 } from '../../reports/reports.js';
 import { principalOf } from '../auth.js';
+import { refuseForHipaa } from '../../hipaa/features.js';
 import { metaOf } from '../errors.js';
 import { ErrorResponse, Meta } from '../schemas.js';
 
@@ -284,7 +285,9 @@ export function reportRoutes(app: FastifyInstance, deps: { db: Database; clock: 
     async (request, reply) => {
       const { id } = request.params;
       const event = request.query.event as RecipientEvent;
-      const { accountId } = principalOf(request);
+      const principal = principalOf(request);
+      refuseForHipaa(principal, 'Per-recipient exports', 'they list recipients\' addresses outside their messages');
+      const { accountId } = principal;
       // Before the answer starts: an unknown campaign is a 404, not an empty file.
       if (!(await campaignExists(deps.db, accountId, id))) throw noCampaign(id);
       return csvReply(reply, `recipients-${event}.csv`, recipientCsv(deps.db, accountId, id, event));

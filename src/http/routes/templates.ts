@@ -9,6 +9,8 @@ import {
   createTemplate, deleteTemplate, getTemplate, isValidNameCursor, LIMITS, listTemplates, listVersions, toTemplateVersion, updateTemplate,
 } from '../../templates/templates.js';
 import { principalOf } from '../auth.js';
+import type { Principal } from '../../accounts/apiKeys.js';
+import { refuseForHipaa } from '../../hipaa/features.js';
 import { metaOf } from '../errors.js';
 import { ErrorResponse, Meta } from '../schemas.js';
 
@@ -85,6 +87,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
     '/templates',
     { schema: { summary: 'Create a template (version 1); 409 when the name is taken', tags: ['templates'], body: CreateBody, response: { 201: One, 400: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => {
+      refuseDefaults(principalOf(request), request.body.defaults);
       const data = await createTemplate(deps.db, principalOf(request).accountId, request.body, deps.clock.now());
       return reply.code(201).send({ meta: metaOf(request), data });
     },
@@ -115,6 +118,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
     '/templates/:id',
     { schema: { summary: 'Write a new version with the whole content; earlier versions are kept', tags: ['templates'], params: IdParams, body: UpdateBody, response: { 200: One, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } } },
     async (request) => {
+      refuseDefaults(principalOf(request), request.body.defaults);
       const data = await updateTemplate(deps.db, principalOf(request).accountId, request.params.id, request.body, deps.clock.now());
       if (!data) throw notFound(request.params.id);
       return { meta: metaOf(request), data };
@@ -167,10 +171,18 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
       },
     },
     async (request) => {
+      refuseForHipaa(principalOf(request), 'Template preview', 'a rendered preview would show recipient data outside a message');
       const { version, placeholders } = request.body;
       const template = await getTemplate(deps.db, principalOf(request).accountId, request.params.id, version);
       if (!template) throw notFound(request.params.id, version);
       return { meta: metaOf(request), data: renderTemplate(toTemplateVersion(template), placeholders) };
     },
   );
+}
+
+/** Seed 000: PHI only in recipient-level placeholders, so a HIPAA account's templates have no defaults. */
+function refuseDefaults(principal: Principal, defaults: Record<string, unknown> | undefined): void {
+  if (defaults && Object.keys(defaults).length > 0) {
+    refuseForHipaa(principal, 'Default placeholder values', 'PHI may only be in recipient-level placeholders', [{ field: 'defaults', message: 'must be empty for a HIPAA account' }]);
+  }
 }
