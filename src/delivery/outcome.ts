@@ -75,6 +75,7 @@ function result(
   retry?: { retryAt: Date; lastError: string; pending: string[] },
 ): DeliveryResult {
   const { message } = context;
+  const hipaa = message.account_hipaa === true;
   // Replies are the receiving server's text: whatever it sent must not fail the batch that records them.
   return {
     message_id: message.message_id,
@@ -82,12 +83,27 @@ function result(
     at: context.now.toISOString(),
     type,
     status: nextStatus(message.status, type) ?? message.status,
-    details: storableCopy(details),
+    details: storableCopy(hipaa ? hipaaDetails(details) : details),
     retry_at: retry ? retry.retryAt.toISOString() : null,
-    last_error: retry ? storableCopy(retry.lastError) : null,
+    last_error: retry ? storableCopy(hipaa ? `${String(details.code ?? '')} ${String(details.reason ?? '')}`.trim() : retry.lastError) : null,
     pending_recipients: retry ? retry.pending : null,
     destination,
   };
+}
+
+/**
+ * What a HIPAA account's delivery events keep (docs/HIPAA.md): ids, statuses, times, the reply
+ * code, the bounce reason and class. A reply's text can echo the address (or more), and the
+ * receiving host names the recipient's provider: dropped, as are the recipients' addresses.
+ */
+const HIPAA_DETAIL_KEYS = new Set(['attempt', 'transport', 'worker', 'tls', 'code', 'enhancedCode', 'reason', 'bounceClass', 'rule', 'nextAttemptAt']);
+
+function hipaaDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const kept = Object.fromEntries(Object.entries(details).filter(([key]) => HIPAA_DETAIL_KEYS.has(key)));
+  if (Array.isArray(details.recipients)) {
+    kept.recipients = (details.recipients as { outcome: unknown; reason: unknown; bounceClass: unknown }[]).map((entry) => ({ outcome: entry.outcome, reason: entry.reason, bounceClass: entry.bounceClass }));
+  }
+  return kept;
 }
 
 function replyDetails(entry: RecipientResult): Record<string, unknown> {
