@@ -101,7 +101,11 @@ test('4.9% warns and does not suspend; 5.0% with the minimum volume suspends; be
   const bouncy = await reputation('bouncy-co');
   assert.deepEqual([bouncy.status, bouncy.outcomes, bouncy.hardBounces], ['suspended', 1000, 50]);
   assert.match(bouncy.suspendedReason!, /bounce rate 5\.00%/);
-  assert.deepEqual(await accountEvents('bouncy-co'), ['ACCOUNT_SUSPENDED']);
+  // On the way from 0 to 50 bounces the rate passes the warning threshold; a check that runs
+  // there (a slow machine records the bounces in several batches) rightly warns first.
+  const bouncyEvents = await accountEvents('bouncy-co');
+  assert.equal(bouncyEvents.at(-1), 'ACCOUNT_SUSPENDED');
+  assert.ok(bouncyEvents.slice(0, -1).every((type) => type === 'REPUTATION_WARNING'), bouncyEvents.join(', '));
   // The key's principal is cached for a few seconds; then every send is refused.
   await eventually(async () => (await sendStatus('bouncy-co')) === 403, 10_000, '403 for the suspended account');
   const refused = await app.api('/emails', { method: 'POST', json: { ...SEED_REQUEST, from: 'news@bouncy-co.test' }, key: keys['bouncy-co']! });
