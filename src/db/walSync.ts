@@ -115,8 +115,13 @@ export class WalSync {
       this.noted.add(fd);
       return;
     }
-    // Write-ahead: the WAL before anything that depends on it.
-    for (const noted of [...this.noted, ...this.inFlight.keys()]) this.syncNow(noted, true);
+    // Write-ahead: the WAL before anything that depends on it. Every noted descriptor is open (a
+    // close removes its own); an in-flight one whose file was closed was synced by that close,
+    // and its number is no longer that file's: syncing it failed with EBADF (or synced another
+    // file). A number reused by a WAL file since is in `noted` again, and synced as such.
+    const wal = new Set(this.noted);
+    for (const fd of this.inFlight.keys()) if (!this.syncedAtClose.has(fd)) wal.add(fd);
+    for (const fd of wal) this.syncNow(fd, true);
     this.noted.clear();
     this.syncNow(fd, false);
   }

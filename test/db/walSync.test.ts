@@ -83,6 +83,29 @@ describe('WalSync', () => {
     nodefs.stream_ops.close(data);
   });
 
+  test('a checkpoint while a closed segment\'s deferred sync is in flight syncs what is open, never the closed descriptor', async () => {
+    // bench campaign on PGlite: a segment switch closed a WAL file whose flush() was on the thread
+    // pool, then a checkpoint synced a data file; the write-ahead step fdatasynced the closed
+    // descriptor (EBADF) and every statement after failed.
+    const walSync = new WalSync();
+    const nodefs = fakeNodefs([]);
+    walSync.install(nodefs);
+    const old = openStream('pg_wal/000000010000000000000010');
+    // Opened first, so that the closed descriptor's number is not reused (reuse is the other case).
+    const next = openStream('pg_wal/000000010000000000000011');
+    const data = openStream('base/5/16385');
+    nodefs.stream_ops.fsync?.(old);
+    const flushed = walSync.flush(); // the fdatasync is on the thread pool: it cannot finish before the lines below
+    nodefs.stream_ops.close(old);
+    nodefs.stream_ops.fsync?.(next);
+    assert.equal(nodefs.stream_ops.fsync?.(data), 0, 'the checkpoint\'s sync succeeds');
+    await flushed;
+    await walSync.flush();
+    assert.equal(walSync.counts.otherSyncs, 1);
+    nodefs.stream_ops.close(next);
+    nodefs.stream_ops.close(data);
+  });
+
   test('a WAL file closed with a sync noted is synced before it is closed', async () => {
     const closed: number[] = [];
     const walSync = new WalSync();
