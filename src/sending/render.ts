@@ -1,4 +1,4 @@
-import { convert } from 'html-to-text';
+import { compile } from 'html-to-text';
 import type { ValidMessage } from './validate.js';
 
 /**
@@ -60,14 +60,20 @@ export function looksLikeHtml(text: string): boolean {
   return HTML_MARKERS.test(text);
 }
 
+/**
+ * Compiled once: `convert` compiles its options on every call, which cost 0.5 ms of a campaign's
+ * message (a quarter of the process's time in bench campaign) against 0.07 ms compiled.
+ */
+const toPlainText = compile({
+  wordwrap: 78,
+  selectors: [
+    { selector: 'img', format: 'skip' },
+    { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+  ],
+});
+
 export function htmlToPlainText(html: string): string {
-  return convert(html, {
-    wordwrap: 78,
-    selectors: [
-      { selector: 'img', format: 'skip' },
-      { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
-    ],
-  });
+  return toPlainText(html);
 }
 
 export function renderContent(message: ValidMessage, unsubscribeMsg: string | null): ComposedContent {
