@@ -46,6 +46,7 @@ test('reply rules: each pipeline error code has its SMTP reply; the stage refine
     ['ATTACHMENT_NOT_ALLOWED', 'data', 554, '5.6.1'],
     ['MESSAGE_TOO_LARGE', 'data', 552, '5.3.4'],
     ['IDEMPOTENCY_KEY_REUSED', 'data', 550, '5.6.0'],
+    ['HIPAA_FEATURE_UNAVAILABLE', 'data', 550, '5.7.1'],
     ['VALIDATION_ERROR', 'mail', 553, '5.1.7'],
     ['VALIDATION_ERROR', 'rcpt', 553, '5.1.3'],
     ['VALIDATION_ERROR', 'data', 550, '5.6.0'],
