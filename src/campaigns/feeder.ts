@@ -30,7 +30,7 @@ export interface FeederOptions {
   maxCampaigns: number;
 }
 
-export const DEFAULT_FEEDER_OPTIONS: FeederOptions = { pollMs: 1_000, pageSize: 500, backlogLimit: 2_000, horizonMs: 2_000, leaseMs: 60_000, maxCampaigns: 4 };
+export const DEFAULT_FEEDER_OPTIONS: FeederOptions = { pollMs: 1_000, pageSize: 500, backlogLimit: 5_000, horizonMs: 2_000, leaseMs: 60_000, maxCampaigns: 4 };
 
 /** Refusals that concern one recipient: the contact is refused in the ledger and the campaign goes on. */
 const RECIPIENT_CODES = new Set(['ROLE_ADDRESS_NOT_ALLOWED', 'RECIPIENT_DOMAIN_INVALID', 'RECIPIENT_SUPPRESSED', 'PLACEHOLDER_MISSING']);
