@@ -141,6 +141,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` or `App <key>`' } } },
       security: [{ apiKey: [] }],
     },
+    // Every operation gets its operationId here, from its method and path, so that a typed client
+    // names each call without any route having to say it (and two routes cannot collide).
+    transform: ({ schema, url, route }) => ({ schema: { ...schema, operationId: operationIdOf(route.method, url) } as typeof schema, url }),
   });
 
   healthRoutes(app, deps);
@@ -181,4 +184,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     auditRoutes(api, deps);
   });
   return app;
+}
+
+/** `POST /campaigns/:id/:action` → `postCampaignsByIdByAction`; `GET /lists/:id/contacts.csv` → `getListsByIdContactsCsv`. */
+export function operationIdOf(method: string | string[], url: string): string {
+  const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
+  const words = url.split('/').filter(Boolean).flatMap((segment) =>
+    segment.startsWith(':') ? ['by', segment.slice(1)] : segment.split(/[^A-Za-z0-9]+/).filter(Boolean));
+  return verb + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
 }

@@ -30,6 +30,13 @@ test('the OpenAPI document falls out of the route schemas', async () => {
     assert.ok(doc.paths[path], `${path} documented`);
   }
   assert.equal(doc.paths['/healthz'], undefined, 'operational routes are hidden');
+
+  // Every operation has an operationId, each its own.
+  const ids = Object.values(doc.paths).flatMap((operations) => Object.values(operations).map((operation) => (operation as { operationId?: string }).operationId));
+  assert.ok(ids.every((id) => typeof id === 'string' && /^[a-z]+[A-Za-z0-9]*$/.test(id)), JSON.stringify(ids.filter((id) => !id)));
+  assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+  assert.equal((doc.paths['/campaigns/{id}/{action}']?.post as { operationId?: string } | undefined)?.operationId, 'postCampaignsByIdByAction');
+  assert.equal((doc.paths['/emails']?.post as { operationId?: string } | undefined)?.operationId, 'postEmails');
 });
 
 test('health and readiness answer without a key', async () => {
