@@ -156,23 +156,8 @@ function stateConflict(campaign: CampaignRow, action: string): ApiError {
 }
 
 /** The definition as stored: the fields of a create, or a stored row with an update over it. */
-interface Definition {
-  name: string;
-  from: string;
-  replyTo: string | null;
-  subject: string | null;
-  text: string | null;
-  html: string | null;
-  templateId: string | null;
-  templateVersion: number | null;
-  lists: string[];
-  excludeLists: string[];
-  tags: string[];
-  trackOpens: boolean | null;
-  trackClicks: boolean | null;
-  sendAt: string | null;
-  ratePerMinute: number | null;
-}
+type Definition = Pick<Campaign, 'name' | 'from' | 'replyTo' | 'subject' | 'text' | 'html' | 'templateId' | 'templateVersion' | 'lists' | 'excludeLists'
+  | 'tags' | 'trackOpens' | 'trackClicks' | 'sendAt' | 'ratePerMinute'>;
 
 function definitionOf(row: CampaignRow): Definition {
   const campaign = campaignOf(row);
