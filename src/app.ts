@@ -49,6 +49,8 @@ import { loadTlsMaterial } from './smtp/tls.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookSender } from './webhooks/sender.js';
 import { TargetResolver } from './webhooks/ssrf.js';
+import { HipaaVault } from './hipaa/vault.js';
+import { Shredder } from './hipaa/shredder.js';
 
 /** How often a worker looks for workers that died, to hand their leases back. */
 const DEAD_WORKER_CHECK_MS = 5_000;
@@ -82,6 +84,8 @@ export interface Mailroom {
   imports: ImportRunner | null;
   /** The campaign feeder, which runs with the worker role. */
   campaigns: CampaignFeeder | null;
+  /** Shreds HIPAA messages after their final status (worker role). */
+  shredder: Shredder | null;
   /** The HIPAA listeners (docs/HIPAA.md), when their ports are set: https://host:port of the API, host:port of SMTP. */
   hipaa: { url: string | null; smtp: string | null };
   stop(): Promise<void>;
@@ -108,6 +112,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   let metricsServer: MetricsServer | null = null;
   let imports: ImportRunner | null = null;
   let campaigns: CampaignFeeder | null = null;
+  let shredder: Shredder | null = null;
   let hipaaHttp: FastifyInstance | null = null;
   let hipaaSmtp: { address: string; close(): Promise<void> } | null = null;
   try {
@@ -143,7 +148,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     }
     const policy = createSendingPolicy(config, db, clock);
     const templates = new TemplateStore(db);
-    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy, templates, suppressions, suppressionCache });
+    const vault = new HipaaVault(db, secrets);
+    const pipeline = new SendPipeline({ db, writer, notifier, metrics, clock, policy, templates, suppressions, suppressionCache, vault });
     const reputation = reputationPolicy(config);
     const authenticator = new KeyAuthenticator(db);
     const smtpCredentials = new SmtpCredentialResolver(db, { log });
@@ -166,17 +172,21 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       purge.start();
       reports = new ReportConsumer(db, log);
       reports.start();
+      shredder = new Shredder(db, clock, log, { retentionMs: config.hipaaRetentionHours * 3_600_000 });
+      shredder.start();
       worker = new DeliveryWorker(db, createTransport(config), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,
         verp,
         secrets,
+        vault,
         bounceDomain: config.bounceDomain,
         links,
         leaseToken: () => identity!.leaseToken(),
         onRecorded: (bounced) => {
           webhooks?.wakeUp();
+          shredder?.poke();
           // Only a bounce can raise a rate; a check after every delivery batch took PGlite's one
           // connection once a second from the results it records (the chaos test's duplicates
           // doubled: a result recorded later is a result lost to a crash more often).
@@ -200,7 +210,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const tls = config.roles.includes('smtp') || config.roles.includes('mx') ? await loadTlsMaterial(config, log) : null;
     if (config.roles.includes('mx') && tls) {
       mx = await startMxServer({ host: config.mxHost, port: config.mxPort, hostname: config.smtpHostname, bounceDomain: config.bounceDomain }, tls, {
-        db, verp, clock, log, onFeedback: () => {
+        db, verp, clock, log, vault, onFeedback: () => {
           monitor?.poke();
           webhooks?.wakeUp();
         },
@@ -245,11 +255,11 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         await campaigns?.stop();
         await writer.drain();
         await audit.drain();
-        await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), reports?.stop(), suppressionCache?.stop()]);
+        await Promise.all([imports?.stop(), worker?.stop(config.shutdownSeconds * 1000), webhooks?.stop(config.shutdownSeconds * 1000), monitor?.stop(), rechecker?.stop(), purge?.stop(), reports?.stop(), shredder?.stop(), suppressionCache?.stop()]);
         await identity?.stop();
         await db.close();
       })());
-    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, campaigns, hipaa: { url: hipaaUrl, smtp: hipaaSmtp?.address ?? null }, stop };
+    return { db, http, url, generatedKey, worker, webhooks, smtp: smtp?.addresses ?? null, mx: mx?.address ?? null, reputation: monitor, reports, subscriptions, secrets, metricsUrl: metricsServer?.url ?? null, imports, campaigns, shredder, hipaa: { url: hipaaUrl, smtp: hipaaSmtp?.address ?? null }, stop };
   } catch (error) {
     await http?.close().catch(() => {});
     await hipaaHttp?.close().catch(() => {});

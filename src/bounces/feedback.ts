@@ -5,6 +5,7 @@ import { Batcher } from '../shared/batcher.js';
 import type { BounceRecipient, BounceReport } from './parser/types.js';
 import type { Verp, VerpTarget } from './verp.js';
 import { storableCopy } from '../shared/storable.js';
+import { isKeyedHash } from '../hipaa/vault.js';
 
 const sql = sqlFile(new URL('./bounces.sql', import.meta.url), ['messagesForReports', 'recordFeedback'] as const);
 
@@ -45,6 +46,9 @@ interface FeedbackEvent {
   at: string;
 }
 
+/** What a HIPAA message's report events keep (the recipient is its keyed hash there). */
+const HIPAA_REPORT_KEYS = new Set(['async', 'recipient', 'bounceClass', 'reason', 'enhancedCode', 'code', 'feedbackType', 'source']);
+
 /** DSN actions that are not a failure: a delay warning, or a delivery/relay report. */
 const NOT_FAILED = new Set(['delayed', 'delivered', 'relayed', 'expanded']);
 
@@ -67,7 +71,13 @@ export class FeedbackRecorder {
   private readonly reader: Batcher<string, MessageRow | null>;
   private readonly writer: Batcher<FeedbackEvent, boolean>;
 
-  constructor(db: Queryable) {
+  /**
+   * `hasher`: the keyed hash of a HIPAA account (src/hipaa/vault.ts). Its messages keep hashes
+   * of their recipients, so a report's recipients are hashed before they are matched, and its
+   * events keep the hash, the class, the reason and the codes only: a diagnostic text can echo
+   * the address, and the remote host names the recipient's provider.
+   */
+  constructor(db: Queryable, private readonly hasher: ((accountId: number) => Promise<(value: string) => string>) | null = null) {
     this.reader = new Batcher<string, MessageRow | null>({
       maxBatch: 500,
       maxConcurrent: 2,
@@ -87,9 +97,16 @@ export class FeedbackRecorder {
     if (!message) return [];
     const type: FeedbackType = report.kind === 'feedback' ? 'COMPLAINED' : 'BOUNCED';
     const envelope = message.envelope.to.map((address) => address.toLowerCase());
+    const hipaa = isKeyedHash(message.to_address);
+    if (hipaa) {
+      if (!this.hasher) return [];
+      const hash = await this.hasher(message.account_id);
+      report = { ...report, recipients: report.recipients.map((entry) => ({ ...entry, address: hash(entry.address.toLowerCase()) })) };
+    }
     const entries = affected(report, envelope, target, message.to_address);
     return Promise.all(entries.map(async ({ recipient, entry }) => {
-      const details = type === 'COMPLAINED' ? complaintDetails(recipient, entry) : bounceDetails(recipient, entry);
+      const full = type === 'COMPLAINED' ? complaintDetails(recipient, entry) : bounceDetails(recipient, entry);
+      const details = hipaa ? Object.fromEntries(Object.entries(full).filter(([key]) => HIPAA_REPORT_KEYS.has(key))) : full;
       const recorded = await this.writer.submit({ messageId: message.id, type, recipient, details, at: now.toISOString() });
       return { messageId: message.id, type, recipient, recorded };
     }));

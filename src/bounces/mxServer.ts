@@ -6,6 +6,7 @@ import type { Logger } from '../shared/log.js';
 import { listen } from '../smtp/server.js';
 import { SmtpReply } from '../smtp/replies.js';
 import type { TlsMaterial } from '../smtp/tls.js';
+import type { HipaaVault } from '../hipaa/vault.js';
 import { FeedbackRecorder, reportTarget, type FeedbackOutcome } from './feedback.js';
 import { parseBounce } from './parser/index.js';
 import type { Verp, VerpTarget } from './verp.js';
@@ -25,6 +26,8 @@ export interface MxDeps {
   log: Logger;
   /** Told after each recorded bounce or complaint (the reputation check). */
   onFeedback: (outcomes: FeedbackOutcome[]) => void;
+  /** Hashes the recipients of reports about HIPAA messages; without it, those reports change nothing. */
+  vault?: Pick<HipaaVault, 'hasher'>;
 }
 
 export interface MxServer {
@@ -52,7 +55,7 @@ type Recipient = { kind: 'verp'; target: VerpTarget } | { kind: 'feedback' };
  */
 export async function startMxServer(settings: MxSettings, tls: TlsMaterial, deps: MxDeps): Promise<MxServer> {
   const recipients = new WeakMap<SMTPServerSession, Recipient[]>();
-  const recorder = new FeedbackRecorder(deps.db);
+  const recorder = new FeedbackRecorder(deps.db, deps.vault ? (accountId) => deps.vault!.hasher(accountId) : null);
   const server = new SMTPServer({
     key: tls.key,
     cert: tls.cert,

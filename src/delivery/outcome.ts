@@ -101,7 +101,9 @@ const HIPAA_DETAIL_KEYS = new Set(['attempt', 'transport', 'worker', 'tls', 'cod
 function hipaaDetails(details: Record<string, unknown>): Record<string, unknown> {
   const kept = Object.fromEntries(Object.entries(details).filter(([key]) => HIPAA_DETAIL_KEYS.has(key)));
   if (Array.isArray(details.recipients)) {
-    kept.recipients = (details.recipients as { outcome: unknown; reason: unknown; bounceClass: unknown }[]).map((entry) => ({ outcome: entry.outcome, reason: entry.reason, bounceClass: entry.bounceClass }));
+    // The address stays for the worker to replace with its keyed hash (the suppression list of a
+    // HIPAA account holds hashes); the worker drops any it cannot map.
+    kept.recipients = (details.recipients as { address: unknown; outcome: unknown; reason: unknown; bounceClass: unknown }[]).map((entry) => ({ address: entry.address, outcome: entry.outcome, reason: entry.reason, bounceClass: entry.bounceClass }));
   }
   return kept;
 }

@@ -21,9 +21,10 @@ export class SandboxTransport implements Transport {
         address, reply, outcome: 'delivered', code: 250, enhancedCode: '2.0.0', reason: null, bounceClass: null, retryAfterMs: null, rule: 'sandbox',
       })),
       caught: {
+        // A HIPAA account's message: the catcher records that it was caught, never what it said
+        // nor to whom.
         envelope_from: message.returnPath(message.envelope.to),
-        envelope_to: message.envelope.to,
-        // A HIPAA account's message: the catcher records that it was caught, never what it said.
+        envelope_to: message.hipaa ? [] : message.envelope.to,
         subject: message.hipaa ? '' : message.subject,
         raw: message.hipaa ? '' : message.raw.toString('utf8'),
       },

@@ -15,6 +15,11 @@ import type { Transport } from './transport.js';
 import { Signal } from './signal.js';
 import { trackingPlan, type TrackingPlan } from '../tracking/decorate.js';
 import type { TrackingLinks } from '../tracking/links.js';
+import { HipaaVault } from '../hipaa/vault.js';
+import type { Content } from '../sending/render.js';
+
+/** A claimed message whose content is readable: as stored, or a HIPAA message opened by the vault. */
+type OpenMessage = ClaimedMessage & { content: Content };
 
 /**
  * Under load the worker claims in batches of at least a quarter of its concurrency: each claim
@@ -50,6 +55,8 @@ export interface WorkerOptions {
   verp: Verp;
   /** Opens the DKIM private keys, which are stored sealed. */
   secrets: Sealer;
+  /** Opens HIPAA messages (src/hipaa/vault.ts); made from `secrets` when absent. */
+  vault?: HipaaVault;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
   /** Makes the lease tokens; the process's WorkerIdentity, so that a dead process's messages are handed back at once. */
@@ -115,11 +122,13 @@ export class DeliveryWorker {
     });
     this.db = db;
     this.keys = new SigningKeys(db, options.secrets);
+    this.vault = options.vault ?? new HipaaVault(db, options.secrets);
 
   }
 
   private readonly db: Database;
   private readonly keys: SigningKeys;
+  private readonly vault: HipaaVault;
   private readonly parsedKeys = new KeyCache();
 
   /** Looks for due work now (e.g. after a test moved its clock). */
@@ -234,7 +243,20 @@ export class DeliveryWorker {
     return { claimed: claimed.length, skippedBusy: busy.length > 0, heldBytes: this.bytesInFlight > 0 };
   }
 
-  private async deliver(message: ClaimedMessage, token: string): Promise<void> {
+  private async deliver(claimed: ClaimedMessage, token: string): Promise<void> {
+    let message: OpenMessage;
+    try {
+      message = this.open(claimed);
+    } catch (error) {
+      // A HIPAA message that cannot be opened (its data key is gone, or the key ring lacks the
+      // key that wrapped it): nothing can be sent. Failing the attempt keeps it queued for the
+      // operator to fix the ring, and logs the why without any of its content.
+      this.log.error({ messageId: claimed.message_id, error: (error as Error).message }, 'a HIPAA message could not be opened for delivery');
+      message = { ...claimed, content: { kind: 'raw', bodyId: '', to: '', from: '', subject: '', cc: [], bcc: [], size: 0, type: 'transactional', trackOpens: null, trackClicks: null }, body: null };
+      const context = { message, leaseToken: token, now: this.clock.now(), maxRetryMs: this.options.maxRetryMs, details: { attempt: claimed.attempts, transport: this.transport.name, worker: WORKER_ID } };
+      await this.record(resultOfFailure(context, claimed.pending_recipients ?? claimed.envelope.to, 'the message could not be opened'));
+      return;
+    }
     const context = {
       message,
       leaseToken: token,
@@ -279,23 +301,50 @@ export class DeliveryWorker {
         this.metrics.deliveries.inc({ outcome, transport: this.transport.name, reason: recipient.reason ?? 'none' });
       }
     } catch (error) {
-      this.log.error({ err: error, messageId: message.message_id }, 'delivery failed with an internal error');
+      // A HIPAA message's error may quote what it carries: its log line names the error's kind only.
+      this.log.error(message.account_hipaa ? { error: (error as Error).name, messageId: message.message_id } : { err: error, messageId: message.message_id }, 'delivery failed with an internal error');
       this.metrics.deliveries.inc({ outcome: 'failed', transport: this.transport.name, reason: 'internal' });
       context.now = this.clock.now();
       result = resultOfFailure(context, message.pending_recipients ?? message.envelope.to, (error as Error).message);
     }
+    if (claimed !== message) {
+      // A HIPAA message's result names recipients by their keyed hashes only.
+      result.pending_recipients = result.pending_recipients?.map((address) => hashedRecipient(claimed, message, address)) ?? null;
+      const recipients = result.details.recipients;
+      if (Array.isArray(recipients)) {
+        result.details.recipients = recipients.map((entry: Record<string, unknown>) => ({ ...entry, address: hashedRecipient(claimed, message, String(entry.address)) }));
+      }
+    }
     try {
-      await this.recorder.submit(result);
-    } catch (error) {
-      // The lease will expire and the message will be tried again: at-least-once.
-      this.log.error({ err: error, messageId: message.message_id }, 'could not record a delivery result');
+      await this.record(result);
     } finally {
       markRecorded();
     }
   }
 
+  private async record(result: DeliveryResult): Promise<void> {
+    try {
+      await this.recorder.submit(result);
+    } catch (error) {
+      // The lease will expire and the message will be tried again: at-least-once.
+      this.log.error({ err: error, messageId: result.message_id }, 'could not record a delivery result');
+    }
+  }
+
+  /**
+   * The message as delivery reads it. A HIPAA message is decrypted here, in memory only; its
+   * pending recipients (after a partial delivery) are stored as keyed hashes, found again by
+   * their place in the envelope.
+   */
+  private open(message: ClaimedMessage): OpenMessage {
+    if (message.content.kind !== 'sealed' && message.content.kind !== 'shredded') return message as OpenMessage;
+    const opened = this.vault.open(message);
+    const pending = message.pending_recipients?.map((hash) => opened.envelope.to[message.envelope.to.indexOf(hash)]).filter((address): address is string => address !== undefined) ?? null;
+    return { ...message, content: opened.content, envelope: opened.envelope, body: opened.body, pending_recipients: pending };
+  }
+
   /** The VERP Return-Path: names the recipient too when the transaction carries only one. */
-  private returnPath(message: ClaimedMessage, recipients: readonly string[]): string {
+  private returnPath(message: OpenMessage, recipients: readonly string[]): string {
     const fromDomain = message.from_address.slice(message.from_address.lastIndexOf('@') + 1);
     const index = recipients.length === 1 ? message.envelope.to.indexOf(recipients[0]!) : -1;
     return this.options.verp.address({
@@ -304,6 +353,11 @@ export class DeliveryWorker {
       bounceDomain: bounceDomainFor(this.options.bounceDomain, fromDomain),
     });
   }
+}
+
+/** A HIPAA message's recipient as its queue row keeps it: the keyed hash at the same place in the envelope. */
+function hashedRecipient(stored: ClaimedMessage, opened: OpenMessage, address: string): string {
+  return stored.envelope.to[opened.envelope.to.indexOf(address)] ?? '';
 }
 
 /** A tracked click link carries its target URL (content): never in a HIPAA account's mail (docs/HIPAA.md). */

@@ -5,6 +5,8 @@ import type { Logger } from '../shared/log.js';
 /** Response bodies that name the messages a send made: their ids are the action's target. */
 const ID_FIELD = /"id":"([0-9a-z]{22})"/g;
 const ERROR_CODE = /"code":"([A-Z_]{1,64})"/;
+/** A message id, or a numeric id (webhooks, credentials, lists). */
+const MAILROOM_ID = /^(?:[0-9a-z]{22}|\d{1,19})$/;
 
 /**
  * Every API request of a HIPAA account goes on its audit log before it is answered (docs/HIPAA.md):
@@ -19,7 +21,9 @@ export function auditHook(audit: AuditLog, log: Logger) {
     const status = reply.statusCode;
     const text = typeof payload === 'string' ? payload : '';
     const params = request.params as Record<string, unknown> | undefined;
-    const named = typeof params?.id === 'string' ? [params.id] : [];
+    // A refused request may name anything (a typo, a patient's name): only an id of Mailroom's
+    // own shape is kept from it. An answered one named something of the account's.
+    const named = typeof params?.id === 'string' ? [status < 400 || MAILROOM_ID.test(params.id) ? params.id : '[withheld]'] : [];
     const made = status < 300 && request.method === 'POST' && /^\/emails(\/bulk)?$/.test(request.routeOptions.url ?? '')
       ? [...text.matchAll(ID_FIELD)].map((match) => match[1]!) : [];
     const code = status >= 400 ? ERROR_CODE.exec(text)?.[1] : undefined;

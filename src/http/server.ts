@@ -19,6 +19,7 @@ import { auditRoutes } from './routes/audit.js';
 import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 import type { Door } from '../hipaa/door.js';
+import { withholdEchoes } from '../hipaa/withhold.js';
 import { errorHandler, sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
 import { answerUnservedRequests, clientErrorHandler, frameworkErrors, refuseMalformedRequests } from './clientErrors.js';
@@ -132,6 +133,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }
   });
   app.addHook('onRequest', refuseMalformedRequests);
+  if (door === 'hipaa') app.addHook('onSend', withholdEchoes);
   answerUnservedRequests(app.server);
   guardRequestBodies(app, limits);
 

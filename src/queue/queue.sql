@@ -23,10 +23,12 @@ WITH due AS (
 )
 SELECT c.message_id, c.attempts, c.queued_at, c.pending_recipients, c.size, m.account_id, m.status, m.from_address,
        m.envelope, m.content, m.message_id_hdr, m.created_at, b.raw AS body,
-       a.track_opens AS account_track_opens, a.track_clicks AS account_track_clicks, a.hipaa AS account_hipaa
+       a.track_opens AS account_track_opens, a.track_clicks AS account_track_clicks, a.hipaa AS account_hipaa,
+       k.wrapped AS data_key
 FROM claimed c JOIN messages m ON m.id = c.message_id
 JOIN accounts a ON a.id = m.account_id
-LEFT JOIN message_bodies b ON b.id = m.content->>'bodyId';
+LEFT JOIN message_bodies b ON b.id = m.content->>'bodyId'
+LEFT JOIN message_keys k ON k.message_id = c.message_id;
 
 -- name: recordResults
 -- Applies a batch of delivery results, each only if its lease is still held: a worker whose

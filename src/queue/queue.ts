@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import type { Content } from '../sending/render.js';
+import type { StoredContent } from '../sending/render.js';
 import type { EventType, Status } from '../events/status.js';
 
 const sql = sqlFile(new URL('./queue.sql', import.meta.url), [
@@ -24,8 +24,11 @@ export interface ClaimedMessage {
   status: Status;
   /** The From address (bare, lower case): its domain signs the message. */
   from_address: string;
+  /** A HIPAA message's recipients are keyed hashes here until the worker opens it (src/hipaa/vault.ts). */
   envelope: { from: string; to: string[] };
-  content: Content;
+  content: StoredContent;
+  /** A HIPAA message's wrapped data key; null for others, and once shredded. */
+  data_key: string | null;
   /** The submitted bytes of a raw (SMTP) message; null for composed content. */
   body: Uint8Array | null;
   message_id_hdr: string;

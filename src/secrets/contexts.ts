@@ -8,7 +8,7 @@ import type { SealContext } from '../crypto/sealed.js';
  * webhook's secret to previous_secret, and a DKIM key from domain_dkim_keys to domains, without
  * opening them.
  */
-export const SECRET_KINDS = ['dkim-private-key', 'webhook-secret', 'callback-secret'] as const;
+export const SECRET_KINDS = ['dkim-private-key', 'webhook-secret', 'callback-secret', 'hipaa-index-key', 'message-data-key'] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 
 export function secretContext(kind: SecretKind, accountId: number): SealContext {
@@ -21,3 +21,7 @@ export const dkimKeyContext = (accountId: number): SealContext => secretContext(
 export const webhookSecretContext = (accountId: number): SealContext => secretContext('webhook-secret', accountId);
 /** accounts.callback_secret. */
 export const callbackSecretContext = (accountId: number): SealContext => secretContext('callback-secret', accountId);
+/** accounts.hipaa_index_key: the HMAC key of a HIPAA account's keyed hashes (src/hipaa/vault.ts). */
+export const hipaaIndexKeyContext = (accountId: number): SealContext => secretContext('hipaa-index-key', accountId);
+/** message_keys.wrapped: a HIPAA message's data key. */
+export const messageDataKeyContext = (accountId: number): SealContext => secretContext('message-data-key', accountId);

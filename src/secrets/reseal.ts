@@ -7,6 +7,7 @@ import { SECRET_KINDS, secretContext, type SecretKind } from './contexts.js';
 const sql = sqlFile(new URL('./secrets.sql', import.meta.url), [
   'callbackSecrets', 'replaceCallbackSecrets', 'webhookSecrets', 'replaceWebhookSecrets', 'previousWebhookSecrets', 'replacePreviousWebhookSecrets',
   'dkimKeys', 'replaceDkimKeys', 'dkimEd25519Keys', 'replaceDkimEd25519Keys', 'nextDkimKeys', 'replaceNextDkimKeys', 'anySealed',
+  'hipaaIndexKeys', 'replaceHipaaIndexKeys', 'messageDataKeys', 'replaceMessageDataKeys',
 ] as const);
 
 interface SealedColumn {
@@ -24,6 +25,8 @@ const COLUMNS: readonly SealedColumn[] = [
   { name: 'domains.dkim_private_key', kind: 'dkim-private-key', list: sql.dkimKeys, replace: sql.replaceDkimKeys },
   { name: 'domains.dkim_ed25519_private_key', kind: 'dkim-private-key', list: sql.dkimEd25519Keys, replace: sql.replaceDkimEd25519Keys },
   { name: 'domain_dkim_keys.private_key', kind: 'dkim-private-key', list: sql.nextDkimKeys, replace: sql.replaceNextDkimKeys },
+  { name: 'accounts.hipaa_index_key', kind: 'hipaa-index-key', list: sql.hipaaIndexKeys, replace: sql.replaceHipaaIndexKeys },
+  { name: 'message_keys.wrapped', kind: 'message-data-key', list: sql.messageDataKeys, replace: sql.replaceMessageDataKeys },
 ];
 
 /** Any constant: one page of one sweep at a time across the processes on one PostgreSQL. */

@@ -69,6 +69,28 @@ FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, was text, sealed text)
 WHERE k.id = r.id AND k.private_key = r.was
 RETURNING k.id;
 
+-- name: hipaaIndexKeys
+SELECT id, id AS account_id, hipaa_index_key AS value FROM accounts
+WHERE hipaa_index_key IS NOT NULL AND NOT starts_with(hipaa_index_key, $1) AND id > $2 ORDER BY id LIMIT $3;
+
+-- name: replaceHipaaIndexKeys
+UPDATE accounts a SET hipaa_index_key = r.sealed
+FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, was text, sealed text)
+WHERE a.id = r.id AND a.hipaa_index_key = r.was
+RETURNING a.id;
+
+-- name: messageDataKeys
+-- HIPAA messages' data keys (message_keys.seq is the page's id). A key shredded meanwhile is
+-- simply not replaced.
+SELECT seq AS id, account_id, wrapped AS value FROM message_keys
+WHERE NOT starts_with(wrapped, $1) AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- name: replaceMessageDataKeys
+UPDATE message_keys k SET wrapped = r.sealed
+FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, was text, sealed text)
+WHERE k.seq = r.id AND k.wrapped = r.was
+RETURNING k.seq AS id;
+
 -- name: anySealed
 -- Whether any secret is sealed yet: none before the first start of the version that seals them.
 SELECT EXISTS (SELECT 1 FROM accounts WHERE starts_with(callback_secret, 'enc:'))
@@ -86,6 +108,8 @@ FROM (
   UNION ALL SELECT 'dkim-private-key', dkim_private_key FROM domains
   UNION ALL SELECT 'dkim-private-key', dkim_ed25519_private_key FROM domains WHERE dkim_ed25519_private_key IS NOT NULL
   UNION ALL SELECT 'dkim-private-key', private_key FROM domain_dkim_keys WHERE private_key IS NOT NULL
+  UNION ALL SELECT 'hipaa-index-key', hipaa_index_key FROM accounts WHERE hipaa_index_key IS NOT NULL
+  UNION ALL SELECT 'message-data-key', wrapped FROM message_keys
 ) v
 GROUP BY 1, 2
 ORDER BY 1, 2;

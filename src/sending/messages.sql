@@ -12,7 +12,8 @@ WITH input AS (
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
     subject text, external_id text, client_id text, alias text, campaign_id text, callbacks jsonb,
     tags jsonb, envelope jsonb, content jsonb, message_id_hdr text, send_at timestamptz,
-    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb, event_details jsonb, size integer)
+    created_at timestamptz, domain text, due_at timestamptz, callback_urls jsonb, event_details jsonb, size integer,
+    data_key text)
 ), suppressed AS (
   -- One index look-up per message (LATERAL with OFFSET 0 is never turned into a join): the
   -- planner assumes a hundred input rows, and against a list of many thousand addresses it
@@ -27,7 +28,7 @@ WITH input AS (
 ), batch AS (
   SELECT i.id, i.account_id, i.operator_id, i.to_address, i.from_address, i.subject, i.external_id,
     i.client_id, i.alias, i.campaign_id, i.callbacks, i.tags, i.envelope, i.content, i.message_id_hdr,
-    i.send_at, i.created_at, i.domain, i.callback_urls, i.size,
+    i.send_at, i.created_at, i.domain, i.callback_urls, i.size, i.data_key,
     CASE WHEN s.id IS NULL THEN i.status ELSE 'REJECTED' END AS status,
     CASE WHEN s.id IS NULL THEN i.due_at END AS due_at,
     CASE WHEN s.id IS NULL THEN i.event_details ELSE jsonb_build_object(
@@ -47,6 +48,10 @@ WITH input AS (
     client_id, alias, campaign_id, callbacks, tags, envelope, content, message_id_hdr, send_at,
     created_at, created_at
   FROM batch
+), keys AS (
+  -- A HIPAA message's wrapped data key (src/hipaa/vault.ts); other messages have none.
+  INSERT INTO message_keys (message_id, account_id, wrapped)
+  SELECT id, account_id, data_key FROM batch WHERE data_key IS NOT NULL
 ), cb AS (
   -- The message's http(s) callback URLs (callback_urls, found by the pipeline), for the
   -- fan-out to the outbox (migration 005).

@@ -13,7 +13,7 @@ import { applyTemplate } from './templated.js';
 import type { TemplateStore } from '../templates/templates.js';
 import { renderContent } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
-import { messageData, successBody, type Meta } from './response.js';
+import { messageData, successBody, withheldResponseBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
 import { callbackUrls, contentBytes, insertMessages, type NewMessage, type StoredRejection, type StoreResult, type Submission } from './store.js';
 import { checkBeforeTemplate, validateSendRequest } from './validate.js';
@@ -21,6 +21,8 @@ import { parseMailbox } from './addresses.js';
 import { checkHipaaSend } from '../hipaa/features.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
 import type { SuppressionCache } from '../suppression/cache.js';
+import type { HipaaVault } from '../hipaa/vault.js';
+import { normalizeAddress } from '../suppression/suppressions.js';
 
 /**
  * The one send pipeline: validate, apply policy, render, store, enqueue. HTTP (and later SMTP
@@ -53,6 +55,8 @@ export interface PipelineDeps {
   suppressions: SuppressionChecker;
   /** The in-memory copy of the lists that RCPT TO checks (processes with the smtp role). */
   suppressionCache?: SuppressionCache | null;
+  /** Seals a HIPAA account's messages before they are stored (docs/HIPAA.md). */
+  vault: HipaaVault;
 }
 
 export class SendPipeline {
@@ -78,16 +82,34 @@ export class SendPipeline {
   async checkRecipient(principal: Principal, address: string): Promise<void> {
     const parsed = parseMailbox(address);
     if (typeof parsed !== 'string') await this.deps.policy.checkRecipients(principal.accountId, [{ field: 'to', address: parsed }]);
+    const key = (await this.suppressionKey(principal))(address);
     const cache = this.deps.suppressionCache;
     // The in-memory copy answers "not listed" without a statement; a listed address is read
     // from the table, for the reason and the time its refusal names.
-    if (cache && !(await cache.isSuppressed(principal.accountId, address))) return;
-    const entry = (await this.deps.suppressions.suppressed(principal.accountId, [address])).values().next().value;
+    if (cache && !(await cache.isSuppressed(principal.accountId, key))) return;
+    const entry = (await this.deps.suppressions.suppressed(principal.accountId, [key])).values().next().value;
     if (entry) {
-      throw new ApiError(422, 'RECIPIENT_SUPPRESSED', `The recipient ${address} is on this account's suppression list (${entry.reason} since ${entry.createdAt}); remove it from the list to send to it again.`, [
+      // A HIPAA account's refusals never repeat an address (docs/HIPAA.md).
+      const who = principal.accountHipaa ? 'This recipient' : `The recipient ${address}`;
+      throw new ApiError(422, 'RECIPIENT_SUPPRESSED', `${who} is on this account's suppression list (${entry.reason} since ${entry.createdAt}); remove it from the list to send to it again.`, [
         { field: 'to', message: `is suppressed (${entry.reason})` },
       ]);
     }
+  }
+
+  /** A HIPAA account's keyed hash of a value (a lower-cased address, an externalId), as its messages store it. */
+  lookupKey(principal: Principal): Promise<(value: string) => string> {
+    return this.deps.vault.hasher(principal.accountId);
+  }
+
+  /**
+   * How an address is found on the account's suppression list: itself (lower-cased), or for a
+   * HIPAA account its keyed hash, which is all that account's list holds.
+   */
+  async suppressionKey(principal: Principal): Promise<(address: string) => string> {
+    if (!principal.accountHipaa) return normalizeAddress;
+    const hash = await this.deps.vault.hasher(principal.accountId);
+    return (address) => hash(normalizeAddress(address));
   }
 
   /** This process changed an account's suppression list: its RCPT checks see it at once. */
@@ -113,9 +135,16 @@ export class SendPipeline {
       built = true;
       const { refusal } = await this.deps.policy.take(principal.accountId, prepared.ids.length, false);
       if (refusal) throw refusal;
-      return { submission: prepared.submission, response: { statusCode: 250, body: { ids: prepared.ids } } };
+      return { submission: principal.accountHipaa ? await this.sealSubmission(prepared.submission) : prepared.submission, response: { statusCode: 250, body: { ids: prepared.ids } } };
     });
     return { ids: (response.body as { ids: string[] }).ids, replayed: !built };
+  }
+
+  /** A HIPAA submission over SMTP: each recipient's row carries its own sealed copy of the body, shredded with it. */
+  private async sealSubmission(submission: Submission): Promise<Submission> {
+    const bodies = new Map(submission.bodies.map((body) => [body.id, body]));
+    const rows = await Promise.all(submission.rows.map((row) => this.deps.vault.seal(row, row.content.kind === 'raw' ? bodies.get(row.content.bodyId) ?? null : null)));
+    return { rows, bodies: [] };
   }
 
   /**
@@ -163,14 +192,16 @@ export class SendPipeline {
     // reads the list itself (messages.sql), which saves a round trip per message; the look-up
     // here is for Cc/Bcc and for answers stored before the message.
     const everyone = [message.to, ...message.cc, ...message.bcc].map((entry) => entry.address);
-    const suppressed = everyone.length > 1 || answerStored ? await this.deps.suppressions.suppressed(principal.accountId, everyone) : new Map<string, Suppression>();
-    const toSuppression = suppressed.get(message.to.address.toLowerCase()) ?? null;
-    const recipients = everyone.filter((address) => address === message.to.address || !suppressed.has(address.toLowerCase()));
+    const key = await this.suppressionKey(principal);
+    const suppressed = everyone.length > 1 || answerStored ? await this.deps.suppressions.suppressed(principal.accountId, everyone.map(key)) : new Map<string, Suppression>();
+    const toSuppression = suppressed.get(key(message.to.address)) ?? null;
+    const recipients = everyone.filter((address) => address === message.to.address || !suppressed.has(key(address)));
     for (const [field, list] of [['cc', message.cc], ['bcc', message.bcc]] as const) {
-      for (const entry of list) {
-        const hit = suppressed.get(entry.address.toLowerCase());
-        if (hit) warnings.push({ field, message: `${entry.address} is suppressed (${hit.reason}) and was left out` });
-      }
+      list.forEach((entry, index) => {
+        const hit = suppressed.get(key(entry.address));
+        const who = principal.accountHipaa ? `${field}[${index}]` : entry.address;
+        if (hit) warnings.push({ field, message: `${who} is suppressed (${hit.reason}) and was left out` });
+      });
     }
     const status = toSuppression ? 'REJECTED' : message.sendAt ? 'SCHEDULED' : 'QUEUED';
     const row: NewMessage = {
@@ -213,7 +244,7 @@ export class SendPipeline {
       alias: row.alias,
     });
     if (toSuppression) Object.assign(data, { reason: 'SUPPRESSED', suppressionReason: toSuppression.reason });
-    return { row, data, warnings };
+    return { row: principal.accountHipaa ? await this.deps.vault.seal(row) : row, data, warnings };
   }
 
   /**
@@ -316,7 +347,8 @@ export class SendPipeline {
     const { rows, bodies } = submission;
     try {
       await db.transaction(async (tx) => {
-        if (!(await claimKey(tx, accountId, key, hash, response, clock.now()))) throw new KeyTaken();
+        const kept = context.principal.accountHipaa ? { statusCode: response.statusCode, body: withheldResponseBody(response.body) } : response;
+        if (!(await claimKey(tx, accountId, key, hash, kept, clock.now()))) throw new KeyTaken();
         if (rows.length > 0) await insertMessages(tx, rows, bodies);
       });
       if (rows.length > 0) this.deps.notifier.poke();

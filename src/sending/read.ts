@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
-import type { ComposedContent, RawContent } from './render.js';
+import { isProtectedContent, type ComposedContent, type RawContent, type SealedContent, type ShreddedContent } from './render.js';
 import { messageData } from './response.js';
 
 const sql = sqlFile(new URL('./messages.sql', import.meta.url), ['messageById', 'eventsOfMessage', 'listMessages', 'bodyById'] as const);
@@ -17,7 +17,7 @@ interface MessageRow {
   callbacks: string[];
   tags: string[];
   /** Without attachments and HTML (messages.sql). */
-  content: Omit<ComposedContent, 'attachments' | 'html' | 'plain'> | RawContent;
+  content: Omit<ComposedContent, 'attachments' | 'html' | 'plain'> | RawContent | SealedContent | ShreddedContent;
   send_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -30,7 +30,8 @@ interface MessageRow {
  * A message submitted over SMTP has no `text` field of its own; getMessage fills it in from the
  * stored MIME (lists leave it empty rather than parse a hundred messages).
  */
-export function messageView(row: MessageRow, text = row.content.kind === 'raw' ? '' : row.content.text) {
+export function messageView(row: MessageRow, text = row.content.kind === 'raw' || isProtectedContent(row.content) ? '' : row.content.text) {
+  if (isProtectedContent(row.content)) return withheldView(row);
   return {
     ...messageData({
       id: row.id,
@@ -59,10 +60,33 @@ export function messageView(row: MessageRow, text = row.content.kind === 'raw' ?
 }
 export type MessageView = ReturnType<typeof messageView>;
 
+/**
+ * A HIPAA message (docs/HIPAA.md): ids, status and times only. What it said, to whom, and the
+ * caller's free-form fields are stored encrypted (and shredded after the final status), and no
+ * read shows them: the same shape, with those fields empty.
+ */
+function withheldView(row: MessageRow) {
+  return {
+    ...messageData({
+      id: row.id, to: '', from: '', userName: row.account_name, operator: row.operator_name, text: '', status: row.status, subject: '',
+      externalId: null, clientId: null, callbacks: row.callbacks, alias: null,
+    }),
+    campaignId: row.campaign_id,
+    tags: [] as string[],
+    cc: [] as string[],
+    bcc: [] as string[],
+    type: 'transactional' as 'transactional' | 'marketing',
+    submittedBy: 'http' as 'http' | 'smtp',
+    sendAt: row.send_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
 export async function getMessage(db: Queryable, accountId: number, id: string): Promise<(MessageView & RejectionReason) | null> {
   const [row] = await db.query<MessageRow & Record<string, unknown>>(sql.messageById, [accountId, id]);
   if (!row) return null;
-  const view = row.content.kind !== 'raw' ? messageView(row) : messageView(row, await submittedText(db, accountId, row.content.bodyId));
+  const view = row.content.kind === 'raw' ? messageView(row, await submittedText(db, accountId, row.content.bodyId)) : messageView(row);
   return row.status === 'REJECTED' ? { ...view, ...(await rejectionReason(db, accountId, id)) } : view;
 }
 

@@ -11,6 +11,27 @@ import type { ValidMessage } from './validate.js';
  */
 export type Content = ComposedContent | RawContent;
 
+/**
+ * A HIPAA account's content as stored (src/hipaa/vault.ts): IV, ciphertext and tag of everything
+ * the message carries, base64, under the message's own data key.
+ */
+export interface SealedContent {
+  kind: 'sealed';
+  data: string;
+}
+
+/** What is left of a HIPAA message's content once its data key is destroyed. */
+export interface ShreddedContent {
+  kind: 'shredded';
+}
+
+/** Content as a messages row holds it. */
+export type StoredContent = Content | SealedContent | ShreddedContent;
+
+export function isProtectedContent(content: { kind?: string }): content is SealedContent | ShreddedContent {
+  return content.kind === 'sealed' || content.kind === 'shredded';
+}
+
 export interface ComposedContent {
   /** Absent on rows stored before raw content existed. */
   kind?: 'composed';

@@ -2,7 +2,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { Batcher, MAX_BATCH_BYTES } from '../shared/batcher.js';
 import type { QueueNotifier } from '../queue/notifier.js';
-import type { Content } from './render.js';
+import type { Content, StoredContent } from './render.js';
 
 const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
 
@@ -32,7 +32,9 @@ export interface NewMessage {
   callback_urls: string[] | null;
   tags: string[];
   envelope: { from: string; to: string[] };
-  content: Content;
+  content: StoredContent;
+  /** A HIPAA message's data key, wrapped (src/hipaa/vault.ts); absent for every other message. */
+  data_key?: string | null;
   message_id_hdr: string;
   send_at: string | null;
   created_at: string;

@@ -55,3 +55,17 @@ export function replyForError(error: unknown, stage: Stage): SmtpReply {
 export function isInternal(reply: SmtpReply): boolean {
   return reply.responseCode === 451 && reply.enhancedCode === '4.3.0';
 }
+
+/** Refusals whose text is Mailroom's own words and numbers, never a value the client sent. */
+const OWN_WORDS = new Set(['HIPAA_FEATURE_UNAVAILABLE', 'RATE_LIMITED', 'ACCOUNT_SUSPENDED', 'MESSAGE_TOO_LARGE']);
+
+/**
+ * The same refusal without its text, for the HIPAA listener (docs/HIPAA.md): a pipeline's message
+ * can quote an address, a file name or a header, which that listener never repeats. The code and
+ * the error's name still say what went wrong.
+ */
+export function withheldReply(error: unknown, reply: SmtpReply): SmtpReply {
+  if (isInternal(reply) || (error instanceof ApiError && OWN_WORDS.has(error.code))) return reply;
+  const name = error instanceof ApiError ? `${error.code}: ` : '';
+  return new SmtpReply(reply.responseCode, reply.enhancedCode, `${name}refused; the HIPAA endpoint does not repeat what was sent (docs/HIPAA.md).`);
+}

@@ -10,7 +10,7 @@ import type { Logger } from '../shared/log.js';
 import { isStorableText } from '../shared/storable.js';
 import './enhancedCodes.js';
 import { ConnectionCounter, LoginThrottle } from './limits.js';
-import { isInternal, replyForError, SmtpReply, type Stage } from './replies.js';
+import { isInternal, replyForError, SmtpReply, withheldReply, type Stage } from './replies.js';
 import type { TlsMaterial } from './tls.js';
 import type { AuditLog } from '../audit/audit.js';
 import { doorRefusal, type Door } from '../hipaa/door.js';
@@ -190,7 +190,7 @@ class SubmissionDoor {
   }
 
   private refusal(error: unknown, stage: Stage): SmtpReply {
-    const reply = replyForError(error, stage);
+    const reply = this.door === 'hipaa' ? withheldReply(error, replyForError(error, stage)) : replyForError(error, stage);
     // Only the error's message and code: a database error can carry the failed statement, and
     // with it the message's content, which no log may hold (SPEC section 10).
     if (isInternal(reply)) this.deps.log.error({ error: describe(error), stage }, 'SMTP: internal error');
@@ -275,7 +275,7 @@ class SubmissionDoor {
     const unknown = Object.keys(address.args || {});
     if (unknown.length > 0) throw new SmtpReply(555, '5.5.4', `RCPT TO parameter ${unknown.join(', ')} is not supported.`);
     const problem = checkAddress(address.address);
-    if (problem) throw new SmtpReply(553, '5.1.3', `The recipient ${address.address} ${problem}.`);
+    if (problem) throw new SmtpReply(553, '5.1.3', `The recipient ${this.door === 'hipaa' ? '' : `${address.address} `}${problem}.`);
     const principal = this.principal(session);
     await this.audited(principal, session, 'SMTP RCPT TO', () => this.deps.pipeline.checkRecipient(principal, address.address));
     return undefined;

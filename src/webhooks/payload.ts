@@ -1,3 +1,4 @@
+import { isKeyedHash } from '../hipaa/vault.js';
 import type { Sealer } from '../crypto/sealed.js';
 import { callbackSecretContext, webhookSecretContext } from '../secrets/contexts.js';
 
@@ -51,6 +52,14 @@ export interface EventPayload {
 export type EventFields = Pick<PendingDelivery, 'event_id' | 'type' | 'message_id' | 'event_at' | 'details' | 'external_id' | 'client_id' | 'alias' | 'campaign_id' | 'tags' | 'to_address' | 'from_address'>;
 
 export function eventPayload(delivery: EventFields): EventPayload {
+  // A HIPAA message (its recipient stored as a keyed hash): ids, status, time and the minimised
+  // details only; its free-form fields are the caller's and may carry PHI (docs/HIPAA.md).
+  if (isKeyedHash(delivery.to_address)) {
+    return {
+      id: delivery.event_id, type: delivery.type, messageId: delivery.message_id, externalId: null, clientId: null, alias: null,
+      campaignId: delivery.campaign_id, tags: [], to: null, from: delivery.from_address, timestamp: new Date(delivery.event_at).toISOString(), details: delivery.details,
+    };
+  }
   return {
     id: delivery.event_id,
     type: delivery.type,

@@ -151,12 +151,16 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
     async (request) => {
       const query = request.query;
       const limit = query.limit ?? 20;
-      const page = await listMessages(deps.db, principalOf(request).accountId, {
+      const principal = principalOf(request);
+      // A HIPAA account's messages keep keyed hashes of these fields: the filters are hashed alike.
+      const key = principal.accountHipaa ? await deps.pipeline.lookupKey(principal) : (value: string) => value;
+      const to = addressFilter('to', query.to);
+      const page = await listMessages(deps.db, principal.accountId, {
         status: query.status ?? null,
-        externalId: query.externalId ?? null,
-        clientId: query.clientId ?? null,
+        externalId: query.externalId === undefined ? null : key(query.externalId),
+        clientId: query.clientId === undefined ? null : key(query.clientId),
         campaignId: query.campaignId ?? null,
-        to: addressFilter('to', query.to),
+        to: to === null ? null : key(to.toLowerCase()),
         from: addressFilter('from', query.from),
         after: parseDate('after', query.after),
         before: parseDate('before', query.before),

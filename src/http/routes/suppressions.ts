@@ -44,7 +44,7 @@ function checked(address: string, field: string): string {
  * The account's suppression list (SPEC section 7). Sends to a listed address are answered
  * REJECTED (HTTP) or 550 at RCPT (SMTP). The CSV routes take and give the same columns.
  */
-export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; pipeline: Pick<SendPipeline, 'suppressionsChanged'> }): void {
+export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; clock: Clock; pipeline: Pick<SendPipeline, 'suppressionsChanged' | 'suppressionKey'> }): void {
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: CSV_LIMIT }, (_request, body, done) => done(null, body));
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
@@ -63,8 +63,10 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     { schema: { summary: 'Suppress an address ({address, reason}) or up to 1,000 ({addresses: [...]}); listed addresses keep their entry', tags: ['suppressions'], body: AddBody } },
     async (request) => {
       const entries = 'addresses' in request.body ? request.body.addresses : [request.body];
+      // A HIPAA account's list holds keyed hashes, never addresses (docs/HIPAA.md).
+      const key = await deps.pipeline.suppressionKey(principalOf(request));
       const normalized = entries.map((entry, index) => ({
-        address: checked(entry.address, 'addresses' in request.body ? `addresses[${index}].address` : 'address'),
+        address: key(checked(entry.address, 'addresses' in request.body ? `addresses[${index}].address` : 'address')),
         reason: entry.reason ?? 'MANUAL',
       }));
       const { accountId } = principalOf(request);
@@ -99,7 +101,8 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
       const parsed = parseSuppressionCsv(request.body, (request.query.reason as SuppressionReason | undefined) ?? 'MANUAL');
       if (!parsed.ok) throw validationError(parsed.details, `The CSV was not imported: ${parsed.details[0]!.field} ${parsed.details[0]!.message}.`);
       const { accountId } = principalOf(request);
-      const added = await addSuppressions(deps.db, accountId, parsed.entries, deps.clock.now());
+      const key = await deps.pipeline.suppressionKey(principalOf(request));
+      const added = await addSuppressions(deps.db, accountId, parsed.entries.map((entry) => ({ ...entry, address: key(entry.address) })), deps.clock.now());
       deps.pipeline.suppressionsChanged(accountId);
       return { meta: metaOf(request), data: { rows: parsed.entries.length, added: added.size, alreadyListed: parsed.entries.length - added.size } };
     },
@@ -109,9 +112,10 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     '/suppressions/:address',
     { schema: { summary: 'Is this address suppressed? 200 with its entry, or 404', tags: ['suppressions'], params: AddressParams } },
     async (request) => {
+      const principal = principalOf(request);
       const address = checked(request.params.address, 'address');
-      const entry = await getSuppression(deps.db, principalOf(request).accountId, address);
-      if (!entry) throw new ApiError(404, 'NOT_FOUND', `${address} is not suppressed in this account.`);
+      const entry = await getSuppression(deps.db, principal.accountId, (await deps.pipeline.suppressionKey(principal))(address));
+      if (!entry) throw new ApiError(404, 'NOT_FOUND', `${principal.accountHipaa ? 'This address' : address} is not suppressed in this account.`);
       return { meta: metaOf(request), data: entry };
     },
   );
@@ -120,10 +124,11 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     '/suppressions/:address',
     { schema: { summary: 'Remove an address from the list: it may be sent to again', tags: ['suppressions'], params: AddressParams } },
     async (request) => {
-      const { accountId } = principalOf(request);
-      const address = checked(request.params.address, 'address');
+      const principal = principalOf(request);
+      const { accountId } = principal;
+      const address = (await deps.pipeline.suppressionKey(principal))(checked(request.params.address, 'address'));
       if (!(await deleteSuppression(deps.db, accountId, address))) {
-        throw new ApiError(404, 'NOT_FOUND', `${address} is not suppressed in this account.`);
+        throw new ApiError(404, 'NOT_FOUND', `${principal.accountHipaa ? 'This address' : address} is not suppressed in this account.`);
       }
       deps.pipeline.suppressionsChanged(accountId);
       return { meta: metaOf(request), data: { address, deleted: true } };
