@@ -174,7 +174,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       reports.start();
       shredder = new Shredder(db, clock, log, { retentionMs: config.hipaaRetentionHours * 3_600_000 });
       shredder.start();
-      worker = new DeliveryWorker(db, createTransport(config), clock, log, {
+      worker = new DeliveryWorker(db, createTransport(config, log), clock, log, {
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseSeconds * 1000,
         maxRetryMs: config.maxRetryHours * 3600 * 1000,

@@ -47,6 +47,8 @@ export const SETTINGS = {
   relayMaxConnections: setting('MAILROOM_RELAY_MAX_CONNECTIONS', p.integer(1, 500), 10, 'pooled relay connections'),
   dnsServers: setting('MAILROOM_DNS_SERVERS', p.hostPortList, [] as string[], 'DNS servers (host:port,...); empty = system'),
   mxDeliveryPort: setting('MAILROOM_MX_DELIVERY_PORT', p.port, 25, 'port used to reach MX hosts'),
+  mtaSts: setting('MAILROOM_MTA_STS', p.oneOf('off', 'hipaa', 'all'), 'off', 'honour recipient domains\' MTA-STS policies (RFC 8461) in mx delivery: off, hipaa = for HIPAA mail only, all = for all mail'),
+  mtaStsPort: setting('MAILROOM_MTA_STS_PORT', p.port, 443, 'HTTPS port MTA-STS policies are fetched from (443 but in tests)'),
   publicUrl: setting('MAILROOM_PUBLIC_URL', p.url('http', 'https'), 'http://127.0.0.1:3000', 'base URL of tracking links'),
   bootstrapApiKey: setting('MAILROOM_BOOTSTRAP_API_KEY', p.text, '', 'first API key of the default account'),
   encryptionKey: setting('MAILROOM_ENCRYPTION_KEY', p.base64Key32, null as Buffer | null, 'key for encryption at rest (32 bytes, base64)'),

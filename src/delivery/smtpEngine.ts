@@ -184,7 +184,7 @@ export class SmtpEngine {
           tls: {
             servername: target.hostname,
             rejectUnauthorized: verified || options.verifyCertificates,
-            ...(options.extraCa ? { ca: [...rootCertificates, options.extraCa] } : {}),
+            ...trustedCa(options.extraCa),
           },
           connectionTimeout: options.timeoutMs,
           greetingTimeout: options.timeoutMs,
@@ -210,6 +210,14 @@ export class SmtpEngine {
       }
     }
   }
+}
+
+/**
+ * The roots a certificate that must verify is checked against: Node's, plus the PEM certificates
+ * of MAILROOM_OUTBOUND_CA_FILE when given (also used for MTA-STS policy fetches, mtaSts.ts).
+ */
+export function trustedCa(extraCa: string | undefined): { ca?: string[] } {
+  return extraCa ? { ca: [...rootCertificates, extraCa] } : {};
 }
 
 /** Nodemailer reports a failed TLS handshake as ETLS, or as ESOCKET carrying OpenSSL's message. */
