@@ -110,10 +110,13 @@ after(async () => {
   await insecure.close();
 });
 
-async function hipaa(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<{ status: number; text: string }> {
+async function hipaa(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST', idempotencyKey?: string): Promise<{ status: number; text: string }> {
   const response = await undiciFetch(`${app.mailroom.hipaa.url}${path}`, {
     method, dispatcher: insecure,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -200,6 +203,13 @@ test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, 
     placeholders: { name: mark('placeholdername'), when: mark('placeholderwhen') }, externalId: mark('tplexternalid'),
   });
   assert.equal(templated.status, 200, templated.text);
+  // An Idempotency-Key: the replay answers the same id; what is kept is keyed and withheld (the table scan below).
+  const keyed = message('ok', 'k');
+  const once = await hipaa('/emails', keyed, 'POST', 'idem-1');
+  const twice = await hipaa('/emails', keyed, 'POST', 'idem-1');
+  assert.equal((JSON.parse(twice.text) as { data: { id: string } }).data.id, (JSON.parse(once.text) as { data: { id: string } }).data.id);
+  const [idempotency] = await app.mailroom.db.query<{ request_hash: string }>('SELECT request_hash FROM idempotency_keys');
+  assert.match(idempotency!.request_hash, /^hmac:[0-9a-f]{64}$/);
   const bulk = await hipaa('/emails/bulk', { messages: [message('ok', 'd'), { ...message('ok', 'e'), from: `${mark('badfrom')}@unverified.test` }] });
   assert.equal(bulk.status, 200, bulk.text);
   assert.equal(findSentinels(JSON.stringify((JSON.parse(bulk.text) as { results: { error?: unknown }[] }).results.map((result) => result.error ?? null))).length, 0, 'a refusal in a bulk answer repeats nothing');
@@ -239,7 +249,7 @@ test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, 
     app.mailroom.worker!.wakeUp();
     const current = [...(await statuses()).values()];
     // The one refused at RCPT had its Cc and Bcc delivered: DELIVERED, its To suppressed.
-    return current.filter((status) => status === 'DELIVERED').length === 5 && current.includes('DEFERRED');
+    return current.filter((status) => status === 'DELIVERED').length === 6 && current.includes('DEFERRED');
   }, 30_000, 'deliveries and a deferral');
   for (const value of [sentinel('ato'), sentinel('atext'), sentinel('smtpsubject'), sentinel('placeholdername')]) {
     assert.equal(received.some((entry) => entry.raw.toLowerCase().includes(value) || entry.to.some((to) => to.includes(value))), true, `${value} reached its recipient: ${received.map((entry) => entry.raw.slice(0, 3000)).join("\n=====\n")}`);
@@ -266,10 +276,10 @@ test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, 
   // Kept for the retention period (an hour here), then everything that reached a final status
   // is shredded (the deferred one is not final yet).
   const keysBefore = await app.mailroom.db.query<{ wrapped: string }>('SELECT wrapped FROM message_keys');
-  assert.equal(keysBefore.length, 6);
+  assert.equal(keysBefore.length, 7);
   assert.equal(await app.mailroom.shredder!.sweep(), 0);
   clock.advance(61 * 60_000);
-  assert.equal(await app.mailroom.shredder!.sweep(), 5);
+  assert.equal(await app.mailroom.shredder!.sweep(), 6);
   const left = await app.mailroom.db.query<{ id: string; status: string; kind: string }>(
     "SELECT m.id, m.status, m.content->>'kind' AS kind FROM messages m JOIN accounts a ON a.id = m.account_id WHERE a.name = 'clinic'",
   );
@@ -282,7 +292,7 @@ test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, 
   await app.mailroom.shredder!.rewriteKeys();
   const stillKept = new Set((await app.mailroom.db.query<{ wrapped: string }>('SELECT wrapped FROM message_keys')).map((row) => row.wrapped));
   const shreddedKeys = keysBefore.map((row) => row.wrapped).filter((wrapped) => !stillKept.has(wrapped));
-  assert.equal(shreddedKeys.length, 5);
+  assert.equal(shreddedKeys.length, 6);
 
   // Nowhere: not in a column of any table,
   const tables = await app.mailroom.db.query<{ name: string }>("SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
@@ -310,7 +320,7 @@ test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, 
   // The API's own reads show ids and statuses only.
   const list = await hipaa('/emails?limit=100');
   assert.equal(list.status, 200);
-  assert.equal((JSON.parse(list.text) as { data: unknown[] }).data.length, 6);
+  assert.equal((JSON.parse(list.text) as { data: unknown[] }).data.length, 7);
   assert.deepEqual(findSentinels(list.text), []);
   for (const id of ids) {
     assert.deepEqual(findSentinels((await hipaa(`/emails/${id}`)).text), []);
