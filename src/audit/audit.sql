@@ -1,24 +1,24 @@
--- name: ensureHeads
--- A chain starts from the empty hash at position 0.
-INSERT INTO audit_heads (account_id, seq, hash)
-SELECT a, 0, '' FROM unnest($1::bigint[]) AS a
-ON CONFLICT (account_id) DO NOTHING;
-
 -- name: lockHeads
--- The heads of the batch's chains, locked until it commits (accounts in order: no deadlock
--- between processes writing the same accounts).
-SELECT account_id, seq, hash FROM audit_heads WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE;
+-- The heads of the batch's chains, made (a chain starts from the empty hash at position 0) and
+-- locked until the batch commits, in one statement: the no-op update takes the row lock of a
+-- head that exists. Accounts in order: no deadlock between processes writing the same accounts.
+INSERT INTO audit_heads AS h (account_id, seq, hash)
+SELECT a, 0, '' FROM unnest($1::bigint[]) AS a ORDER BY a
+ON CONFLICT (account_id) DO UPDATE SET seq = h.seq
+RETURNING account_id, seq, hash;
 
--- name: insertEntries
-INSERT INTO audit_log (account_id, seq, at, actor, operator, action, target, remote_address, outcome, status, key_id, prev_hash, hash)
-SELECT r.account_id, r.seq, r.at, r.actor, r.operator, r.action, r.target, r.remote_address, r.outcome, r.status, r.key_id, r.prev_hash, r.hash
-FROM jsonb_to_recordset($1::jsonb) AS r(account_id bigint, seq bigint, at timestamptz, actor text, operator text, action text, target text,
-  remote_address text, outcome text, status text, key_id text, prev_hash text, hash text);
-
--- name: moveHeads
-UPDATE audit_heads h SET seq = r.seq, hash = r.hash
-FROM jsonb_to_recordset($1::jsonb) AS r(account_id bigint, seq bigint, hash text)
-WHERE h.account_id = r.account_id;
+-- name: appendEntries
+-- The entries, and the heads moved to each chain's last one, in one statement.
+WITH r AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(account_id bigint, seq bigint, at timestamptz, actor text, operator text, action text, target text,
+    remote_address text, outcome text, status text, key_id text, prev_hash text, hash text)
+), entries AS (
+  INSERT INTO audit_log (account_id, seq, at, actor, operator, action, target, remote_address, outcome, status, key_id, prev_hash, hash)
+  SELECT account_id, seq, at, actor, operator, action, target, remote_address, outcome, status, key_id, prev_hash, hash FROM r
+)
+UPDATE audit_heads h SET seq = last.seq, hash = last.hash
+FROM (SELECT DISTINCT ON (account_id) account_id, seq, hash FROM r ORDER BY account_id, seq DESC) last
+WHERE h.account_id = last.account_id;
 
 -- name: page
 -- An account's entries, oldest first, after position $2.

@@ -4,7 +4,7 @@ import { Batcher } from '../shared/batcher.js';
 import type { Clock } from '../shared/clock.js';
 import { AuditChain, type AuditFields } from './chain.js';
 
-const sql = sqlFile(new URL('./audit.sql', import.meta.url), ['ensureHeads', 'lockHeads', 'insertEntries', 'moveHeads', 'page', 'heads', 'chainAccounts'] as const);
+const sql = sqlFile(new URL('./audit.sql', import.meta.url), ['lockHeads', 'appendEntries', 'page', 'heads', 'chainAccounts'] as const);
 
 /** What happened, by whom, from where, and how it ended: ids and codes only, never content. */
 export interface AuditEvent {
@@ -77,7 +77,6 @@ export class AuditLog {
     const at = this.clock.now().toISOString();
     const accounts = [...new Set(events.map((event) => event.accountId))].sort((a, b) => a - b);
     await this.db.transaction(async (tx) => {
-      await tx.query(sql.ensureHeads, [accounts]);
       const heads = new Map((await tx.query<{ account_id: number | string; seq: number | string; hash: string }>(sql.lockHeads, [accounts]))
         .map((row) => [Number(row.account_id), { seq: Number(row.seq), hash: row.hash }]));
       const rows = events.map((event) => {
@@ -90,8 +89,7 @@ export class AuditLog {
           remote_address: event.remoteAddress, outcome: event.outcome, status: event.status, key_id: this.chain.currentKeyId, prev_hash: fields.prevHash, hash,
         };
       });
-      await tx.query(sql.insertEntries, [JSON.stringify(rows)]);
-      await tx.query(sql.moveHeads, [JSON.stringify(accounts.map((account) => ({ account_id: account, ...heads.get(account)! })))]);
+      await tx.query(sql.appendEntries, [JSON.stringify(rows)]);
     });
     return events.map(() => undefined);
   }
