@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesPooled } from './random.js';
 
 /**
  * AES-256-GCM, the one cipher of the crypto module: a random 96-bit IV per encryption (never
@@ -21,7 +22,7 @@ export interface Encrypted {
 
 export function encrypt(key: Buffer, plaintext: Buffer, aad: Buffer): Encrypted {
   checkKey(key);
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesPooled(IV_BYTES);
   const cipher = createCipheriv(CIPHER, key, iv);
   cipher.setAAD(aad);
   const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);

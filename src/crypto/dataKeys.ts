@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random.js';
 import { decrypt, encrypt, IV_BYTES, KEY_BYTES } from './aead.js';
 import { SealedValueError, type SealContext, type Sealer } from './sealed.js';
 
@@ -8,7 +8,7 @@ import { SealedValueError, type SealContext, type Sealer } from './sealed.js';
  * key. Rotating the master key then re-wraps the small data keys, not the data.
  */
 export function generateDataKey(): Buffer {
-  return randomBytes(KEY_BYTES);
+  return randomBytesPooled(KEY_BYTES);
 }
 
 /** The data key as sealed text, under the ring's current key. */

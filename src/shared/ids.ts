@@ -1,16 +1,5 @@
-import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
-
-/** Random bytes drawn from a refilled pool: one system call per 4 KiB instead of one per id. */
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
-function randomSlice(size: number): Buffer {
-  if (poolOffset + size > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  poolOffset += size;
-  return pool.subarray(poolOffset - size, poolOffset);
-}
+import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytesPooled } from '../crypto/random.js';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
@@ -25,7 +14,7 @@ export function newMessageId(now = Date.now()): string {
     time = ALPHABET[value % 32] + time;
     value = Math.floor(value / 32);
   }
-  const random = randomSlice(12);
+  const random = randomBytesPooled(12);
   let tail = '';
   for (const byte of random) tail += ALPHABET[byte & 31];
   return time + tail;
