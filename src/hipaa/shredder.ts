@@ -15,6 +15,9 @@ const SWEEP_INTERVAL_MS = 2_000;
  */
 const REWRITE_INTERVAL_MS = 60_000;
 
+/** About 40,000 keys with their index: copied in tens of milliseconds. */
+const MAX_REWRITE_BYTES = 8 * 1024 * 1024;
+
 export interface ShredderOptions {
   /** MAILROOM_HIPAA_RETENTION_HOURS: content is kept this long after the final status. */
   retentionMs: number;
@@ -68,11 +71,20 @@ export class Shredder {
     return total;
   }
 
-  /** Rewrites the key table so that shredded keys leave the data files (see REWRITE_INTERVAL_MS). */
-  async rewriteKeys(): Promise<void> {
+  /**
+   * Rewrites the key table so that shredded keys leave the data files (see REWRITE_INTERVAL_MS).
+   * The rewrite locks the table, and with it every account's storing statement and every claim
+   * (both read it), for as long as it copies: only while the table is small (the keys of a
+   * normal flow of messages in flight); behind a large backlog it waits for the next sweep.
+   * Returns whether it rewrote.
+   */
+  async rewriteKeys(): Promise<boolean> {
+    const [size] = await this.db.query<{ bytes: number | string }>("SELECT pg_total_relation_size('message_keys') AS bytes");
+    if (Number(size?.bytes ?? 0) > MAX_REWRITE_BYTES) return false;
     this.shreddedSinceRewrite = 0;
     this.lastRewriteAt = this.clock.now().getTime();
     await this.db.query('VACUUM FULL message_keys');
+    return true;
   }
 
   private schedule(delayMs: number): void {
