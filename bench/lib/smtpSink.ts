@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { onCleanup } from './cleanup.js';
+import { MessageCounter } from './messageCounter.js';
 import { freePort } from './processes.js';
 
 /**
@@ -25,12 +25,6 @@ export interface CountingSink {
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 
-interface Tracker {
-  target: number;
-  firstAt: number | null;
-  resolve(times: { firstAt: number; doneAt: number }): void;
-}
-
 export async function startCountingSink(maxConnections = 1000): Promise<CountingSink> {
   if (!existsSync(SMTP_SINK)) throw new Error(`${SMTP_SINK} is missing: apt-get install postfix`);
   const port = await freePort();
@@ -38,10 +32,9 @@ export async function startCountingSink(maxConnections = 1000): Promise<Counting
   const user = process.getuid?.() === 0 ? ['-u', 'postfix'] : [];
   const args = [...user, '-c', '-m', String(maxConnections), `127.0.0.1:${port}`, String(maxConnections)];
   const child = spawn(SMTP_SINK, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let count = 0;
+  const counter = new MessageCounter('smtp-sink');
   let carry = '';
   let stderr = '';
-  let trackers: Tracker[] = [];
   child.stdout.setEncoding('latin1');
   child.stdout.on('data', (chunk: string) => {
     const text = carry + chunk;
@@ -53,16 +46,7 @@ export async function startCountingSink(maxConnections = 1000): Promise<Counting
     carry = text.slice(end + 1);
     const at = text.lastIndexOf('mesg=', end);
     if (at === -1) return;
-    const value = Number(text.slice(at + 5, end));
-    if (!Number.isInteger(value) || value <= count) return;
-    count = value;
-    const now = performance.now();
-    for (const tracker of trackers) tracker.firstAt ??= now;
-    const done = trackers.filter((tracker) => count >= tracker.target);
-    if (done.length > 0) {
-      trackers = trackers.filter((tracker) => count < tracker.target);
-      for (const tracker of done) tracker.resolve({ firstAt: tracker.firstAt ?? now, doneAt: now });
-    }
+    counter.update(Number(text.slice(at + 5, end)));
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -77,32 +61,8 @@ export async function startCountingSink(maxConnections = 1000): Promise<Counting
   return {
     port,
     pid: child.pid,
-    count: () => count,
-    track(more, stallMs) {
-      const target = count + more;
-      return new Promise((resolve, reject) => {
-        let last = count;
-        let lastChange = performance.now();
-        const timer = setInterval(() => {
-          if (count !== last) {
-            last = count;
-            lastChange = performance.now();
-          } else if (performance.now() - lastChange > stallMs) {
-            clearInterval(timer);
-            trackers = trackers.filter((tracker) => tracker.target !== target);
-            reject(new Error(`smtp-sink stuck at ${count - (target - more)} of ${more} messages for ${stallMs / 1000} s`));
-          }
-        }, 250);
-        trackers.push({
-          target,
-          firstAt: null,
-          resolve: (times) => {
-            clearInterval(timer);
-            resolve(times);
-          },
-        });
-      });
-    },
+    count: () => counter.count,
+    track: (more, stallMs) => counter.track(more, stallMs),
     stop,
   };
 }

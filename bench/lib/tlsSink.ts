@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { MessageCounter } from './messageCounter.js';
 import { generate } from 'selfsigned';
 import { ROOT } from './preamble.js';
 import { childEnv, freePort, startChild } from './processes.js';
@@ -27,12 +27,6 @@ export interface TlsSinkOptions {
   /** The names the sink's certificate is valid for (DNS subjectAltNames; `*.example` wildcards allowed). */
   hostnames: string[];
   maxConnections?: number;
-}
-
-interface Tracker {
-  target: number;
-  firstAt: number | null;
-  resolve(times: { firstAt: number; doneAt: number }): void;
 }
 
 /** A CA (RSA-2048, SHA-256) and a server certificate for `hostnames` signed by it, as PEM files in `dir`. */
@@ -64,10 +58,9 @@ export async function startTlsSink(options: TlsSinkOptions): Promise<TlsSink> {
   const child = startChild('TLS sink', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/tlsSinkServer.ts'), String(port), keyFile, certFile, String(maxConnections)], {
     cwd: ROOT, env: childEnv({}),
   });
-  let count = 0;
+  const counter = new MessageCounter('the TLS sink');
   let tls = 0;
   let sessions = 0;
-  let trackers: Tracker[] = [];
   let partial = '';
   let ready: () => void = () => undefined;
   const listening = new Promise<void>((resolve) => (ready = resolve));
@@ -79,16 +72,9 @@ export async function startTlsSink(options: TlsSinkOptions): Promise<TlsSink> {
     if (lines.includes('listening')) ready();
     if (!counts) return;
     sessions = Number(counts[3]);
-    if (Number(counts[1]) <= count) return;
-    count = Number(counts[1]);
+    if (Number(counts[1]) <= counter.count) return;
     tls = Number(counts[2]);
-    const now = performance.now();
-    for (const tracker of trackers) tracker.firstAt ??= now;
-    const done = trackers.filter((tracker) => count >= tracker.target);
-    if (done.length > 0) {
-      trackers = trackers.filter((tracker) => count < tracker.target);
-      for (const tracker of done) tracker.resolve({ firstAt: tracker.firstAt ?? now, doneAt: now });
-    }
+    counter.update(Number(counts[1]));
   });
   const exited = child.exited.then((exit) => {
     throw new Error(`the TLS sink exited (code ${exit.code}, signal ${exit.signal}) before it listened.\n${child.describeOutput()}`);
@@ -109,34 +95,10 @@ export async function startTlsSink(options: TlsSinkOptions): Promise<TlsSink> {
     port,
     pid: child.process.pid!,
     caFile,
-    count: () => count,
+    count: () => counter.count,
     overTls: () => tls,
     sessions: () => sessions,
-    track(more, stallMs) {
-      const target = count + more;
-      return new Promise((resolve, reject) => {
-        let last = count;
-        let lastChange = performance.now();
-        const timer = setInterval(() => {
-          if (count !== last) {
-            last = count;
-            lastChange = performance.now();
-          } else if (performance.now() - lastChange > stallMs) {
-            clearInterval(timer);
-            trackers = trackers.filter((tracker) => tracker.target !== target);
-            reject(new Error(`the TLS sink stuck at ${count - (target - more)} of ${more} messages for ${stallMs / 1000} s`));
-          }
-        }, 250);
-        trackers.push({
-          target,
-          firstAt: null,
-          resolve: (times) => {
-            clearInterval(timer);
-            resolve(times);
-          },
-        });
-      });
-    },
+    track: (more, stallMs) => counter.track(more, stallMs),
     async stop() {
       await child.stop('SIGTERM', 5_000);
     },
