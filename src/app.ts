@@ -138,7 +138,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort }, metrics, log);
       log.info({ url: metricsServer.url }, 'Mailroom metrics listening');
     }
-    const audit = new AuditLog(db, new AuditChain(ring), clock);
+    const audit = new AuditLog(db, new AuditChain(ring), clock, log);
+    // The api role's sends write audit entries to be chained (src/audit/audit.ts); it also
+    // chains those a stopped process left waiting.
+    if (config.roles.includes('api')) audit.startSweeping();
     const notifier = new QueueNotifier(db);
     const writer = createMessageWriter(db, notifier);
     const suppressions = new SuppressionChecker(db);

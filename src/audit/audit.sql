@@ -30,3 +30,16 @@ SELECT account_id, seq, hash FROM audit_heads ORDER BY account_id;
 
 -- name: chainAccounts
 SELECT DISTINCT account_id FROM audit_log ORDER BY account_id;
+
+-- name: takePending
+-- Entries written beside their actions (audit_pending, migration 024: a row per storing
+-- statement), oldest first, taken off the waiting table by the transaction that chains them. Locked in id order, so two processes
+-- chaining at once never deadlock: the second waits for the first's rows and finds them gone.
+WITH taken AS (
+  SELECT id FROM audit_pending ORDER BY id LIMIT $1 FOR UPDATE
+)
+DELETE FROM audit_pending p USING taken WHERE p.id = taken.id
+RETURNING p.id, p.entries;
+
+-- name: anyPending
+SELECT EXISTS (SELECT 1 FROM audit_pending) AS pending;

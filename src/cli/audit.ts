@@ -53,7 +53,11 @@ export async function auditCommand(args: string[], options: CliOptions): Promise
       }
       accountId = Number(account.id);
     }
-    const result = await verifyAudit(db, new AuditChain(loadKeyRing(config)), accountId);
+    const chain = new AuditChain(loadKeyRing(config));
+    // Entries written beside their actions and not yet chained (a server stopped before it
+    // chained them) are chained first, so that the walk covers every recorded action.
+    await new AuditLog(db, chain, systemClock).chainPending();
+    const result = await verifyAudit(db, chain, accountId);
     for (const problem of result.problems) console.log(`account ${problem.accountId}, entry ${problem.seq}: ${problem.problem}`);
     console.log(result.problems.length === 0
       ? `audit log intact: ${result.entries} entries in ${result.accounts} chain(s)`

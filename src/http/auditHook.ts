@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditLog } from '../audit/audit.js';
+import type { AuditEvent, AuditLog } from '../audit/audit.js';
+import type { SendAudit } from '../sending/pipeline.js';
 import type { Logger } from '../shared/log.js';
 
 /** Response bodies that name the messages a send made: their ids are the action's target. */
@@ -7,6 +8,34 @@ const ID_FIELD = /"id":"([0-9a-z]{22})"/g;
 const ERROR_CODE = /"code":"([A-Z_]{1,64})"/;
 /** A message id, or a numeric id (webhooks, credentials, lists). */
 const MAILROOM_ID = /^(?:[0-9a-z]{22}|\d{1,19})$/;
+
+/** The sends whose entries their storing statements write (POST /emails of a HIPAA account). */
+const sendAudits = new WeakMap<FastifyRequest, SendAudit>();
+
+/** Who did a request and from where, as its entry says. */
+function who(request: FastifyRequest): Pick<AuditEvent, 'actor' | 'operator' | 'action' | 'remoteAddress'> | null {
+  const principal = request.principal;
+  if (!principal?.accountHipaa) return null;
+  return {
+    actor: principal.keyId === null ? 'smtp-credential' : `key:${principal.keyId}`,
+    operator: principal.operatorName,
+    action: `${request.method} ${request.routeOptions.url ?? 'unrouted'}`,
+    remoteAddress: request.ip,
+  };
+}
+
+/**
+ * A HIPAA account's send, on a server that audits: the pipeline writes its entry with the
+ * messages (one commit for both), and the hook below then only has the entry chained. Null for
+ * every other request.
+ */
+export function sendAuditOf(request: FastifyRequest): SendAudit | null {
+  const stamp = who(request);
+  if (!stamp) return null;
+  const audit: SendAudit = { event: { accountId: request.principal!.accountId, ...stamp }, written: false };
+  sendAudits.set(request, audit);
+  return audit;
+}
 
 /**
  * Every API request of a HIPAA account goes on its audit log before it is answered (docs/HIPAA.md):
@@ -17,8 +46,13 @@ const MAILROOM_ID = /^(?:[0-9a-z]{22}|\d{1,19})$/;
 export function auditHook(audit: AuditLog, log: Logger) {
   return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
     const principal = request.principal;
-    if (!principal?.accountHipaa) return payload;
+    const stamp = who(request);
+    if (!principal || !stamp) return payload;
     const status = reply.statusCode;
+    if (status < 300 && sendAudits.get(request)?.written) {
+      audit.chainSoon();
+      return payload;
+    }
     const text = typeof payload === 'string' ? payload : '';
     const params = request.params as Record<string, unknown> | undefined;
     // A refused request may name anything (a typo, a patient's name): only an id of Mailroom's
@@ -30,11 +64,8 @@ export function auditHook(audit: AuditLog, log: Logger) {
     try {
       await audit.record({
         accountId: principal.accountId,
-        actor: principal.keyId === null ? 'smtp-credential' : `key:${principal.keyId}`,
-        operator: principal.operatorName,
-        action: `${request.method} ${request.routeOptions.url ?? 'unrouted'}`,
+        ...stamp,
         target: [...named, ...made].join(' ').slice(0, 30_000) || null,
-        remoteAddress: request.ip,
         outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'failed',
         status: code ? `${status} ${code}` : String(status),
       });

@@ -13,7 +13,7 @@ import type { Metrics } from '../shared/metrics.js';
 import { ApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { authHook } from './auth.js';
-import { auditHook } from './auditHook.js';
+import { auditHook, sendAuditOf } from './auditHook.js';
 import { hipaaExcluded } from '../hipaa/features.js';
 import { auditRoutes } from './routes/audit.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -161,7 +161,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(deps.authenticator, door));
     if (deps.audit) api.addHook('onSend', auditHook(deps.audit, deps.log));
-    emailRoutes(api, deps);
+    emailRoutes(api, { ...deps, sendAudit: deps.audit ? sendAuditOf : null });
     await api.register(async (scope) => {
       scope.addHook('onRequest', hipaaExcluded('The sandbox catcher', 'it would keep and show message content'));
       sandboxRoutes(scope, deps);

@@ -6,7 +6,8 @@
 -- The suppression list is read here too, in the same round trip: a message whose To is on its
 -- account's list is stored REJECTED, with the entry in its event, and not queued; the
 -- statement returns those (the caller answers them REJECTED). A message the pipeline already
--- rejected keeps its own details.
+-- rejected keeps its own details. ($3: the audit entries of HIPAA accounts' requests, committed
+-- with their messages and chained later, src/audit/audit.ts.)
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
     id text, account_id bigint, operator_id bigint, status text, to_address text, from_address text,
@@ -60,6 +61,8 @@ WITH input AS (
 ), e AS (
   INSERT INTO message_events (message_id, account_id, type, created_at, details)
   SELECT id, account_id, status, created_at, COALESCE(event_details, '{}'::jsonb) FROM batch
+), audit AS (
+  INSERT INTO audit_pending (entries) SELECT $3::jsonb WHERE jsonb_array_length($3::jsonb) > 0
 ), q AS (
   INSERT INTO queue (message_id, account_id, domain, due_at, queued_at, size)
   SELECT id, account_id, domain, due_at, created_at, size FROM batch WHERE due_at IS NOT NULL

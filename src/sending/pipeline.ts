@@ -23,6 +23,7 @@ import type { Suppression, SuppressionChecker } from '../suppression/suppression
 import type { SuppressionCache } from '../suppression/cache.js';
 import type { HipaaVault } from '../hipaa/vault.js';
 import { normalizeAddress } from '../suppression/suppressions.js';
+import type { AuditEvent, PendingAuditEntry } from '../audit/audit.js';
 
 /**
  * The one send pipeline: validate, apply policy, render, store, enqueue. HTTP (and later SMTP
@@ -34,6 +35,18 @@ export interface SendContext {
   meta: Meta;
   unsubscribeMsg: string | null;
   idempotencyKey: string | null;
+  /** A HIPAA account's request on an audited door: its entry is stored with its messages. */
+  audit?: SendAudit | null;
+}
+
+/**
+ * The audit entry of a send, written by the statement that stores the messages, so that the
+ * answer waits for one commit and a stored message is never missing from the log. The door says
+ * who and from where; the pipeline adds what was made; `written` tells the door it was done.
+ */
+export interface SendAudit {
+  event: Omit<AuditEvent, 'target' | 'outcome' | 'status'>;
+  written: boolean;
 }
 
 export interface Prepared {
@@ -194,8 +207,9 @@ export class SendPipeline {
     const everyone = [message.to, ...message.cc, ...message.bcc].map((entry) => entry.address);
     const key = await this.suppressionKey(principal);
     const suppressed = everyone.length > 1 || answerStored ? await this.deps.suppressions.suppressed(principal.accountId, everyone.map(key)) : new Map<string, Suppression>();
-    const toSuppression = suppressed.get(key(message.to.address)) ?? null;
-    const recipients = everyone.filter((address) => address === message.to.address || !suppressed.has(key(address)));
+    // (Nothing looked up, nothing to hash: a HIPAA account's key is an HMAC, paid once by the seal.)
+    const toSuppression = suppressed.size > 0 ? suppressed.get(key(message.to.address)) ?? null : null;
+    const recipients = suppressed.size === 0 ? everyone : everyone.filter((address) => address === message.to.address || !suppressed.has(key(address)));
     for (const [field, list] of [['cc', message.cc], ['bcc', message.bcc]] as const) {
       list.forEach((entry, index) => {
         const hit = suppressed.get(key(entry.address));
@@ -328,13 +342,15 @@ export class SendPipeline {
     if (key === null) {
       const { submission, response } = await build();
       const { rows, bodies } = submission;
+      const audit = this.auditEntries(context, rows, response.statusCode);
       let rejected: StoredRejection[] = [];
-      if (rows.length === 1 || bodies.length > 0) rejected = await writer.submit(submission);
+      if (rows.length === 1 || bodies.length > 0) rejected = await writer.submit({ ...submission, audit });
       else if (rows.length > 1) {
-        const stored = await insertMessages(db, rows);
+        const stored = await insertMessages(db, rows, [], audit);
         if (stored.queued > 0) this.deps.notifier.poke();
         rejected = stored.rejected;
       }
+      if (audit.length > 0) context.audit!.written = true;
       this.deps.metrics.accepted.inc(rows.length);
       if (rejected.length > 0) markRejected(response.body, rejected);
       return response;
@@ -348,12 +364,14 @@ export class SendPipeline {
     if (earlier) return earlier;
     const { submission, response } = await build();
     const { rows, bodies } = submission;
+    const audit = this.auditEntries(context, rows, response.statusCode);
     try {
       await db.transaction(async (tx) => {
         const kept = context.principal.accountHipaa ? { statusCode: response.statusCode, body: withheldResponseBody(response.body) } : response;
         if (!(await claimKey(tx, accountId, key, hash, kept, clock.now()))) throw new KeyTaken();
-        if (rows.length > 0) await insertMessages(tx, rows, bodies);
+        if (rows.length > 0) await insertMessages(tx, rows, bodies, audit);
       });
+      if (audit.length > 0) context.audit!.written = true;
       if (rows.length > 0) this.deps.notifier.poke();
       this.deps.metrics.accepted.inc(rows.length);
       return response;
@@ -364,6 +382,13 @@ export class SendPipeline {
       if (winner) return winner;
       throw error;
     }
+  }
+
+  /** The request's audit entry, naming the messages it stores; none when nothing is stored (the door records the request itself). */
+  private auditEntries(context: SendContext, rows: readonly NewMessage[], statusCode: number): PendingAuditEntry[] {
+    if (!context.audit || rows.length === 0) return [];
+    const target = rows.map((row) => row.id).join(' ').slice(0, 30_000);
+    return [{ ...context.audit.event, target, outcome: 'ok', status: String(statusCode), at: this.deps.clock.now().toISOString() }];
   }
 }
 

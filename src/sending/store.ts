@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import { Batcher, MAX_BATCH_BYTES } from '../shared/batcher.js';
 import type { QueueNotifier } from '../queue/notifier.js';
+import { pendingEntryJson, type PendingAuditEntry } from '../audit/audit.js';
 import type { Content, StoredContent } from './render.js';
 
 const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
@@ -60,6 +61,8 @@ export interface NewBody {
 export interface Submission {
   rows: NewMessage[];
   bodies: NewBody[];
+  /** A HIPAA account's audit entry of the request, committed with its messages (src/audit/audit.ts). */
+  audit?: PendingAuditEntry[];
 }
 
 /** A message the store found on its account's suppression list: stored REJECTED, not queued. */
@@ -84,10 +87,10 @@ export interface StoreResult {
 const LARGE_MESSAGE_CHARS = 256 * 1024;
 
 /** Stores messages (and their bodies); says how many were queued (the caller wakes the workers) and which were suppressed. */
-export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = []): Promise<StoreResult> {
+export async function insertMessages(db: Queryable, messages: readonly NewMessage[], bodies: readonly NewBody[] = [], audit: readonly PendingAuditEntry[] = []): Promise<StoreResult> {
   const encodedBodies = bodies.map((body) => ({ id: body.id, account_id: body.account_id, raw: body.raw.toString('base64'), created_at: body.created_at }));
   const large = encodedBodies.some((body) => body.raw.length > LARGE_MESSAGE_CHARS) || messages.some((message) => message.content.kind !== 'raw' && message.size > LARGE_MESSAGE_CHARS);
-  const params = [JSON.stringify(messages), JSON.stringify(encodedBodies)];
+  const params = [JSON.stringify(messages), JSON.stringify(encodedBodies), JSON.stringify(audit.map(pendingEntryJson))];
   // A large statement is sent unnamed, with its parameters apart from the SQL text: PGlite runs a
   // named one as EXECUTE with the values spelled into the statement as literals, which its
   // parser copies several times over (a 13 MB message took 80 MB more of its memory).
@@ -127,7 +130,8 @@ export function createMessageWriter(db: Database, notifier: QueueNotifier): Batc
     flush: async (items) => {
       const rows = items.length === 1 ? items[0]!.rows : items.flatMap((item) => item.rows);
       const bodies = items.flatMap((item) => item.bodies);
-      const { queued, rejected } = await insertMessages(db, rows, bodies);
+      const audit = items.flatMap((item) => item.audit ?? []);
+      const { queued, rejected } = await insertMessages(db, rows, bodies, audit);
       if (queued > 0) notifier.poke();
       if (rejected.length === 0) return items.map(() => []);
       const byId = new Map(rejected.map((entry) => [entry.id, entry]));

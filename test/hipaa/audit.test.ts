@@ -7,7 +7,7 @@ import { createKey } from '../../src/accounts/apiKeys.js';
 import { verifyAudit } from '../../src/audit/audit.js';
 import { AuditChain } from '../../src/audit/chain.js';
 import { addDomain } from '../../src/domains/domains.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestStore, type TestStore } from '../helpers/database.js';
 import { freePort, prepareStore, runCli } from '../helpers/process.js';
 
@@ -103,6 +103,32 @@ test('API and SMTP actions are on the account\'s audit log, with who, what, from
   const verified = await verifyAudit(app!.mailroom.db, new AuditChain(app!.mailroom.secrets.ring));
   assert.deepEqual(verified.problems, []);
   assert.ok(verified.entries >= 8);
+});
+
+test('a send\'s entry commits with its messages and is chained soon after; an entry a stopped process left waiting is chained before the log is read', async () => {
+  const { db, secrets } = app!.mailroom;
+  const account = (await requireAccount(db, 'clinic')).id;
+  const message = { from: 'lab@clinic.example', subject: `Results ${SENTINEL}`, text: `Body ${SENTINEL}` };
+  const bulk = await hipaa('/emails/bulk', { method: 'POST', json: { messages: [{ ...message, to: 'a@example.com' }, { ...message, to: 'b@example.com' }] } });
+  assert.equal(bulk.status, 200);
+  const ids = ((await bulk.json()) as { results: { data: { id: string } }[] }).results.map((result) => result.data.id);
+  const pending = async () => Number((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_pending'))[0]!.n);
+  // Nothing reads the log here: the server chains the entry of its own accord.
+  await eventually(async () => (await pending()) === 0, 15_000, 'the send\'s entry chained');
+  const [sent] = await db.query<{ action: string; target: string; outcome: string; status: string }>(
+    'SELECT action, target, outcome, status FROM audit_log WHERE account_id = $1 ORDER BY seq DESC LIMIT 1', [account]);
+  assert.deepEqual(sent, { action: 'POST /emails/bulk', target: ids.join(' '), outcome: 'ok', status: '200' });
+
+  // A process killed after its send committed and before it chained the entry: the entry waits
+  // in audit_pending, and is on the chain before the next read of the log.
+  const leftWaiting = { account_id: account, at: new Date().toISOString(), actor: `key:${hipaaKeyId}`, operator: 'default', action: 'POST /emails', target: 'left-waiting', remote_address: '127.0.0.1', outcome: 'ok', status: '200' };
+  await db.query('INSERT INTO audit_pending (entries) VALUES ($1::jsonb)', [JSON.stringify([leftWaiting])]);
+  const page = await hipaa('/audit?limit=1000');
+  assert.equal(page.status, 200);
+  const entries = ((await page.json()) as { data: Entry[] }).data;
+  assert.deepEqual(entries.slice(-2).map((entry) => entry.target), [ids.join(' '), 'left-waiting']);
+  assert.equal(await pending(), 0);
+  assert.deepEqual((await verifyAudit(db, new AuditChain(secrets.ring))).problems, []);
 });
 
 test('the chain finds an edited entry, a deleted one and a cut-off end; operator commands are audited; mailroom audit verify says so', async () => {

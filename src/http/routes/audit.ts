@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { auditPage, type AuditEntry } from '../../audit/audit.js';
+import { auditPage, type AuditEntry, type AuditLog } from '../../audit/audit.js';
 import type { Database } from '../../db/database.js';
 import { csvLines } from '../../reports/exports.js';
 import { principalOf } from '../auth.js';
@@ -24,13 +24,16 @@ const COLUMNS = ['seq', 'at', 'actor', 'operator', 'action', 'target', 'remoteAd
 const cells = (entry: AuditEntry) => COLUMNS.map((column) => entry[column]);
 
 /** GET /audit: the account's audit log (docs/HIPAA.md), oldest first; `mailroom audit verify` checks its chain. */
-export function auditRoutes(app: FastifyInstance, deps: { db: Database }): void {
+export function auditRoutes(app: FastifyInstance, deps: { db: Database; audit?: AuditLog | null }): void {
   app.get<{ Querystring: Static<typeof Query> }>(
     '/audit',
     { schema: { summary: "The account's audit log, oldest first (HIPAA accounts: every API and SMTP action and every operator command on it); CSV with format=csv", tags: ['audit'], querystring: Query, response: { 200: Page, 400: ErrorResponse } } },
     async (request, reply) => {
       const { accountId } = principalOf(request);
       const { after = 0, limit = 100, format = 'json' } = request.query;
+      // Sends write their entries beside their messages, to be chained a moment later: a read
+      // chains what is waiting first, so that it shows every action answered before it.
+      await deps.audit?.chainPending();
       if (format === 'csv') {
         const db = deps.db;
         async function* lines(): AsyncGenerator<string> {

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { STATUSES } from '../../events/status.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { bareAddressProblem } from '../../sending/addresses.js';
 import { checkKey, type StoredResponse } from '../../sending/idempotency.js';
-import type { SendContext, SendPipeline } from '../../sending/pipeline.js';
+import type { SendAudit, SendContext, SendPipeline } from '../../sending/pipeline.js';
 import { getEvents, getMessage, listMessages } from '../../sending/read.js';
 import { MessageData, SendRequest } from '../../sending/schema.js';
 import { callbackAttempts } from '../../webhooks/webhooks.js';
@@ -59,7 +59,7 @@ function parseDate(field: string, value: string | undefined): Date | null {
   return date;
 }
 
-function sendContext(request: { headers: Record<string, unknown>; query: unknown }, meta: SendContext['meta'], principal: SendContext['principal']): SendContext {
+function sendContext(request: FastifyRequest, meta: SendContext['meta'], principal: SendContext['principal'], sendAudit: SendAuditOf | null): SendContext {
   const raw = request.headers['idempotency-key'];
   const idempotencyKey = typeof raw === 'string' ? raw : null;
   if (idempotencyKey !== null) checkKey(idempotencyKey);
@@ -67,8 +67,11 @@ function sendContext(request: { headers: Record<string, unknown>; query: unknown
   if (unsubscribeMsg !== null && /[\r\n\0<>]/.test(unsubscribeMsg)) {
     throw validationError([{ field: 'unsubscribeMsg', message: 'must not contain CR, LF, NUL, "<" or ">"' }]);
   }
-  return { principal, meta, unsubscribeMsg, idempotencyKey };
+  return { principal, meta, unsubscribeMsg, idempotencyKey, audit: sendAudit?.(request) ?? null };
 }
+
+/** How a send's audit entry is made (an audited server's HIPAA requests; src/http/auditHook.ts). */
+type SendAuditOf = (request: FastifyRequest) => SendAudit | null;
 
 /** A stored response under an earlier transaction id is a replay, and says so. */
 function answer(reply: FastifyReply, context: SendContext, result: StoredResponse): FastifyReply {
@@ -78,7 +81,8 @@ function answer(reply: FastifyReply, context: SendContext, result: StoredRespons
 }
 
 /** POST /emails, POST /emails/bulk and the reads: thin handlers over the send pipeline and the message store. */
-export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline: SendPipeline }): void {
+export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline: SendPipeline; sendAudit?: SendAuditOf | null }): void {
+  const sendAudit = deps.sendAudit ?? null;
   app.post<{ Querystring: Static<typeof SendQuery> }>(
     '/emails',
     {
@@ -86,7 +90,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       ...documentedOnly('body'),
     },
     async (request, reply) => {
-      const context = sendContext(request, metaOf(request), principalOf(request));
+      const context = sendContext(request, metaOf(request), principalOf(request), sendAudit);
       return answer(reply, context, await deps.pipeline.send(context, request.body));
     },
   );
@@ -99,7 +103,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       ...documentedOnly('body'),
     },
     async (request, reply) => {
-      const context = sendContext(request, metaOf(request), principalOf(request));
+      const context = sendContext(request, metaOf(request), principalOf(request), sendAudit);
       const body = request.body as unknown;
       const { messages, defaults } = (body ?? {}) as { messages?: unknown; defaults?: unknown };
       if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((key) => key !== 'messages' && key !== 'defaults')) {
