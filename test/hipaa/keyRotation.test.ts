@@ -72,10 +72,17 @@ test('a queued HIPAA message survives a master key change: re-wrapped by keys ro
   assert.match(rotated.stdout, /message-data-key: 1 re-encrypted/);
   assert.match(rotated.stdout, /hipaa-index-key: 1 re-encrypted/);
 
+  // Read before a worker runs: it may deliver and shred the message the moment it starts.
+  const opened = await store.open();
+  try {
+    const [row] = await opened.query<{ wrapped: string }>('SELECT wrapped FROM message_keys WHERE message_id = $1', [id]);
+    assert.match(row?.wrapped ?? 'no key row', new RegExp(`^enc:v1:${keyIdOf(B)}:`));
+  } finally {
+    await opened.close();
+  }
+
   const second = await start('api,worker', KEY_B);
   try {
-    const [row] = await second.mailroom.db.query<{ wrapped: string }>('SELECT wrapped FROM message_keys WHERE message_id = $1', [id]);
-    assert.match(row!.wrapped, new RegExp(`^enc:v1:${keyIdOf(B)}:`));
     second.mailroom.worker!.wakeUp();
     await eventually(async () => {
       const [message] = await second.mailroom.db.query<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]);
