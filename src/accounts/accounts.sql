@@ -27,12 +27,12 @@ ON CONFLICT (account_id, name) DO UPDATE SET name = EXCLUDED.name
 RETURNING id, name;
 
 -- name: insertKey
-INSERT INTO api_keys (account_id, operator_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)
-RETURNING id, prefix, name, created_at;
+INSERT INTO api_keys (account_id, operator_id, name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4, $5, $6::text[])
+RETURNING id, prefix, name, scopes, created_at;
 
 -- name: keyByHash
 SELECT k.id AS key_id, k.account_id, a.name AS account_name, a.status AS account_status, a.hipaa AS account_hipaa,
-       k.operator_id, o.name AS operator_name
+       k.operator_id, o.name AS operator_name, k.scopes
 FROM api_keys k
 JOIN accounts a ON a.id = k.account_id
 JOIN operators o ON o.id = k.operator_id
@@ -42,9 +42,10 @@ WHERE k.key_hash = $1 AND k.revoked_at IS NULL;
 SELECT 1 FROM api_keys WHERE key_hash = $1;
 
 -- name: listKeys
-SELECT k.id, k.prefix, k.name, o.name AS operator, k.created_at, k.revoked_at
+-- A page of the account's keys by id ($2: the last id of the previous page).
+SELECT k.id, k.prefix, k.name, o.name AS operator, k.scopes, k.created_at, k.revoked_at
 FROM api_keys k JOIN operators o ON o.id = k.operator_id
-WHERE k.account_id = $1 ORDER BY k.id;
+WHERE k.account_id = $1 AND k.id > $2 ORDER BY k.id LIMIT $3;
 
 -- name: revokeKey
 UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id;

@@ -93,6 +93,7 @@ function principalOf(row: PrincipalRow): Principal {
     accountName: row.account_name,
     accountStatus: row.account_status,
     accountHipaa: row.account_hipaa,
+    scopes: null,
     operatorId: row.operator_id,
     operatorName: row.operator_name,
   };

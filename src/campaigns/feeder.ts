@@ -190,7 +190,7 @@ export class CampaignFeeder {
         principal = {
           readAt: now,
           value: {
-            keyId: null, accountId, accountName: found.account_name, accountStatus: found.account_status, accountHipaa: found.account_hipaa,
+            keyId: null, accountId, accountName: found.account_name, accountStatus: found.account_status, accountHipaa: found.account_hipaa, scopes: null,
             operatorId: Number(found.operator_id), operatorName: found.operator_name,
           },
         };

@@ -1,7 +1,7 @@
 import { AccountError, createAccount, listAccounts, requireAccount, setAccountStatus } from '../accounts/accounts.js';
 import { reinstateAccount } from '../reputation/reputation.js';
 import { setRateLimits } from '../sending/policy/accountPolicy.js';
-import { createKey, listKeys, revokeKey } from '../accounts/apiKeys.js';
+import { createKey, listKeys, parseScopes, revokeKey } from '../accounts/apiKeys.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/settings.js';
 import { loadKeyRing } from '../config/secrets.js';
@@ -100,15 +100,17 @@ const keys: Admin = (args, options) =>
     const account = need(options.account, '--account NAME');
     switch (action) {
       case 'create': {
-        const created = await createKey(db, { accountName: account, operatorName: options.operator, name: options.name });
+        const scopes = options.scopes === undefined ? null : parseScopes(options.scopes);
+        const created = await createKey(db, { accountName: account, operatorName: options.operator, name: options.name, scopes });
         await auditOperatorCommand(db, config, account, 'keys create', `key:${created.id}`);
-        console.log(`key ${created.id} for account ${account} (shown once, store it now):\n${created.key}`);
+        const scope = created.scopes ? `, scopes ${created.scopes.join(',')}` : '';
+        console.log(`key ${created.id} for account ${account}${scope} (shown once, store it now):\n${created.key}`);
         return;
       }
       case 'list':
       case undefined:
         for (const key of await listKeys(db, account)) {
-          console.log(`${key.id}\t${key.prefix}…\t${key.operator}\t${key.name}\t${key.revoked_at ? `revoked ${key.revoked_at.toISOString()}` : 'active'}`);
+          console.log(`${key.id}\t${key.prefix}…\t${key.operator}\t${key.scopes?.join(',') ?? 'all scopes'}\t${key.name}\t${key.revokedAt ? `revoked ${key.revokedAt}` : 'active'}`);
         }
         return;
       case 'revoke':

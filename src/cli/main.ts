@@ -12,7 +12,7 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom accounts list | create NAME [--hipaa] | suspend NAME | reinstate NAME
   mailroom accounts limits NAME [--per-second N|default] [--per-day N|default]   show or set rate limits (0 = none)
   mailroom accounts allow-ip NAME RANGE | disallow-ip NAME RANGE | list-ip NAME   address ranges for SMTP IP credentials
-  mailroom keys create --account NAME [--operator NAME] [--name LABEL]
+  mailroom keys create --account NAME [--operator NAME] [--name LABEL] [--scopes send,read,admin]
   mailroom keys list --account NAME | revoke ID --account NAME
   mailroom keys rotate-encryption                        re-wrap every stored key and secret with the current MAILROOM_ENCRYPTION_KEY
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
@@ -33,6 +33,7 @@ export interface CliOptions {
   'per-second'?: string | undefined;
   'per-day'?: string | undefined;
   hipaa?: boolean | undefined;
+  scopes?: string | undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       'per-second': { type: 'string' },
       'per-day': { type: 'string' },
       hipaa: { type: 'boolean' },
+      scopes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { KeyAuthenticator, Principal } from '../accounts/apiKeys.js';
 import { doorRefusal, type Door } from '../hipaa/door.js';
 import { ApiError } from '../shared/errors.js';
+import { allows, requiredScope } from '../accounts/scopes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +29,12 @@ export function authHook(authenticator: KeyAuthenticator, door: Door = 'standard
     request.principal = principal;
     const refusal = doorRefusal(principal, door);
     if (refusal) throw refusal;
+    // A route that does not exist answers 404 whatever the key may do.
+    if (request.is404 || principal.scopes === null) return;
+    const needed = requiredScope(request.method, request.routeOptions.url);
+    if (!allows(principal.scopes, needed)) {
+      throw new ApiError(403, 'INSUFFICIENT_SCOPE', `This API key has the scope(s) ${principal.scopes.join(', ')}; ${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]} needs "${needed}".`);
+    }
   };
 }
 

@@ -16,6 +16,7 @@ import { authHook } from './auth.js';
 import { auditHook, sendAuditOf } from './auditHook.js';
 import { hipaaExcluded } from '../hipaa/features.js';
 import { auditRoutes } from './routes/audit.js';
+import { apiKeyRoutes } from './routes/apiKeys.js';
 import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 import type { Door } from '../hipaa/door.js';
@@ -168,6 +169,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
     queueRoutes(api, deps);
     smtpCredentialRoutes(api, deps);
+    apiKeyRoutes(api, deps);
     accountRoutes(api, deps);
     webhookRoutes(api, deps);
     eventRoutes(api, deps);

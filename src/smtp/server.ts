@@ -13,6 +13,7 @@ import { ConnectionCounter, LoginThrottle } from './limits.js';
 import { isInternal, replyForError, SmtpReply, withheldReply, type Stage } from './replies.js';
 import type { TlsMaterial } from './tls.js';
 import type { AuditLog } from '../audit/audit.js';
+import { allows } from '../accounts/scopes.js';
 import { doorRefusal, type Door } from '../hipaa/door.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 
@@ -217,6 +218,8 @@ class SubmissionDoor {
     }
     try {
       checkDoor(principal, this.door);
+      // An API key without the send scope (a read-only key, say) cannot submit mail either.
+      if (!allows(principal.scopes, 'send')) throw new SmtpReply(535, '5.7.8', 'This API key does not have the send scope.');
     } catch (error) {
       await this.audit(principal, session, 'SMTP AUTH', error);
       throw error;

@@ -171,7 +171,7 @@ export class Subscriptions {
     if (list.operator_id === null) return;
     const url = this.deps.links.url({ listSeq: Number(list.seq), contactId, nonce, expiresAt: now.getTime() + SUBSCRIBE_CONFIRMATION_TTL_MS });
     const principal: Principal = {
-      keyId: null, accountId: Number(list.account_id), accountName: list.account_name, accountStatus: list.account_status, accountHipaa: list.account_hipaa,
+      keyId: null, accountId: Number(list.account_id), accountName: list.account_name, accountStatus: list.account_status, accountHipaa: list.account_hipaa, scopes: null,
       operatorId: Number(list.operator_id), operatorName: '',
     };
     try {

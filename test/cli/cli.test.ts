@@ -52,8 +52,14 @@ test('accounts, keys and domains are managed from the command line, and a create
   const listed = await mailroom(['accounts', 'list'], store.env);
   assert.match(listed.stdout, /^default\tactive\t1 key\(s\)/m);
   assert.match(listed.stdout, /^acme\tactive\t1 key\(s\)/m);
+  const reader = await mailroom(['keys', 'create', '--account', 'acme', '--name', 'dashboard', '--scopes', 'read'], store.env);
+  assert.match(reader.stdout, /^key \d+ for account acme, scopes read \(shown once/m);
+  const badScopes = await mailroom(['keys', 'create', '--account', 'acme', '--scopes', 'read,root'], store.env);
+  assert.equal(badScopes.code, 1);
+  assert.match(badScopes.stderr, /scopes are a comma-separated list of send, read and admin/);
   const keys = await mailroom(['keys', 'list', '--account', 'acme'], store.env);
-  assert.match(keys.stdout, /\tops\tci\tactive$/m);
+  assert.match(keys.stdout, /\tops\tall scopes\tci\tactive$/m);
+  assert.match(keys.stdout, /\tdefault\tread\tdashboard\tactive$/m);
   assert.ok(!keys.stdout.includes(plain), 'a listed key shows only its prefix');
 
   const server = await spawnMailroom({ ...store.env, MAILROOM_BOOTSTRAP_API_KEY: '' }, 'api,worker');

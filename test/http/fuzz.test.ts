@@ -55,6 +55,8 @@ before(async () => {
   seeds['/domains/{id}:id'] = String((await created('/domains', { domain: 'fuzz-seed.example.com' })).id);
   seeds['/senders/{id}:id'] = String((await created('/senders', { email: 'fuzz-seed@example.com' })).id);
   seeds['/smtp-credentials/{id}:id'] = String((await created('/smtp-credentials', { type: 'password', name: 'fuzz' })).id);
+  // A key of its own to revoke: never the key the sweep itself uses.
+  seeds['/api-keys/{id}:id'] = String((await created('/api-keys', { name: 'fuzz' })).id);
   seeds['/emails/{id}:id'] = String((await created('/emails', { to: 'seed@example.com', from: 'seed@example.com', subject: 's', text: 't' })).id);
   await created('/emails', { to: 'seed@example.com', from: 'seed@example.com', subject: 's', text: 't', campaignId: 'fuzz-campaign', tags: ['fuzz'] });
   // The report routes read any campaignId messages carry; the others need a campaign of the account.
