@@ -19,6 +19,8 @@ import { buildHttpServer, type HttpDeps } from './http/server.js';
 import { loadHipaaTls, warnHipaaPlainHttp } from './hipaa/tls.js';
 import { AuditLog } from './audit/audit.js';
 import { AuditChain } from './audit/chain.js';
+import { SessionStore } from './sessions/sessions.js';
+import { deriveKey } from './shared/signatures.js';
 import { httpLimits } from './http/limits.js';
 import { QueueNotifier } from './queue/notifier.js';
 import { Queue } from './queue/queue.js';
@@ -238,7 +240,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         onChange: (accountId) => policy.senderChanged(accountId),
       });
       imports = await ImportRunner.start({ db, clock, log }, config.dataDir);
-      const httpDeps: HttpDeps = { db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), audit, isShuttingDown: () => shuttingDown };
+      const sessions = new SessionStore(db, clock, deriveKey(ring.current.key, 'console-csrf'), config.sessionHours * 3_600_000);
+      const httpDeps: HttpDeps = { sessions, db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), audit, isShuttingDown: () => shuttingDown };
       http = await buildHttpServer(httpDeps);
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');

@@ -14,8 +14,10 @@ const sql = sqlFile(new URL('./accounts.sql', import.meta.url), [
 export const KEY_PREFIX = 'mr_';
 
 export interface Principal {
-  /** The API key used; null for an SMTP credential (password or IP). */
+  /** The API key used; null for an SMTP credential (password or IP) and a console sign-in. */
   keyId: number | null;
+  /** The console sign-in (src/sessions/sessions.ts) the request came with, when it came with one. */
+  sessionId?: number;
   accountId: number;
   accountName: string;
   accountStatus: 'active' | 'suspended';

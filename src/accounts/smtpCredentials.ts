@@ -1,5 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
@@ -7,17 +6,12 @@ import { randomToken } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import type { Principal } from './apiKeys.js';
 import { parseRange } from './ipRanges.js';
+import { hashPassword, verifyPassword } from '../crypto/passwords.js';
 
 const sql = sqlFile(new URL('./smtpCredentials.sql', import.meta.url), [
   'insertPasswordCredential', 'insertIpCredential', 'listCredentials', 'revokeCredential', 'credentialByUsername', 'ipCredentials',
   'overlappingIpCredentials',
 ] as const);
-
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, length: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
-
-/** scrypt at N=2^15, r=8 (RFC 7914's interactive-login cost): about 40 ms on libuv's thread pool. */
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-const HASH_BYTES = 32;
 
 export interface SmtpCredential {
   id: number;
@@ -39,22 +33,6 @@ interface CredentialRow {
 
 function view(row: CredentialRow): SmtpCredential {
   return { id: row.id, type: row.kind, name: row.name, username: row.username, address: row.address, createdAt: new Date(row.created_at).toISOString() };
-}
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const hash = await scryptAsync(password, salt, HASH_BYTES, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, {
-    N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem,
-  } as typeof SCRYPT);
-  return timingSafeEqual(actual, expected);
 }
 
 export async function createPasswordCredential(db: Queryable, accountId: number, operatorId: number, name: string): Promise<SmtpCredential & { password: string }> {

@@ -14,6 +14,8 @@ const USAGE = `mailroom: a self-hosted Email API
   mailroom accounts allow-ip NAME RANGE | disallow-ip NAME RANGE | list-ip NAME   address ranges for SMTP IP credentials
   mailroom keys create --account NAME [--operator NAME] [--name LABEL] [--scopes send,read,admin]
   mailroom keys list --account NAME | revoke ID --account NAME
+  mailroom operators create NAME --account A [--password] [--admin] | passwd NAME --account A | list --account A
+                                                         console sign-in (the password from MAILROOM_OPERATOR_PASSWORD, standard input or a prompt)
   mailroom keys rotate-encryption                        re-wrap every stored key and secret with the current MAILROOM_ENCRYPTION_KEY
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
   mailroom bounce parse FILE...                          print one JSON line per returned message
@@ -34,6 +36,8 @@ export interface CliOptions {
   'per-day'?: string | undefined;
   hipaa?: boolean | undefined;
   scopes?: string | undefined;
+  password?: boolean | undefined;
+  admin?: boolean | undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -52,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       'per-day': { type: 'string' },
       hipaa: { type: 'boolean' },
       scopes: { type: 'string' },
+      password: { type: 'boolean' },
+      admin: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
   // other secrets: one sweep re-wraps them all (docs/HIPAA.md).
   if (command === 'keys' && rest[0] === 'rotate-encryption') return (await import('./secrets.js')).secretsCommand(['rotate'], values);
   if (command === 'audit') return (await import('./audit.js')).auditCommand(rest, values);
+  if (command === 'operators') return (await import('./operators.js')).operatorsCommand(rest, values);
   const { adminCommands } = await import('./admin.js');
   const admin = adminCommands[command];
   if (!admin) {

@@ -36,6 +36,7 @@ export const SETTINGS = {
   hipaaSmtpPort: setting('MAILROOM_HIPAA_SMTP_PORT', p.port, 0, 'HIPAA SMTP submission listener, implicit TLS 1.2+ only (0 = off)'),
   hipaaSmtpHost: setting('MAILROOM_HIPAA_SMTP_HOST', p.text, '127.0.0.1', 'address the HIPAA SMTP listener listens on'),
   hipaaTlsCert: setting('MAILROOM_HIPAA_TLS_CERT', p.text, '', 'PEM certificate (chain) of the HIPAA listeners; empty = the SMTP listeners\' certificate'),
+  sessionHours: setting('MAILROOM_SESSION_HOURS', p.integer(1, 720), 12, 'how long a console sign-in lasts before the operator signs in again'),
   hipaaRetentionHours: setting('MAILROOM_HIPAA_RETENTION_HOURS', p.integer(0, 8760), 0, 'how long a HIPAA message\'s encrypted content is kept after its final status before it is shredded (0 = at once)'),
   outboundCaFile: setting('MAILROOM_OUTBOUND_CA_FILE', p.text, '', 'PEM certificates trusted beside the system roots when delivery must verify a certificate (HIPAA mail; a relay with verify on)'),
   hipaaTlsKey: setting('MAILROOM_HIPAA_TLS_KEY', p.text, '', 'PEM private key file of MAILROOM_HIPAA_TLS_CERT'),

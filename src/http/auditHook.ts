@@ -17,7 +17,7 @@ function who(request: FastifyRequest): Pick<AuditEvent, 'actor' | 'operator' | '
   const principal = request.principal;
   if (!principal?.accountHipaa) return null;
   return {
-    actor: principal.keyId === null ? 'smtp-credential' : `key:${principal.keyId}`,
+    actor: principal.sessionId !== undefined ? `session:${principal.sessionId}` : principal.keyId === null ? 'smtp-credential' : `key:${principal.keyId}`,
     operator: principal.operatorName,
     action: `${request.method} ${request.routeOptions.url ?? 'unrouted'}`,
     remoteAddress: request.ip,

@@ -3,6 +3,8 @@ import type { KeyAuthenticator, Principal } from '../accounts/apiKeys.js';
 import { doorRefusal, type Door } from '../hipaa/door.js';
 import { ApiError } from '../shared/errors.js';
 import { allows, requiredScope } from '../accounts/scopes.js';
+import { parseCookie } from 'cookie';
+import { CSRF_HEADER, SESSION_COOKIE, type SessionStore } from '../sessions/sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,9 +19,13 @@ const SCHEME = /^(App|Bearer)\s+(\S+)\s*$/i;
  * data. At `onRequest`, before the body is read: a HIPAA account's key on the standard listener
  * (or another account's on the HIPAA one) is refused before any content reaches the process.
  */
-export function authHook(authenticator: KeyAuthenticator, door: Door = 'standard') {
+export function authHook(authenticator: KeyAuthenticator, door: Door = 'standard', sessions: SessionStore | null = null) {
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
+    if (!header && sessions) {
+      const token = sessionTokenOf(request);
+      if (token !== null) return signedIn(request, sessions, token, door);
+    }
     if (!header) throw unauthorized('Missing Authorization header: use "App <key>" or "Bearer <key>".');
     const match = SCHEME.exec(header);
     if (!match) throw unauthorized('Malformed Authorization header: use "App <key>" or "Bearer <key>".');
@@ -36,6 +42,28 @@ export function authHook(authenticator: KeyAuthenticator, door: Door = 'standard
       throw new ApiError(403, 'INSUFFICIENT_SCOPE', `This API key has the scope(s) ${principal.scopes.join(', ')}; ${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]} needs "${needed}".`);
     }
   };
+}
+
+/** Methods that change nothing: the only ones a signed-in browser may send without its CSRF token. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The console's session token from the request's cookie, or null. */
+export function sessionTokenOf(request: FastifyRequest): string | null {
+  const header = request.headers.cookie;
+  if (!header) return null;
+  return parseCookie(header)[SESSION_COOKIE] ?? null;
+}
+
+/** A console sign-in: the same routes as a key with every scope, for the account the session acts on. */
+async function signedIn(request: FastifyRequest, sessions: SessionStore, token: string, door: Door): Promise<void> {
+  const session = await sessions.authenticate(token);
+  if (!session) throw unauthorized('The session has expired or was signed out: sign in again.');
+  request.principal = session.principal;
+  const refusal = doorRefusal(session.principal, door);
+  if (refusal) throw refusal;
+  if (!SAFE_METHODS.has(request.method) && !sessions.csrfMatches(token, request.headers[CSRF_HEADER])) {
+    throw new ApiError(403, 'CSRF_TOKEN_INVALID', `A signed-in request that changes something must carry the session's CSRF token in the ${CSRF_HEADER} header (GET /session gives it).`);
+  }
 }
 
 function unauthorized(message: string): ApiError {

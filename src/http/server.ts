@@ -17,6 +17,8 @@ import { auditHook, sendAuditOf } from './auditHook.js';
 import { hipaaExcluded } from '../hipaa/features.js';
 import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
+import { sessionRoutes } from './routes/session.js';
+import type { SessionStore } from '../sessions/sessions.js';
 import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 import type { Door } from '../hipaa/door.js';
@@ -96,6 +98,8 @@ export interface HttpDeps {
   door?: Door;
   /** The audit log of HIPAA accounts (absent: nothing is audited, as in tests of other parts). */
   audit?: AuditLog | null;
+  /** Console sign-ins (absent: the API takes keys only). Never on the HIPAA door. */
+  sessions?: SessionStore | null;
   tls?: { key: string; cert: string } | null;
 }
 
@@ -157,10 +161,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     await app.register(async (open) => trackingRoutes(open, deps));
     await app.register(async (open) => senderConfirmationRoutes(open, deps));
     await app.register(async (open) => subscribeRoutes(open, deps));
+    const sessions = deps.sessions;
+    if (sessions) await app.register(async (open) => sessionRoutes(open, { ...deps, sessions }));
   }
 
   await app.register(async (api) => {
-    api.addHook('onRequest', authHook(deps.authenticator, door));
+    api.addHook('onRequest', authHook(deps.authenticator, door, door === 'standard' ? deps.sessions ?? null : null));
     if (deps.audit) api.addHook('onSend', auditHook(deps.audit, deps.log));
     emailRoutes(api, { ...deps, sendAudit: deps.audit ? sendAuditOf : null });
     await api.register(async (scope) => {

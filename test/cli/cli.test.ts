@@ -62,6 +62,17 @@ test('accounts, keys and domains are managed from the command line, and a create
   assert.match(keys.stdout, /\tdefault\tread\tdashboard\tactive$/m);
   assert.ok(!keys.stdout.includes(plain), 'a listed key shows only its prefix');
 
+  // Console sign-in: the password from MAILROOM_OPERATOR_PASSWORD (or standard input), never an argument.
+  const operator = await mailroom(['operators', 'create', 'carol', '--account', 'acme', '--password'], { ...store.env, MAILROOM_OPERATOR_PASSWORD: 'a long enough password' });
+  assert.equal(operator.code, 0, operator.stderr);
+  assert.match(operator.stdout, /operator carol of account acme can sign in to the console \(operator\)/);
+  const short = await mailroom(['operators', 'passwd', 'carol', '--account', 'acme'], { ...store.env, MAILROOM_OPERATOR_PASSWORD: 'too short' });
+  assert.equal(short.code, 1);
+  assert.match(short.stderr, /at least 12 characters/);
+  const operators = await mailroom(['operators', 'list', '--account', 'acme'], store.env);
+  assert.match(operators.stdout, /^carol\toperator\tcan sign in$/m);
+  assert.match(operators.stdout, /^ops\toperator\tno password$/m);
+
   const server = await spawnMailroom({ ...store.env, MAILROOM_BOOTSTRAP_API_KEY: '' }, 'api,worker');
   try {
     const response = await fetch(`${server.url}/emails`, {
@@ -73,6 +84,10 @@ test('accounts, keys and domains are managed from the command line, and a create
     const { data } = (await response.json()) as { data: { userName: string; operator: string; id: string } };
     assert.equal(data.userName, 'acme');
     assert.equal(data.operator, 'ops');
+    const signIn = await fetch(`${server.url}/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ account: 'acme', operator: 'carol', password: 'a long enough password' }),
+    });
+    assert.equal(signIn.status, 200, await signIn.clone().text());
     await eventually(async () => {
       const read = await fetch(`${server.url}/emails/${data.id}`, { headers: { authorization: `App ${plain}` } });
       return ((await read.json()) as { data: { status: string } }).data.status === 'DELIVERED' || undefined;
