@@ -18,6 +18,7 @@ import { hipaaExcluded } from '../hipaa/features.js';
 import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
 import { sessionRoutes } from './routes/session.js';
+import { consoleRoutes } from './routes/console.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
@@ -162,7 +163,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     await app.register(async (open) => senderConfirmationRoutes(open, deps));
     await app.register(async (open) => subscribeRoutes(open, deps));
     const sessions = deps.sessions;
-    if (sessions) await app.register(async (open) => sessionRoutes(open, { ...deps, sessions }));
+    if (sessions) {
+      await app.register(async (open) => sessionRoutes(open, { ...deps, sessions }));
+      // The web console signs in with sessions: served where they are.
+      await app.register(consoleRoutes);
+    }
   }
 
   await app.register(async (api) => {

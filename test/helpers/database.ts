@@ -52,9 +52,10 @@ async function pgliteTemplate(): Promise<string> {
   return template;
 }
 
-export async function createTestStore(): Promise<TestStore> {
+/** A store on the suite's database (PostgreSQL when MAILROOM_TEST_DATABASE_URL is set), or on PGlite when asked (tests that run on both in one run). */
+export async function createTestStore(options: { pglite?: boolean } = {}): Promise<TestStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mailroom-test-'));
-  if (onPostgres) {
+  if (onPostgres && !options.pglite) {
     const name = `mr_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await admin.connect();

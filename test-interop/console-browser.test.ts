@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { setOperatorPassword } from '../src/accounts/operators.js';
+import { startTestApp, type TestApp } from '../test/helpers/app.js';
+import { createTestStore, onPostgres, type TestStore } from '../test/helpers/database.js';
+import { prepareStore } from '../test/helpers/process.js';
+import { findExecutable, INSTALL_HINT } from './peers.js';
+
+/**
+ * The web console (issue 18) as a person uses it, in Debian's Chromium driven by playwright-core,
+ * against a real Mailroom on each database: sign in (a wrong password, a lock-out), the dashboard,
+ * a message sent through the API turning DELIVERED on the messages page without a reload, its
+ * timeline, an API key made, used and revoked, a phone-width screen, sign out. axe-core checks
+ * every page (no serious or critical violation), and every page is written as a screenshot to
+ * artifacts/console/ for a person to look at.
+ */
+const PASSWORD = 'correct horse battery staple';
+const ARTIFACTS = join(process.cwd(), 'artifacts', 'console');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+let browser: Browser;
+
+before(async () => {
+  const executablePath = findExecutable('chromium', process.env.MAILROOM_INTEROP_CHROMIUM);
+  assert.ok(executablePath, `chromium is not installed: ${INSTALL_HINT}`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
+
+/** axe-core in the page (evaluated through the DevTools protocol: the page's CSP rightly refuses injected scripts). */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: unknown[] }> } }).axe;
+    return (await axe.run(document, { resultTypes: ['violations'] })).violations;
+  }) as AxeViolation[];
+  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+}
+
+async function checkPage(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  assert.deepEqual(await accessibilityProblems(page), [], `axe on ${name}`);
+}
+
+async function scenario(kind: string, store: TestStore): Promise<void> {
+  await prepareStore(store, ['elipackage.com']);
+  const app: TestApp = await startTestApp({}, { store });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    await setOperatorPassword(app.mailroom.db, 'default', 'alice', PASSWORD);
+    await setOperatorPassword(app.mailroom.db, 'default', 'mallory', PASSWORD);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('dialog', (dialog) => void dialog.accept());
+
+    // Not signed in: the console sends the browser to /login. The page has its CSP.
+    const first = await page.goto(`${app.url}/`);
+    assert.match(first?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
+    await page.waitForURL(`${app.url}/login`);
+    await page.getByRole('heading', { name: 'Sign in to Mailroom' }).waitFor();
+    await checkPage(page, `${kind}-login`);
+
+    const signIn = async (operator: string, password: string) => {
+      await page.locator('input[name=operator]').fill(operator);
+      await page.locator('input[name=password]').fill(password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    };
+    await signIn('alice', 'not the password');
+    await page.getByRole('alert').filter({ hasText: 'not right' }).waitFor();
+    for (let i = 0; i < 5; i++) {
+      await signIn('mallory', `wrong ${i}`);
+      await page.getByRole('alert').waitFor();
+    }
+    await page.getByRole('alert').filter({ hasText: 'locked' }).waitFor();
+    await checkPage(page, `${kind}-login-locked`);
+
+    await signIn('alice', PASSWORD);
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    assert.ok(!(await page.evaluate(() => document.cookie)).includes('mailroom_session'), 'the session cookie is HttpOnly');
+    await checkPage(page, `${kind}-dashboard`);
+
+    // A message sent through the API appears on the messages page and turns DELIVERED, live.
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.getByRole('heading', { name: 'Messages' }).waitFor();
+    await page.locator('[data-live="true"]').waitFor();
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const sent = await app.api('/emails', { method: 'POST', json: { from: 'promo@elipackage.com', to: 'john.doe@example.com', subject: `Console check ${kind}`, text: 'Hello from the console test' } });
+    assert.equal(sent.status, 200);
+    const id = ((await sent.json()) as { data: { id: string } }).data.id;
+    app.mailroom.worker?.wakeUp();
+    await page.locator(`tr[data-message-id="${id}"] [data-status="DELIVERED"]`).waitFor({ timeout: 20_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'no reload');
+    await checkPage(page, `${kind}-messages`);
+
+    // Its page: the fields and the timeline.
+    await page.locator(`tr[data-message-id="${id}"] a`).click();
+    await page.getByRole('heading', { name: `Console check ${kind}` }).waitFor();
+    await page.locator('[data-event-type="DELIVERED"]').waitFor();
+    assert.equal(await page.locator('[data-event-type="QUEUED"]').count(), 1);
+    await checkPage(page, `${kind}-message`);
+
+    // An API key: made (shown once), used, revoked.
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.getByLabel('Name').fill('made in the console');
+    await page.getByLabel(/^send/).check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('new-key').textContent())?.trim() ?? '';
+    assert.match(key, /^mr_/);
+    assert.equal((await app.api('/emails', { method: 'POST', key, json: { from: 'promo@elipackage.com', to: 'jane@example.com', subject: 's', text: 't' } })).status, 200);
+    assert.equal((await app.api('/emails', { key })).status, 403, 'a send-only key');
+    await checkPage(page, `${kind}-api-keys`);
+    const row = page.locator('tr', { hasText: 'made in the console' });
+    await row.getByRole('button', { name: /^Revoke/ }).click();
+    await row.getByText('revoked').waitFor();
+    assert.equal((await app.api('/emails', { key })).status, 401);
+
+    // A phone-width screen: the navigation folds into a menu button.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${app.url}/#/messages`);
+    await page.getByRole('heading', { name: 'Messages' }).waitFor();
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await page.getByRole('link', { name: 'API keys' }).waitFor();
+    await checkPage(page, `${kind}-phone-menu`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${app.url}/login`);
+    await page.goto(`${app.url}/`);
+    await page.waitForURL(`${app.url}/login`);
+    assert.deepEqual(errors, [], 'no script errors in the page');
+  } finally {
+    await context.close();
+    await app.stop();
+  }
+}
+
+for (const kind of onPostgres ? ['postgres', 'pglite'] : ['pglite']) {
+  test(`the console in Chromium on ${kind}: sign-in and lock-out, dashboard, a message going DELIVERED live and its timeline, an API key, phone width, sign-out; axe on every page`, async () => {
+    const store = await createTestStore({ pglite: kind === 'pglite' });
+    try {
+      await scenario(kind, store);
+    } finally {
+      await store.dispose();
+    }
+  });
+}
