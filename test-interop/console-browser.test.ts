@@ -112,6 +112,25 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     assert.equal(await page.locator('[data-event-type="QUEUED"]').count(), 1);
     await checkPage(page, `${kind}-message`);
 
+    // A hostile HTML body: shown in a frame where its script and handlers cannot run, in the
+    // frame or in the console's origin.
+    const hostile = await app.api('/emails', { method: 'POST', json: {
+      from: 'promo@elipackage.com', to: 'john.doe@example.com', subject: `Hostile ${kind}`,
+      text: '<p id="hello">Hello</p><script>parent.document.body.dataset.pwned = "script"; document.body.dataset.ran = "1"</script>'
+        + '<img src="x" onerror="parent.document.body.dataset.pwned = \'onerror\'"><svg onload="parent.document.body.dataset.pwned = \'svg\'"></svg>',
+    } });
+    assert.equal(hostile.status, 200);
+    const hostileId = ((await hostile.json()) as { data: { id: string } }).data.id;
+    await page.goto(`${app.url}/#/messages/${hostileId}`);
+    await page.getByRole('heading', { name: `Hostile ${kind}` }).waitFor();
+    const frame = page.frameLocator('[data-testid="html-preview"]');
+    await frame.locator('#hello').waitFor();
+    assert.equal(await page.getAttribute('[data-testid="html-preview"]', 'sandbox'), '', 'sandboxed: no scripts, no same origin');
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => document.body.dataset.pwned ?? null), null, 'nothing ran in the console');
+    assert.equal(await frame.locator('body').getAttribute('data-ran'), null, 'nothing ran in the frame either');
+    await checkPage(page, `${kind}-message-html`);
+
     // An API key: made (shown once), used, revoked.
     await page.getByRole('link', { name: 'API keys' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();

@@ -120,3 +120,7 @@ WHERE m.account_id = $1
   AND ($10::text IS NULL OR m.id < $10)
 ORDER BY m.id DESC
 LIMIT $11;
+
+-- name: messageContent
+-- One message's whole content (the console's preview): up to 13 MB, read for one message only.
+SELECT content FROM messages WHERE account_id = $1 AND id = $2;

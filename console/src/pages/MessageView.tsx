@@ -1,7 +1,8 @@
-import { Anchor, Code, Group, Paper, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
+import { Anchor, Group, Paper, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { StatusBadge } from '../components/StatusBadge.js';
+import { ContentTabs, type ContentView } from '../components/ContentTabs.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 
 interface Message {
@@ -39,6 +40,7 @@ function summary(details: Record<string, unknown>): string {
 export function MessageView({ id }: { id: string }) {
   const [message, setMessage] = useState<Message | null>(null);
   const [events, setEvents] = useState<TimelineEvent[] | null>(null);
+  const [content, setContent] = useState<ContentView | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
@@ -53,6 +55,11 @@ export function MessageView({ id }: { id: string }) {
         (problem: unknown) => live && setError(problem),
       );
     void load();
+    setContent(undefined);
+    api<{ data: ContentView }>('GET', `/emails/${encodeURIComponent(id)}/content`).then(
+      (read) => live && setContent(read.data),
+      () => live && setContent(null),
+    );
     // The timeline grows while the message is delivered: the event stream says when.
     const stream = new EventSource('/events/stream');
     const onEvent = (event: MessageEvent<string>) => {
@@ -131,15 +138,9 @@ export function MessageView({ id }: { id: string }) {
       </SimpleGrid>
       <Paper withBorder p="md">
         <Title order={3} size="h5" mb="sm">
-          Text
+          Content
         </Title>
-        {message.text ? (
-          <Code block style={{ whiteSpace: 'pre-wrap' }}>
-            {message.text}
-          </Code>
-        ) : (
-          <Empty>No plain text part.</Empty>
-        )}
+        {content === undefined ? <Loading label="Loading the content…" /> : content === null ? <Empty>The content of this message is not shown.</Empty> : <ContentTabs key={id} content={content} />}
       </Paper>
     </Stack>
   );

@@ -7,6 +7,8 @@ import { bareAddressProblem } from '../../sending/addresses.js';
 import { checkKey, type StoredResponse } from '../../sending/idempotency.js';
 import type { SendAudit, SendContext, SendPipeline } from '../../sending/pipeline.js';
 import { getEvents, getMessage, listMessages } from '../../sending/read.js';
+import { getContent } from '../../sending/content.js';
+import { refuseForHipaa } from '../../hipaa/features.js';
 import { MessageData, SendRequest } from '../../sending/schema.js';
 import { callbackAttempts } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
@@ -126,6 +128,18 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       const message = await getMessage(deps.db, principalOf(request).accountId, request.params.id);
       if (!message) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
       return { meta: metaOf(request), data: message };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id/content',
+    { schema: { summary: "An email's content: its HTML and plain-text parts, its headers, and its attachments' names, types and sizes (the console's preview)", tags: ['emails'], params: IdParams } },
+    async (request) => {
+      const principal = principalOf(request);
+      refuseForHipaa(principal, "Reading a message's content", 'a HIPAA message is stored only encrypted and is never shown');
+      const content = await getContent(deps.db, principal.accountId, request.params.id);
+      if (!content) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
+      return { meta: metaOf(request), data: content };
     },
   );
 
