@@ -8,13 +8,14 @@ import { setOperatorPassword } from '../src/accounts/operators.js';
 import { startTestApp, type TestApp } from '../test/helpers/app.js';
 import { createTestStore, onPostgres, type TestStore } from '../test/helpers/database.js';
 import { prepareStore } from '../test/helpers/process.js';
+import { startDnsServer, type Zone } from '../test/helpers/dnsServer.js';
 import { findExecutable, INSTALL_HINT } from './peers.js';
 
 /**
  * The web console (issue 18) as a person uses it, in Debian's Chromium driven by playwright-core,
  * against a real Mailroom on each database: sign in (a wrong password, a lock-out), the dashboard,
  * a message sent through the API turning DELIVERED on the messages page without a reload, its
- * timeline, an API key made, used and revoked, a phone-width screen, sign out. axe-core checks
+ * timeline, an API key made, used and revoked, a domain added and verified against a DNS server of the test's, a phone-width screen, sign out. axe-core checks
  * every page (no serious or critical violation), and every page is written as a screenshot to
  * artifacts/console/ for a person to look at.
  */
@@ -56,7 +57,10 @@ async function checkPage(page: Page, name: string): Promise<void> {
 
 async function scenario(kind: string, store: TestStore): Promise<void> {
   await prepareStore(store, ['elipackage.com']);
-  const app: TestApp = await startTestApp({}, { store });
+  // The domain checks look records up in a DNS server of the test's own (it publishes what the test says).
+  const zone: Zone = {};
+  const dns = await startDnsServer(zone);
+  const app: TestApp = await startTestApp({ MAILROOM_DNS_SERVERS: dns.address }, { store });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     await setOperatorPassword(app.mailroom.db, 'default', 'alice', PASSWORD);
@@ -147,6 +151,25 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await row.getByText('revoked').waitFor();
     assert.equal((await app.api('/emails', { key })).status, 401);
 
+    // A domain: added, its records shown with copy buttons; the DKIM record published, then verified.
+    await page.getByRole('link', { name: 'Domains' }).click();
+    await page.getByRole('heading', { name: 'Domains' }).waitFor();
+    await page.getByRole('textbox', { name: 'Domain' }).fill('shop.console.example');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    const domainBox = page.locator('[data-domain="shop.console.example"]');
+    const dkimRow = domainBox.locator('[data-record-purpose="dkim"]');
+    await dkimRow.waitFor();
+    assert.ok((await domainBox.getByRole('button', { name: /^Copy the value/ }).count()) >= 3, 'a copy button per record value');
+    const dkimName = (await dkimRow.locator('code').first().textContent())!.trim();
+    const dkimValue = (await dkimRow.locator('code').nth(1).textContent())!.trim();
+    assert.match(dkimName, /\._domainkey\.shop\.console\.example$/);
+    assert.match(dkimValue, /^v=DKIM1; k=rsa; p=/);
+    zone[dkimName] = { TXT: [dkimValue] };
+    await domainBox.getByRole('button', { name: 'Verify now' }).click();
+    await dkimRow.locator('[data-status="verified"]').waitFor();
+    await domainBox.locator('[data-record-purpose="spf"] [data-status="missing"]').waitFor();
+    await checkPage(page, `${kind}-domains`);
+
     // A phone-width screen: the navigation folds into a menu button.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${app.url}/#/messages`);
@@ -164,6 +187,7 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
   } finally {
     await context.close();
     await app.stop();
+    await dns.close();
   }
 }
 

@@ -6,6 +6,7 @@ import { routeOf } from './format.js';
 import { ErrorState, Loading } from './components/states.js';
 import { ApiKeys } from './pages/ApiKeys.js';
 import { Dashboard } from './pages/Dashboard.js';
+import { Domains } from './pages/Domains.js';
 import { Messages } from './pages/Messages.js';
 import { MessageView } from './pages/MessageView.js';
 import { SignIn } from './pages/SignIn.js';
@@ -13,6 +14,7 @@ import { SignIn } from './pages/SignIn.js';
 const PAGES = [
   { path: '', label: 'Dashboard' },
   { path: 'messages', label: 'Messages' },
+  { path: 'domains', label: 'Domains' },
   { path: 'api-keys', label: 'API keys' },
 ] as const;
 
@@ -78,6 +80,7 @@ function Shell({ session }: { session: SessionInfo }) {
   if (page === 'messages' && id) content = <MessageView id={id} />;
   else if (page === 'messages') content = <Messages />;
   else if (page === 'api-keys') content = <ApiKeys />;
+  else if (page === 'domains') content = <Domains id={id} />;
   else content = <Dashboard />;
 
   return (

@@ -11,17 +11,23 @@ export function statusColor(status: string): string {
   switch (status) {
     case 'DELIVERED':
     case 'active':
+    case 'verified':
       return '#1b5e20';
     case 'SENT':
     case 'QUEUED':
     case 'SCHEDULED':
       return '#0b4f8a';
     case 'DEFERRED':
+    case 'pending':
       return '#5f3dc4';
     case 'BOUNCED':
     case 'FAILED':
     case 'COMPLAINED':
     case 'suspended':
+    case 'failed':
+    case 'missing':
+    case 'wrong':
+    case 'error':
       return '#a61b1b';
     default:
       return '#495057';
