@@ -15,7 +15,8 @@ import { findExecutable, INSTALL_HINT } from './peers.js';
  * The web console (issue 18) as a person uses it, in Debian's Chromium driven by playwright-core,
  * against a real Mailroom on each database: sign in (a wrong password, a lock-out), the dashboard,
  * a message sent through the API turning DELIVERED on the messages page without a reload, its
- * timeline, an API key made, used and revoked, a domain added and verified against a DNS server of the test's, a phone-width screen, sign out. axe-core checks
+ * timeline, an API key made, used and revoked, a domain added and verified against a DNS server of the test's, a suppression CSV imported with its
+ * progress, a phone-width screen, sign out. axe-core checks
  * every page (no serious or critical violation), and every page is written as a screenshot to
  * artifacts/console/ for a person to look at.
  */
@@ -169,6 +170,28 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await dkimRow.locator('[data-status="verified"]').waitFor();
     await domainBox.locator('[data-record-purpose="spf"] [data-status="missing"]').waitFor();
     await checkPage(page, `${kind}-domains`);
+
+    // The suppression list: a CSV of 2,000 addresses imported with its progress shown to the end,
+    // an address looked up, one removed, the list exported.
+    await page.getByRole('link', { name: 'Suppressions' }).click();
+    await page.getByRole('heading', { name: 'Suppressions' }).waitFor();
+    const csv = `address,reason\n${Array.from({ length: 2000 }, (_, i) => `bounced${i}@list.example,HARD_BOUNCE`).join('\n')}\n`;
+    await page.locator('input[type=file]').setInputFiles({ name: 'bounces.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByTestId('import-result').filter({ hasText: '2000 rows: 2000 added, 0 listed already' }).waitFor();
+    assert.equal(await page.locator('[data-progress]').getAttribute('data-progress'), '100');
+    const listed = page.locator('tr[data-address$="@list.example"]').first();
+    await listed.waitFor();
+    const removed = (await listed.getAttribute('data-address'))!;
+    await page.getByLabel('Is this address suppressed?').fill('bounced7@list.example');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByTestId('lookup-result').filter({ hasText: 'HARD_BOUNCE' }).waitFor();
+    await checkPage(page, `${kind}-suppressions`);
+    await page.getByRole('button', { name: `Remove ${removed}` }).click();
+    await page.locator(`tr[data-address="${removed}"]`).waitFor({ state: 'detached' });
+    const exported = await context.request.get(`${app.url}/suppressions/export.csv`);
+    assert.equal(exported.status(), 200);
+    assert.equal((await exported.text()).trim().split('\n').length, 1 + 1999, 'the header and the 1,999 left');
 
     // A phone-width screen: the navigation folds into a menu button.
     await page.setViewportSize({ width: 390, height: 844 });

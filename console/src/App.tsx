@@ -7,6 +7,7 @@ import { ErrorState, Loading } from './components/states.js';
 import { ApiKeys } from './pages/ApiKeys.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { Domains } from './pages/Domains.js';
+import { Suppressions } from './pages/Suppressions.js';
 import { Messages } from './pages/Messages.js';
 import { MessageView } from './pages/MessageView.js';
 import { SignIn } from './pages/SignIn.js';
@@ -15,6 +16,7 @@ const PAGES = [
   { path: '', label: 'Dashboard' },
   { path: 'messages', label: 'Messages' },
   { path: 'domains', label: 'Domains' },
+  { path: 'suppressions', label: 'Suppressions' },
   { path: 'api-keys', label: 'API keys' },
 ] as const;
 
@@ -81,6 +83,7 @@ function Shell({ session }: { session: SessionInfo }) {
   else if (page === 'messages') content = <Messages />;
   else if (page === 'api-keys') content = <ApiKeys />;
   else if (page === 'domains') content = <Domains id={id} />;
+  else if (page === 'suppressions') content = <Suppressions />;
   else content = <Dashboard />;
 
   return (

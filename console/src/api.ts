@@ -40,6 +40,11 @@ export function useCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** The session's CSRF token, for requests made without `api` (uploads with progress). */
+export function currentCsrfToken(): string | null {
+  return csrfToken;
+}
+
 const SAFE = new Set(['GET', 'HEAD']);
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
