@@ -136,6 +136,18 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     assert.equal(await frame.locator('body').getAttribute('data-ran'), null, 'nothing ran in the frame either');
     await checkPage(page, `${kind}-message-html`);
 
+    // The sandbox catcher caught it: the same views, its raw source, and an HTML compatibility summary.
+    await page.getByRole('link', { name: 'Sandbox' }).click();
+    await page.getByRole('heading', { name: 'Sandbox' }).waitFor();
+    await page.getByRole('link', { name: `Hostile ${kind}` }).click();
+    await page.locator('[data-finding="script"]').waitFor();
+    assert.equal(await page.locator('[data-finding="svg"]').count(), 1);
+    await page.frameLocator('[data-testid="html-preview"]').locator('#hello').waitFor();
+    await checkPage(page, `${kind}-sandbox-message`);
+    await page.getByRole('tab', { name: 'Raw source' }).click();
+    await page.getByText(`Subject: Hostile ${kind}`).waitFor();
+    assert.equal(await page.evaluate(() => document.body.dataset.pwned ?? null), null);
+
     // An API key: made (shown once), used, revoked.
     await page.getByRole('link', { name: 'API keys' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();

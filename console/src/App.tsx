@@ -8,6 +8,7 @@ import { ApiKeys } from './pages/ApiKeys.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { Domains } from './pages/Domains.js';
 import { Suppressions } from './pages/Suppressions.js';
+import { Sandbox } from './pages/Sandbox.js';
 import { Messages } from './pages/Messages.js';
 import { MessageView } from './pages/MessageView.js';
 import { SignIn } from './pages/SignIn.js';
@@ -15,6 +16,7 @@ import { SignIn } from './pages/SignIn.js';
 const PAGES = [
   { path: '', label: 'Dashboard' },
   { path: 'messages', label: 'Messages' },
+  { path: 'sandbox', label: 'Sandbox' },
   { path: 'domains', label: 'Domains' },
   { path: 'suppressions', label: 'Suppressions' },
   { path: 'api-keys', label: 'API keys' },
@@ -84,6 +86,7 @@ function Shell({ session }: { session: SessionInfo }) {
   else if (page === 'api-keys') content = <ApiKeys />;
   else if (page === 'domains') content = <Domains id={id} />;
   else if (page === 'suppressions') content = <Suppressions />;
+  else if (page === 'sandbox') content = <Sandbox id={id} />;
   else content = <Dashboard />;
 
   return (

@@ -40,7 +40,12 @@ function composedView(content: ComposedContent): ContentView {
 async function rawView(db: Queryable, accountId: number, bodyId: string): Promise<ContentView> {
   const [body] = await db.query<{ raw: Uint8Array }>(sql.bodyById, [accountId, bodyId]);
   if (!body) return { html: null, text: null, headers: [], attachments: [] };
-  const parsed = await simpleParser(Buffer.from(body.raw.buffer, body.raw.byteOffset, body.raw.byteLength), { skipImageLinks: true, skipTextLinks: true });
+  return mimeView(Buffer.from(body.raw.buffer, body.raw.byteOffset, body.raw.byteLength));
+}
+
+/** A MIME message's parts, headers and attachments (a submitted message, or one the sandbox caught). */
+export async function mimeView(raw: Buffer | string): Promise<ContentView> {
+  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true });
   return {
     html: typeof parsed.html === 'string' ? parsed.html : null,
     text: parsed.text ?? null,

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { createAccount, requireAccount } from '../../src/accounts/accounts.js';
 import { createKey } from '../../src/accounts/apiKeys.js';
 import { addDomain } from '../../src/domains/domains.js';
-import { otherAccountKey, startTestApp, type TestApp } from '../helpers/app.js';
+import { eventually, otherAccountKey, startTestApp, type TestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/process.js';
 
 /**
@@ -73,4 +73,21 @@ test("a HIPAA message's content is never shown", async () => {
   const response = await hipaa(`/emails/${id}/content`);
   assert.equal(response.status, 403);
   assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'HIPAA_FEATURE_UNAVAILABLE');
+});
+
+test("a caught message's content, parsed from what the sandbox caught (GET /sandbox/messages/{id}/content)", async () => {
+  const sent = await app.api('/emails', { method: 'POST', json: { from: 'promo@elipackage.com', to: 'caught@example.com', subject: 'Caught one', text: '<p>Caught <b>HTML</b></p>' } });
+  const { id } = ((await sent.json()) as { data: { id: string } }).data;
+  const caught = await eventually(async () => {
+    app.mailroom.worker?.wakeUp();
+    const list = (await (await app.api('/sandbox/messages?limit=100')).json()) as { data: { id: number; messageId: string }[] };
+    return list.data.find((entry) => entry.messageId === id);
+  }, 15_000, 'the message caught');
+  const response = await app.api(`/sandbox/messages/${caught.id}/content`);
+  assert.equal(response.status, 200);
+  const content = ((await response.json()) as { data: Content }).data;
+  assert.match(content.html ?? '', /<b>HTML<\/b>/);
+  assert.match(content.text ?? '', /Caught HTML/);
+  assert.ok(content.headers.some((header) => header.name === 'DKIM-Signature' || header.name === 'Message-ID'), JSON.stringify(content.headers.map((header) => header.name)));
+  assert.equal((await app.api(`/sandbox/messages/${caught.id}/content`, { key: await otherAccountKey(app, 'third-co') })).status, 404);
 });

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { caughtById, listCaught } from '../../delivery/sandbox.js';
+import { mimeView } from '../../sending/content.js';
 import { ApiError } from '../../shared/errors.js';
 import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
@@ -31,6 +32,16 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database }): voi
       }));
       const nextCursor = rows.length === limit ? rows.at(-1)!.id : null;
       return { meta: { ...metaOf(request), pagination: { limit, nextCursor } }, data };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/sandbox/messages/:id/content',
+    { schema: { summary: "One caught message's HTML and plain-text parts, headers, and attachments' names, types and sizes", tags: ['sandbox'], params: IdParams } },
+    async (request) => {
+      const row = await caughtById(deps.db, principalOf(request).accountId, request.params.id);
+      if (!row) throw new ApiError(404, 'NOT_FOUND', 'No caught message with this id.');
+      return { meta: metaOf(request), data: await mimeView(row.raw) };
     },
   );
 
