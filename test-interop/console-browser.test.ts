@@ -205,6 +205,21 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     assert.equal(exported.status(), 200);
     assert.equal((await exported.text()).trim().split('\n').length, 1 + 1999, 'the header and the 1,999 left');
 
+    // A scheduled message waits in the queue; its page cancels it.
+    const later = await app.api('/emails', { method: 'POST', json: {
+      from: 'promo@elipackage.com', to: 'later@scheduled.example', subject: `Later ${kind}`, text: 'Tomorrow', sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+    } });
+    assert.equal(later.status, 200, await later.clone().text());
+    const laterId = ((await later.json()) as { data: { id: string } }).data.id;
+    await page.getByRole('link', { name: 'Queue' }).click();
+    await page.getByRole('heading', { name: 'Queue' }).waitFor();
+    await page.locator('tr[data-destination="scheduled.example"]').waitFor();
+    await checkPage(page, `${kind}-queue`);
+    await page.goto(`${app.url}/#/messages/${laterId}`);
+    await page.locator('[data-status="SCHEDULED"]').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('[data-status="REJECTED"]').first().waitFor();
+
     // A phone-width screen: the navigation folds into a menu button.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${app.url}/#/messages`);

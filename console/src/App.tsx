@@ -9,6 +9,7 @@ import { Dashboard } from './pages/Dashboard.js';
 import { Domains } from './pages/Domains.js';
 import { Suppressions } from './pages/Suppressions.js';
 import { Sandbox } from './pages/Sandbox.js';
+import { Queue } from './pages/Queue.js';
 import { Messages } from './pages/Messages.js';
 import { MessageView } from './pages/MessageView.js';
 import { SignIn } from './pages/SignIn.js';
@@ -17,6 +18,7 @@ const PAGES = [
   { path: '', label: 'Dashboard' },
   { path: 'messages', label: 'Messages' },
   { path: 'sandbox', label: 'Sandbox' },
+  { path: 'queue', label: 'Queue' },
   { path: 'domains', label: 'Domains' },
   { path: 'suppressions', label: 'Suppressions' },
   { path: 'api-keys', label: 'API keys' },
@@ -87,6 +89,7 @@ function Shell({ session }: { session: SessionInfo }) {
   else if (page === 'domains') content = <Domains id={id} />;
   else if (page === 'suppressions') content = <Suppressions />;
   else if (page === 'sandbox') content = <Sandbox id={id} />;
+  else if (page === 'queue') content = <Queue />;
   else content = <Dashboard />;
 
   return (

@@ -1,4 +1,4 @@
-import { Anchor, Group, Paper, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
+import { Anchor, Button, Group, Paper, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { StatusBadge } from '../components/StatusBadge.js';
@@ -30,6 +30,8 @@ interface TimelineEvent {
   details: Record<string, unknown>;
 }
 
+const WAITING = new Set(['QUEUED', 'DEFERRED', 'SCHEDULED']);
+
 /** What the remote server and Mailroom said about an event, in a line (the rest is under it, as JSON). */
 function summary(details: Record<string, unknown>): string {
   const parts = ['response', 'reason', 'bounceClass', 'host', 'tls', 'error'].flatMap((key) => (details[key] === undefined || details[key] === null ? [] : [`${key}: ${typeof details[key] === 'string' ? details[key] : JSON.stringify(details[key])}`]));
@@ -41,6 +43,19 @@ export function MessageView({ id }: { id: string }) {
   const [message, setMessage] = useState<Message | null>(null);
   const [events, setEvents] = useState<TimelineEvent[] | null>(null);
   const [content, setContent] = useState<ContentView | null | undefined>(undefined);
+  const [actionProblem, setActionProblem] = useState<unknown>(null);
+  const [version, setVersion] = useState(0);
+  /** Retry (due now) or cancel (out of the queue, REJECTED) a message that waits. */
+  const act = async (action: 'retry' | 'cancel') => {
+    if (action === 'cancel' && !window.confirm('Cancel this message? It will not be sent.')) return;
+    setActionProblem(null);
+    try {
+      await api('POST', `/emails/${encodeURIComponent(id)}/${action}`);
+      setVersion((value) => value + 1);
+    } catch (failure) {
+      setActionProblem(failure);
+    }
+  };
   const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
@@ -75,7 +90,7 @@ export function MessageView({ id }: { id: string }) {
       live = false;
       stream.close();
     };
-  }, [id]);
+  }, [id, version]);
 
   if (error) return <ErrorState error={error} title="The message could not be loaded" />;
   if (!message || !events) return <Loading label="Loading the message…" />;
@@ -99,8 +114,21 @@ export function MessageView({ id }: { id: string }) {
         <Title order={2} style={{ overflowWrap: 'anywhere' }}>
           {message.subject || '(no subject)'}
         </Title>
-        <StatusBadge status={message.status} />
+        <Group gap="xs">
+          <StatusBadge status={message.status} />
+          {WAITING.has(message.status) && (
+            <>
+              <Button size="xs" variant="default" onClick={() => void act('retry')}>
+                Retry now
+              </Button>
+              <Button size="xs" color="#a61b1b" variant="outline" onClick={() => void act('cancel')}>
+                Cancel
+              </Button>
+            </>
+          )}
+        </Group>
       </Group>
+      {actionProblem !== null && <ErrorState error={actionProblem} title="The message was not changed" />}
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">
           <Table aria-label="Message details">
