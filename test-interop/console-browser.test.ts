@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createAccount } from '../src/accounts/accounts.js';
 import { setOperatorPassword } from '../src/accounts/operators.js';
 import { startTestApp, type TestApp } from '../test/helpers/app.js';
 import { createTestStore, onPostgres, type TestStore } from '../test/helpers/database.js';
@@ -16,7 +17,7 @@ import { findExecutable, INSTALL_HINT } from './peers.js';
  * against a real Mailroom on each database: sign in (a wrong password, a lock-out), the dashboard,
  * a message sent through the API turning DELIVERED on the messages page without a reload, its
  * timeline, an API key made, used and revoked, a domain added and verified against a DNS server of the test's, a suppression CSV imported with its
- * progress, a phone-width screen, sign out. axe-core checks
+ * progress, a phone-width screen, sign out, an admin switching accounts. axe-core checks
  * every page (no serious or critical violation), and every page is written as a screenshot to
  * artifacts/console/ for a person to look at.
  */
@@ -66,6 +67,8 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
   try {
     await setOperatorPassword(app.mailroom.db, 'default', 'alice', PASSWORD);
     await setOperatorPassword(app.mailroom.db, 'default', 'mallory', PASSWORD);
+    await setOperatorPassword(app.mailroom.db, 'default', 'root', PASSWORD, 'admin');
+    await createAccount(app.mailroom.db, app.mailroom.secrets, 'second-co');
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -233,6 +236,16 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await page.waitForURL(`${app.url}/login`);
     await page.goto(`${app.url}/`);
     await page.waitForURL(`${app.url}/login`);
+
+    // An admin operator switches the console to another account.
+    await page.locator('input[name=operator]').fill('root');
+    await page.locator('input[name=password]').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.locator('input[aria-label="Account"]').click();
+    await page.getByRole('option', { name: 'second-co' }).click();
+    await page.getByText('root · second-co').waitFor();
+    await checkPage(page, `${kind}-admin-switched`);
     assert.deepEqual(errors, [], 'no script errors in the page');
   } finally {
     await context.close();

@@ -3,6 +3,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { useCallback, useEffect, useState } from 'react';
 import { api, useCsrfToken, whenSignedOut, type SessionInfo } from './api.js';
 import { routeOf } from './format.js';
+import { AccountSwitcher } from './components/AccountSwitcher.js';
 import { ErrorState, Loading } from './components/states.js';
 import { ApiKeys } from './pages/ApiKeys.js';
 import { Dashboard } from './pages/Dashboard.js';
@@ -90,7 +91,7 @@ function Shell({ session }: { session: SessionInfo }) {
   else if (page === 'suppressions') content = <Suppressions />;
   else if (page === 'sandbox') content = <Sandbox id={id} />;
   else if (page === 'queue') content = <Queue />;
-  else content = <Dashboard />;
+  else content = <Dashboard admin={session.role === 'admin'} />;
 
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
@@ -103,6 +104,7 @@ function Shell({ session }: { session: SessionInfo }) {
             </Title>
           </Group>
           <Group gap="sm" wrap="nowrap">
+            {session.role === 'admin' && <AccountSwitcher current={session.account} />}
             <Text size="sm" visibleFrom="xs">
               {session.operator} · {session.account}
             </Text>

@@ -19,6 +19,7 @@ import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
 import { sessionRoutes } from './routes/session.js';
 import { consoleRoutes } from './routes/console.js';
+import { adminRoutes } from './routes/admin.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
@@ -165,6 +166,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const sessions = deps.sessions;
     if (sessions) {
       await app.register(async (open) => sessionRoutes(open, { ...deps, sessions }));
+      await app.register(async (open) => adminRoutes(open, { ...deps, sessions }));
       // The web console signs in with sessions: served where they are.
       await app.register(consoleRoutes);
     }

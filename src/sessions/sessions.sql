@@ -14,3 +14,11 @@ WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2;
 
 -- name: revokeSession
 UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id;
+
+-- name: switchAccount
+-- An admin's session acts on another account from now on (never a HIPAA one: the console does
+-- not serve them). Returns nothing when there is no such account.
+UPDATE sessions s SET account_id = a.id
+FROM accounts a
+WHERE s.id = $1 AND s.revoked_at IS NULL AND a.name = $2 AND NOT a.hipaa
+RETURNING a.name;

@@ -6,7 +6,7 @@ import { sqlFile } from '../db/sql.js';
 import type { Clock } from '../shared/clock.js';
 import { randomToken } from '../shared/ids.js';
 
-const sql = sqlFile(new URL('./sessions.sql', import.meta.url), ['insertSession', 'sessionByHash', 'revokeSession'] as const);
+const sql = sqlFile(new URL('./sessions.sql', import.meta.url), ['insertSession', 'sessionByHash', 'revokeSession', 'switchAccount'] as const);
 
 /** The console's cookie: HttpOnly, SameSite=Strict, Secure over TLS (src/http/routes/session.ts). */
 export const SESSION_COOKIE = 'mailroom_session';
@@ -87,6 +87,11 @@ export class SessionStore {
     const expected = Buffer.from(this.csrfToken(token));
     const given = Buffer.from(presented);
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** An admin's session acts on another account; false when there is no such account (or it is a HIPAA one). */
+  async switchAccount(sessionId: number, accountName: string): Promise<boolean> {
+    return (await this.db.query(sql.switchAccount, [sessionId, accountName])).length > 0;
   }
 
   /** Signs a browser out; false when its session had ended already. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createAccount } from '../../src/accounts/accounts.js';
+import { createAccount, setAccountStatus } from '../../src/accounts/accounts.js';
 import { createKey } from '../../src/accounts/apiKeys.js';
 import { LOCK_OUT_MS, setOperatorPassword, SIGN_IN_FAILURES } from '../../src/accounts/operators.js';
 import { ManualClock } from '../../src/shared/clock.js';
@@ -137,6 +137,45 @@ test(`${SIGN_IN_FAILURES} wrong passwords in a row lock the operator out, even f
   clock.advance(LOCK_OUT_MS + 1_000);
   assert.equal((await signIn('default', 'carol', PASSWORD)).response.status, 200);
 });
+
+test('an admin operator lists every account, switches the session to another, and reinstates a suspended one; no one else can', async () => {
+  const { db } = app.mailroom;
+  await setOperatorPassword(db, 'default', 'root', PASSWORD, 'admin');
+  const admin = await signIn('default', 'root', PASSWORD);
+  assert.equal(admin.data?.role, 'admin');
+  const plain = await signIn('other-co', 'bob', PASSWORD);
+
+  const listed = await browser('/admin/accounts', { cookie: admin.cookie });
+  assert.equal(listed.status, 200);
+  const names = ((await listed.json()) as { data: { name: string }[] }).data.map((account) => account.name);
+  assert.ok(['default', 'other-co', 'clinic'].every((name) => names.includes(name)), names.join());
+  const byOperator = await browser('/admin/accounts', { cookie: plain.cookie });
+  assert.equal(byOperator.status, 403);
+  assert.equal(await codeOf(byOperator), 'ADMIN_REQUIRED');
+  assert.equal((await app.api('/admin/accounts')).status, 401, 'never with an API key');
+
+  // Switch: a change, so the CSRF token is needed; afterwards the cookie acts on the other account.
+  const otherKey = (await createKey(db, { accountName: 'other-co' })).key;
+  const sentByOther = await app.api('/emails', { method: 'POST', key: otherKey, json: MESSAGE });
+  const otherId = ((await sentByOther.json()) as { data: { id: string } }).data.id;
+  assert.equal((await browser(`/emails/${otherId}`, { cookie: admin.cookie })).status, 404);
+  assert.equal((await browser('/session/account', { method: 'PUT', json: { account: 'other-co' }, cookie: admin.cookie })).status, 403);
+  const switched = await browser('/session/account', { method: 'PUT', json: { account: 'other-co' }, cookie: admin.cookie, csrf: admin.data!.csrfToken });
+  assert.equal(switched.status, 200);
+  assert.equal((await browser(`/emails/${otherId}`, { cookie: admin.cookie })).status, 200);
+  assert.equal(((await (await browser('/session', { cookie: admin.cookie })).json()) as { data: SessionData }).data.account, 'other-co');
+  assert.equal((await browser('/session/account', { method: 'PUT', json: { account: 'clinic' }, cookie: admin.cookie, csrf: admin.data!.csrfToken })).status, 404, 'never a HIPAA account');
+  assert.equal((await browser('/session/account', { method: 'PUT', json: { account: 'default' }, cookie: plain.cookie, csrf: plain.data!.csrfToken })).status, 403);
+
+  await setAccountStatus(db, 'other-co', 'suspended');
+  assert.equal((await browser('/admin/accounts/other-co/reinstate', { method: 'POST', cookie: plain.cookie, csrf: plain.data!.csrfToken })).status, 403);
+  const reinstated = await browser('/admin/accounts/other-co/reinstate', { method: 'POST', cookie: admin.cookie, csrf: admin.data!.csrfToken });
+  assert.equal(reinstated.status, 200);
+  const [row] = await db.query<{ status: string }>("SELECT status FROM accounts WHERE name = 'other-co'");
+  assert.equal(row?.status, 'active');
+  assert.equal((await browser('/admin/accounts/no-such-co/reinstate', { method: 'POST', cookie: admin.cookie, csrf: admin.data!.csrfToken })).status, 404);
+});
+
 
 test('one address that keeps failing is slowed down across operators', async () => {
   let last = await signIn('default', 'alice', 'not the password');

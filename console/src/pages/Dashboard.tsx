@@ -1,4 +1,4 @@
-import { Badge, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { api } from '../api.js';
 import { percent } from '../format.js';
@@ -39,10 +39,11 @@ const SERIES = [
   { key: 'clickedUnique', label: 'Clicked', color: '#0b7285' },
 ] as const;
 
-export function Dashboard() {
+export function Dashboard({ admin = false }: { admin?: boolean }) {
   const [interval, setInterval] = useState<'hour' | 'day'>('hour');
   const [state, setState] = useState<{ points: Point[]; account: Account; reputation: Reputation; queued: number } | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [reinstated, setReinstated] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -63,7 +64,7 @@ export function Dashboard() {
     return () => {
       live = false;
     };
-  }, [interval]);
+  }, [interval, reinstated]);
 
   const chart = useMemo(() => {
     if (!state) return null;
@@ -81,6 +82,11 @@ export function Dashboard() {
         <Group gap="xs">
           <Text size="sm">Account {state.account.name}</Text>
           <StatusBadge status={state.account.status} />
+          {admin && state.account.status === 'suspended' && (
+            <Button size="xs" color="#a61b1b" onClick={() => void api('POST', `/admin/accounts/${encodeURIComponent(state.account.name)}/reinstate`).then(() => setReinstated((value) => value + 1), setError)}>
+              Reinstate
+            </Button>
+          )}
         </Group>
       </Group>
       <SimpleGrid cols={{ base: 2, sm: 4 }}>

@@ -15,7 +15,7 @@ export interface MessageRow {
   createdAt: string;
 }
 
-const FILTERS = { status: '', to: '', from: '', externalId: '', clientId: '', campaignId: '' };
+const FILTERS = { status: '', to: '', from: '', externalId: '', clientId: '', campaignId: '', after: '', before: '' };
 /** The events that change what the list shows: a new message, or a message's new status. */
 const LIVE_TYPES = STATUSES.join(',');
 
@@ -97,6 +97,8 @@ export function Messages() {
           {field('externalId', 'External id')}
           {field('clientId', 'Client id')}
           {field('campaignId', 'Campaign')}
+          <TextInput type="date" label="From date" value={filters.after} onChange={(event) => setFilters({ ...filters, after: event.currentTarget.value })} />
+          <TextInput type="date" label="Before date" value={filters.before} onChange={(event) => setFilters({ ...filters, before: event.currentTarget.value })} />
           <Button type="submit">Search</Button>
         </Group>
       </form>
