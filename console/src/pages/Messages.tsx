@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { api, type Page } from '../api.js';
 import { messageQuery, relativeTime, STATUSES } from '../format.js';
 import { StatusBadge } from '../components/StatusBadge.js';
+import { Pager, useCursorPages } from '../components/Pager.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 
 export interface MessageRow {
@@ -27,11 +28,11 @@ const LIVE_TYPES = STATUSES.join(',');
 export function Messages() {
   const [filters, setFilters] = useState(FILTERS);
   const [applied, setApplied] = useState(FILTERS);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages<string>();
+  const { cursor } = pages;
   const [page, setPage] = useState<Page<MessageRow> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [live, setLive] = useState(false);
-  const cursor = cursors[cursors.length - 1] ?? null;
 
   const load = useCallback(async () => {
     try {
@@ -67,7 +68,7 @@ export function Messages() {
 
   const search = (event: FormEvent) => {
     event.preventDefault();
-    setCursors([null]);
+    pages.reset();
     setApplied(filters);
   };
   const field = (name: keyof typeof FILTERS, label: string) => (
@@ -132,14 +133,7 @@ export function Messages() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Group>
-        <Button variant="default" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button variant="default" disabled={!page?.meta.pagination?.nextCursor} onClick={() => setCursors([...cursors, page!.meta.pagination!.nextCursor!])}>
-          Older
-        </Button>
-      </Group>
+      <Pager pages={pages} next={page?.meta.pagination?.nextCursor} />
     </Stack>
   );
 }

@@ -5,6 +5,7 @@ import { relativeTime } from '../format.js';
 import { checkHtml } from '../htmlChecks.js';
 import { ContentTabs, type ContentView } from '../components/ContentTabs.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
+import { Pager, useCursorPages } from '../components/Pager.js';
 
 interface Caught {
   id: number;
@@ -25,10 +26,10 @@ export function Sandbox({ id }: { id?: string | undefined }) {
 }
 
 function CaughtList() {
-  const [cursors, setCursors] = useState<(number | null)[]>([null]);
+  const pages = useCursorPages<number>();
+  const { cursor } = pages;
   const [page, setPage] = useState<(Page<Caught> & { meta: { pagination?: { nextCursor: number | null } } }) | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const cursor = cursors[cursors.length - 1] ?? null;
   const load = useCallback(async () => {
     try {
       setPage(await api('GET', `/sandbox/messages?limit=50${cursor ? `&cursor=${cursor}` : ''}`));
@@ -74,14 +75,7 @@ function CaughtList() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Group>
-        <Button variant="default" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button variant="default" disabled={next === null} onClick={() => setCursors([...cursors, next])}>
-          Older
-        </Button>
-      </Group>
+      <Pager pages={pages} next={next} />
     </Stack>
   );
 }

@@ -4,6 +4,7 @@ import { api, ApiProblem, currentCsrfToken } from '../api.js';
 import { relativeTime } from '../format.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { uploadWithProgress } from '../upload.js';
+import { Pager, useCursorPages } from '../components/Pager.js';
 
 interface Entry {
   address: string;
@@ -17,7 +18,8 @@ const REASONS = ['HARD_BOUNCE', 'COMPLAINT', 'UNSUBSCRIBE', 'MANUAL'];
 /** The suppression list: look an address up, add, remove, import a CSV (with its upload's progress), export. */
 export function Suppressions() {
   const [reason, setReason] = useState('');
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages<string>();
+  const { cursor } = pages;
   const [page, setPage] = useState<{ data: Entry[]; nextCursor: string | null } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<unknown>(null);
@@ -27,7 +29,6 @@ export function Suppressions() {
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [imported, setImported] = useState<{ rows: number; added: number; alreadyListed: number } | null>(null);
-  const cursor = cursors[cursors.length - 1] ?? null;
 
   const load = useCallback(async () => {
     try {
@@ -82,7 +83,7 @@ export function Suppressions() {
       const { data } = await uploadWithProgress<{ data: { rows: number; added: number; alreadyListed: number } }>('/suppressions/import', file, 'text/csv', currentCsrfToken(), setProgress);
       setImported(data);
       setFile(null);
-      setCursors([null]);
+      pages.reset();
       await load();
     } catch (failure) {
       setProblem(failure);
@@ -147,7 +148,7 @@ export function Suppressions() {
       </Paper>
       {problem !== null && <ErrorState error={problem} title="The list was not changed" />}
       <Group align="end">
-        <Select label="Reason" data={[{ value: '', label: 'Any' }, ...REASONS.map((value) => ({ value, label: value }))]} value={reason} onChange={(value) => { setReason(value ?? ''); setCursors([null]); }} allowDeselect={false} w={200} />
+        <Select label="Reason" data={[{ value: '', label: 'Any' }, ...REASONS.map((value) => ({ value, label: value }))]} value={reason} onChange={(value) => { setReason(value ?? ''); pages.reset(); }} allowDeselect={false} w={200} />
       </Group>
       {error ? <ErrorState error={error} title="The list could not be loaded" /> : !page ? <Loading label="Loading the list…" /> : page.data.length === 0 ? <Empty>No suppressed addresses{reason ? ' for this reason' : ''}.</Empty> : (
         <Table.ScrollContainer minWidth={600}>
@@ -179,14 +180,7 @@ export function Suppressions() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Group>
-        <Button variant="default" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button variant="default" disabled={!page?.nextCursor} onClick={() => setCursors([...cursors, page!.nextCursor!])}>
-          Older
-        </Button>
-      </Group>
+      <Pager pages={pages} next={page?.nextCursor} />
     </Stack>
   );
 }
