@@ -4,7 +4,7 @@ import { doorRefusal, type Door } from '../hipaa/door.js';
 import { ApiError } from '../shared/errors.js';
 import { allows, requiredScope } from '../accounts/scopes.js';
 import { parseCookie } from 'cookie';
-import { CSRF_HEADER, SESSION_COOKIE, type SessionStore } from '../sessions/sessions.js';
+import { CSRF_HEADER, SESSION_COOKIE, type Session, type SessionStore } from '../sessions/sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,9 +61,26 @@ async function signedIn(request: FastifyRequest, sessions: SessionStore, token: 
   request.principal = session.principal;
   const refusal = doorRefusal(session.principal, door);
   if (refusal) throw refusal;
+  checkCsrf(request, sessions, token);
+}
+
+/** A request that changes something must carry the session's CSRF token (GET and HEAD need not). */
+function checkCsrf(request: FastifyRequest, sessions: SessionStore, token: string): void {
   if (!SAFE_METHODS.has(request.method) && !sessions.csrfMatches(token, request.headers[CSRF_HEADER])) {
     throw new ApiError(403, 'CSRF_TOKEN_INVALID', `A signed-in request that changes something must carry the session's CSRF token in the ${CSRF_HEADER} header (GET /session gives it).`);
   }
+}
+
+/**
+ * The console session of a route that takes nothing else (sign-out, the admin routes): 401 without
+ * a live one, 403 without its CSRF token on a change.
+ */
+export async function requireSession(request: FastifyRequest, sessions: SessionStore): Promise<{ session: Session; token: string }> {
+  const token = sessionTokenOf(request);
+  const session = token === null ? null : await sessions.authenticate(token);
+  if (!session || token === null) throw new ApiError(401, 'UNAUTHORIZED', 'Not signed in.');
+  checkCsrf(request, sessions, token);
+  return { session, token };
 }
 
 function unauthorized(message: string): ApiError {

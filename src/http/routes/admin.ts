@@ -3,10 +3,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listAccounts } from '../../accounts/accounts.js';
 import type { Database } from '../../db/database.js';
 import { reinstateAccount } from '../../reputation/reputation.js';
-import { CSRF_HEADER, type Session, type SessionStore } from '../../sessions/sessions.js';
+import type { Session, SessionStore } from '../../sessions/sessions.js';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError } from '../../shared/errors.js';
-import { sessionTokenOf } from '../auth.js';
+import { requireSession } from '../auth.js';
 import { metaOf } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 
@@ -22,13 +22,8 @@ const errors = { 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
  */
 export function adminRoutes(app: FastifyInstance, deps: { db: Database; sessions: SessionStore; clock: Clock }): void {
   async function admin(request: FastifyRequest): Promise<Session> {
-    const token = sessionTokenOf(request);
-    const session = token === null ? null : await deps.sessions.authenticate(token);
-    if (!session || token === null) throw new ApiError(401, 'UNAUTHORIZED', 'Sign in to the console as an admin operator.');
+    const { session } = await requireSession(request, deps.sessions);
     if (session.role !== 'admin') throw new ApiError(403, 'ADMIN_REQUIRED', 'Only an admin operator of the installation may do this.');
-    if (request.method !== 'GET' && !deps.sessions.csrfMatches(token, request.headers[CSRF_HEADER])) {
-      throw new ApiError(403, 'CSRF_TOKEN_INVALID', `A signed-in request that changes something must carry the session's CSRF token in the ${CSRF_HEADER} header.`);
-    }
     return session;
   }
 

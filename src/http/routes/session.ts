@@ -7,7 +7,7 @@ import { CSRF_HEADER, SESSION_COOKIE, type SessionStore } from '../../sessions/s
 import type { Clock } from '../../shared/clock.js';
 import { ApiError } from '../../shared/errors.js';
 import { LoginThrottle } from '../../smtp/limits.js';
-import { sessionTokenOf } from '../auth.js';
+import { requireSession, sessionTokenOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 import { ErrorResponse, Meta } from '../schemas.js';
 
@@ -98,14 +98,11 @@ export function sessionRoutes(app: FastifyInstance, deps: { db: Database; sessio
     '/session',
     { schema: { summary: 'Sign out: the session ends at once and the cookie is cleared', tags: ['session'], security: [], response: { 401: ErrorResponse, 403: ErrorResponse } } },
     async (request, reply) => {
-      const token = sessionTokenOf(request);
-      if (token === null || !(await deps.sessions.authenticate(token))) {
-        signedOut(reply, request);
-        throw new ApiError(401, 'UNAUTHORIZED', 'Not signed in.');
-      }
-      if (!deps.sessions.csrfMatches(token, request.headers[CSRF_HEADER])) {
-        throw new ApiError(403, 'CSRF_TOKEN_INVALID', `Signing out needs the session's CSRF token in the ${CSRF_HEADER} header.`);
-      }
+      const { token } = await requireSession(request, deps.sessions).catch((error: unknown) => {
+        // A dead session's cookie is cleared too.
+        if (error instanceof ApiError && error.status === 401) signedOut(reply, request);
+        throw error;
+      });
       await deps.sessions.revoke(token);
       signedOut(reply, request);
       return { meta: metaOf(request), data: { signedOut: true } };
