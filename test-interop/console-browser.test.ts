@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createAccount } from '../src/accounts/accounts.js';
 import { setOperatorPassword } from '../src/accounts/operators.js';
 import { startTestApp, type TestApp } from '../test/helpers/app.js';
 import { createTestStore, onPostgres, type TestStore } from '../test/helpers/database.js';
 import { prepareStore } from '../test/helpers/process.js';
 import { startDnsServer, type Zone } from '../test/helpers/dnsServer.js';
-import { findExecutable, INSTALL_HINT } from './peers.js';
+import { checkPage, launchChromium, PASSWORD, signIn as fillSignIn } from './consoleHarness.js';
 
 /**
  * The web console (issue 18) as a person uses it, in Debian's Chromium driven by playwright-core,
@@ -21,41 +18,14 @@ import { findExecutable, INSTALL_HINT } from './peers.js';
  * every page (no serious or critical violation), and every page is written as a screenshot to
  * artifacts/console/ for a person to look at.
  */
-const PASSWORD = 'correct horse battery staple';
-const ARTIFACTS = join(process.cwd(), 'artifacts', 'console');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let browser: Browser;
 
 before(async () => {
-  const executablePath = findExecutable('chromium', process.env.MAILROOM_INTEROP_CHROMIUM);
-  assert.ok(executablePath, `chromium is not installed: ${INSTALL_HINT}`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
 });
-
-interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
-
-/** axe-core in the page (evaluated through the DevTools protocol: the page's CSP rightly refuses injected scripts). */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: unknown[] }> } }).axe;
-    return (await axe.run(document, { resultTypes: ['violations'] })).violations;
-  }) as AxeViolation[];
-  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
-}
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  assert.deepEqual(await accessibilityProblems(page), [], `axe on ${name}`);
-}
 
 async function scenario(kind: string, store: TestStore): Promise<void> {
   await prepareStore(store, ['elipackage.com']);
@@ -81,11 +51,7 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await page.getByRole('heading', { name: 'Sign in to Mailroom' }).waitFor();
     await checkPage(page, `${kind}-login`);
 
-    const signIn = async (operator: string, password: string) => {
-      await page.locator('input[name=operator]').fill(operator);
-      await page.locator('input[name=password]').fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-    };
+    const signIn = (operator: string, password: string) => fillSignIn(page, operator, password);
     await signIn('alice', 'not the password');
     await page.getByRole('alert').filter({ hasText: 'not right' }).waitFor();
     for (let i = 0; i < 5; i++) {
@@ -238,9 +204,7 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await page.waitForURL(`${app.url}/login`);
 
     // An admin operator switches the console to another account.
-    await page.locator('input[name=operator]').fill('root');
-    await page.locator('input[name=password]').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn('root', PASSWORD);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.locator('input[aria-label="Account"]').click();
     await page.getByRole('option', { name: 'second-co' }).click();
