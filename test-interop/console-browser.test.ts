@@ -91,7 +91,8 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     const hostile = await app.api('/emails', { method: 'POST', json: {
       from: 'promo@elipackage.com', to: 'john.doe@example.com', subject: `Hostile ${kind}`,
       text: '<p id="hello">Hello</p><script>parent.document.body.dataset.pwned = "script"; document.body.dataset.ran = "1"</script>'
-        + '<img src="x" onerror="parent.document.body.dataset.pwned = \'onerror\'"><svg onload="parent.document.body.dataset.pwned = \'svg\'"></svg>',
+        + '<img src="x" onerror="parent.document.body.dataset.pwned = \'onerror\'"><svg onload="parent.document.body.dataset.pwned = \'svg\'"></svg>'
+        + '<a href="http://127.0.0.1:9/admin">Internal admin</a>',
     } });
     assert.equal(hostile.status, 200);
     const hostileId = ((await hostile.json()) as { data: { id: string } }).data.id;
@@ -112,6 +113,10 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await page.locator('[data-finding="script"]').waitFor();
     assert.equal(await page.locator('[data-finding="svg"]').count(), 1);
     await page.frameLocator('[data-testid="html-preview"]').locator('#hello').waitFor();
+    // The link check: a link to a private address is refused, never called; the broken image's "x" is not a URL to call.
+    await page.getByRole('button', { name: 'Check links' }).click();
+    await page.locator('[data-link-verdict="refused"]', { hasText: 'Internal admin' }).waitFor();
+    await page.getByTestId('link-summary').filter({ hasText: '2 checked: 1 with a problem' }).waitFor();
     await checkPage(page, `${kind}-sandbox-message`);
     await page.getByRole('tab', { name: 'Raw source' }).click();
     await page.getByText(`Subject: Hostile ${kind}`).waitFor();

@@ -12,6 +12,7 @@ export function statusColor(status: string): string {
     case 'DELIVERED':
     case 'active':
     case 'verified':
+    case 'ok':
       return '#1b5e20';
     case 'SENT':
     case 'QUEUED':
@@ -28,6 +29,9 @@ export function statusColor(status: string): string {
     case 'missing':
     case 'wrong':
     case 'error':
+    case 'broken':
+    case 'unreachable':
+    case 'refused':
       return '#a61b1b';
     default:
       return '#495057';

@@ -65,6 +65,24 @@ export class TrackingLinks {
     return this.matches(signature, 'unsubscribe', messageId);
   }
 
+  /**
+   * What a URL under this installation's public URL is, or null for any other URL: a click
+   * (verified: its target), or an open or unsubscribe link (by its path: a reader of the URL must
+   * not request it, whoever signed it).
+   */
+  parse(url: string): { kind: 'click'; url: string } | { kind: 'open' | 'unsubscribe' } | null {
+    if (!url.startsWith(`${this.base}/`)) return null;
+    const path = url.slice(this.base.length).split(/[?#]/, 1)[0]!;
+    const click = /^\/t\/c\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    if (click) {
+      const target = this.verifyClick(click[1]!, click[2]!, click[3]!, click[4]!);
+      return target ? { kind: 'click', url: target.url } : null;
+    }
+    if (path.startsWith('/t/o/')) return { kind: 'open' };
+    if (path.startsWith('/u/')) return { kind: 'unsubscribe' };
+    return null;
+  }
+
   private sign(kind: LinkKind, ...parts: string[]): string {
     return this.signWith(this.keys[0]!, kind, ...parts);
   }

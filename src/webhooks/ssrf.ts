@@ -16,6 +16,9 @@ import { nonPublicReason } from './publicAddress.js';
 
 export class RefusedTarget extends Error {}
 
+/** A host that does not exist (NXDOMAIN, no address): refused for webhooks (retrying would not help), unreachable to a link check. */
+export class NoSuchHost extends RefusedTarget {}
+
 /** A syntax problem of a URL, or null: http(s), a host, no credentials, no fragment tricks. */
 export function urlProblem(text: string): string | null {
   // The URL parser drops TAB and line breaks: the URL stored would not be the one checked.
@@ -72,7 +75,7 @@ function hostOf(url: URL): string {
 export class TargetResolver {
   private readonly resolver: Resolver | null;
 
-  constructor(servers: readonly string[], private readonly allowPrivate: boolean, timeoutMs = 5_000) {
+  constructor(servers: readonly string[], readonly allowPrivate: boolean, timeoutMs = 5_000) {
     this.resolver = servers.length > 0 ? new Resolver({ timeout: timeoutMs, tries: 2 }) : null;
     if (this.resolver) this.resolver.setServers([...servers]);
   }
@@ -81,7 +84,8 @@ export class TargetResolver {
   async addresses(host: string): Promise<{ address: string; family: 4 | 6 }[]> {
     const verdict = await this.verdict(host);
     if (verdict.kind === 'public') return verdict.addresses;
-    if (verdict.kind === 'refused' || verdict.noSuchHost) throw new RefusedTarget(verdict.reason);
+    if (verdict.kind === 'refused') throw new RefusedTarget(verdict.reason);
+    if (verdict.noSuchHost) throw new NoSuchHost(verdict.reason);
     throw new Error(verdict.reason);
   }
 

@@ -59,3 +59,13 @@ test('after a key change, URLs signed with the previous key verify while it stay
   assert.equal(afterRemoval.verifyUnsubscribe(uid!, usig!), false);
   assert.equal(rotated.openUrl(ID), afterRemoval.openUrl(ID), 'signed with the current key');
 });
+
+test("parse: this installation's click (verified, with its target), open and unsubscribe URLs; anything else is not Mailroom's", () => {
+  const click = links.clickUrl('01abc', 2, 'https://shop.example/a?b=1');
+  assert.deepEqual(links.parse(click), { kind: 'click', url: 'https://shop.example/a?b=1' });
+  assert.deepEqual(links.parse(links.openUrl('01abc')), { kind: 'open' });
+  assert.deepEqual(links.parse(links.unsubscribeUrl('01abc')), { kind: 'unsubscribe' });
+  assert.equal(links.parse(click.replace('/2/', '/3/')), null, 'a click URL whose signature does not match');
+  assert.equal(links.parse('https://t.example.com.evil.example/t/o/01abc/x.gif'), null, 'another host that starts alike');
+  assert.equal(links.parse('https://shop.example/t/c/01abc/0/aA/bB'), null);
+});

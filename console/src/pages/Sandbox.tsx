@@ -4,6 +4,7 @@ import { api, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import { checkHtml } from '../htmlChecks.js';
 import { ContentTabs, type ContentView } from '../components/ContentTabs.js';
+import { LinkCheck } from '../components/LinkCheck.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { Pager, useCursorPages } from '../components/Pager.js';
 
@@ -18,8 +19,8 @@ interface Caught {
 
 /**
  * The sandbox catcher of the account (Mailpit-like): every message the sandbox transport took
- * instead of sending it, with the same views as a message's page, its raw source, and an HTML
- * compatibility summary.
+ * instead of sending it, with the same views as a message's page, its raw source, an HTML
+ * compatibility summary and a link check.
  */
 export function Sandbox({ id }: { id?: string | undefined }) {
   return id ? <CaughtView id={id} /> : <CaughtList />;
@@ -135,6 +136,7 @@ function CaughtView({ id }: { id: string }) {
           </Alert>
         )}
       </Paper>
+      <LinkCheck caughtId={id} />
       <Paper withBorder p="md">
         <Tabs defaultValue="content">
           <Tabs.List>

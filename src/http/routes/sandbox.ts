@@ -2,11 +2,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { caughtById, listCaught } from '../../delivery/sandbox.js';
+import { extractLinks } from '../../linkcheck/extract.js';
+import { LinkChecker } from '../../linkcheck/linkCheck.js';
 import { mimeView } from '../../sending/content.js';
 import { ApiError } from '../../shared/errors.js';
 import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
+import type { TrackingLinks } from '../../tracking/links.js';
+import type { TargetResolver } from '../../webhooks/ssrf.js';
 
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
@@ -15,7 +19,10 @@ const ListQuery = Type.Object({
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: ID_MAX }) });
 
 /** The sandbox catcher: what the sandbox transport delivered, with the raw MIME. */
-export function sandboxRoutes(app: FastifyInstance, deps: { db: Database }): void {
+export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; targets: TargetResolver; links: TrackingLinks }): void {
+  const checker = new LinkChecker(deps.targets, deps.links);
+  app.addHook('onClose', async () => checker.close());
+
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/sandbox/messages',
     { schema: { summary: 'Messages caught by the sandbox transport, newest first', tags: ['sandbox'], querystring: ListQuery } },
@@ -62,6 +69,24 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database }): voi
           raw: row.raw,
         },
       };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/sandbox/messages/:id/links',
+    {
+      schema: {
+        summary: "Checks each link and image of a caught message: what its target answers (HEAD, else GET; redirects followed; private addresses refused as for webhooks; Mailroom's open and unsubscribe links skipped, a tracked click's target checked)",
+        tags: ['sandbox'],
+        params: IdParams,
+      },
+    },
+    async (request) => {
+      const row = await caughtById(deps.db, principalOf(request).accountId, request.params.id);
+      if (!row) throw new ApiError(404, 'NOT_FOUND', 'No caught message with this id.');
+      const view = await mimeView(row.raw);
+      const found = extractLinks(view.html, view.text);
+      return { meta: metaOf(request), data: await checker.check(found) };
     },
   );
 }
