@@ -3,10 +3,11 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createAccount } from '../src/accounts/accounts.js';
 import { setOperatorPassword } from '../src/accounts/operators.js';
-import { startTestApp, type TestApp } from '../test/helpers/app.js';
+import { eventually, startTestApp, type TestApp } from '../test/helpers/app.js';
 import { createTestStore, onPostgres, type TestStore } from '../test/helpers/database.js';
 import { prepareStore } from '../test/helpers/process.js';
 import { startDnsServer, type Zone } from '../test/helpers/dnsServer.js';
+import { plainToken, SmtpClient } from '../test/helpers/smtpClient.js';
 import { checkPage, launchChromium, PASSWORD, signIn as fillSignIn } from './consoleHarness.js';
 
 /**
@@ -32,7 +33,7 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
   // The domain checks look records up in a DNS server of the test's own (it publishes what the test says).
   const zone: Zone = {};
   const dns = await startDnsServer(zone);
-  const app: TestApp = await startTestApp({ MAILROOM_DNS_SERVERS: dns.address }, { store });
+  const app: TestApp = await startTestApp({ MAILROOM_DNS_SERVERS: dns.address, MAILROOM_ROLES: 'api,smtp,worker', MAILROOM_SMTP_PORT: '0', MAILROOM_SMTPS_PORT: '0' }, { store });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     await setOperatorPassword(app.mailroom.db, 'default', 'alice', PASSWORD);
@@ -84,6 +85,7 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await page.getByRole('heading', { name: `Console check ${kind}` }).waitFor();
     await page.locator('[data-event-type="DELIVERED"]').waitFor();
     assert.equal(await page.locator('[data-event-type="QUEUED"]').count(), 1);
+    await page.getByText('No event of this message was sent to a callback or a webhook.').waitFor();
     await checkPage(page, `${kind}-message`);
 
     // A hostile HTML body: shown in a frame where its script and handlers cannot run, in the
@@ -125,7 +127,7 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     // An API key: made (shown once), used, revoked.
     await page.getByRole('link', { name: 'API keys' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
-    await page.getByLabel('Name').fill('made in the console');
+    await page.getByLabel('Name', { exact: true }).fill('made in the console');
     await page.getByLabel(/^send/).check();
     await page.getByRole('button', { name: 'Create key' }).click();
     const key = (await page.getByTestId('new-key').textContent())?.trim() ?? '';
@@ -137,6 +139,27 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await row.getByRole('button', { name: /^Revoke/ }).click();
     await row.getByText('revoked').waitFor();
     assert.equal((await app.api('/emails', { key })).status, 401);
+
+    // An SMTP credential: made (the password shown once), used for AUTH on the submission port, revoked.
+    await page.getByLabel('Credential name').fill('billing server');
+    await page.getByRole('button', { name: 'Create SMTP credential' }).click();
+    const username = (await page.getByTestId('new-smtp-username').textContent())?.trim() ?? '';
+    const password = (await page.getByTestId('new-smtp-password').textContent())?.trim() ?? '';
+    assert.match(username, /^smtp_/);
+    const smtpAuth = async () => {
+      const { client } = await SmtpClient.connect(app.mailroom.smtp!.smtps, { tls: true });
+      try {
+        await client.command('EHLO console.example');
+        return (await client.command(`AUTH PLAIN ${plainToken(username, password)}`)).code;
+      } finally {
+        client.close();
+      }
+    };
+    assert.equal(await smtpAuth(), 235, 'the credential signs in over SMTP');
+    await checkPage(page, `${kind}-smtp-credentials`);
+    await page.getByRole('button', { name: `Revoke SMTP credential ${username}` }).click();
+    await page.locator(`tr[data-smtp-credential="${username}"]`).waitFor({ state: 'detached' });
+    assert.equal(await smtpAuth(), 535, 'revoked');
 
     // A domain: added, its records shown with copy buttons; the DKIM record published, then verified.
     await page.getByRole('link', { name: 'Domains' }).click();
@@ -156,6 +179,9 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await dkimRow.locator('[data-status="verified"]').waitFor();
     await domainBox.locator('[data-record-purpose="spf"] [data-status="missing"]').waitFor();
     await checkPage(page, `${kind}-domains`);
+    // A DKIM rotation: a second DKIM record (the new selector) to publish, beside the current one.
+    await domainBox.getByRole('button', { name: 'Rotate DKIM key of shop.console.example' }).click();
+    await eventually(async () => (await domainBox.locator('[data-record-purpose="dkim"]').count()) === 2, 10_000, 'the new DKIM record');
 
     // The suppression list: a CSV of 2,000 addresses imported with its progress shown to the end,
     // an address looked up, one removed, the list exported.

@@ -13,6 +13,7 @@ export function statusColor(status: string): string {
     case 'active':
     case 'verified':
     case 'ok':
+    case 'delivered':
       return '#1b5e20';
     case 'SENT':
     case 'QUEUED':

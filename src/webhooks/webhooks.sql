@@ -97,3 +97,12 @@ JOIN webhook_attempts a ON a.event_id = e.id AND a.webhook_id IS NULL
 JOIN webhook_deliveries d ON d.id = a.delivery_id
 WHERE e.account_id = $1 AND e.message_id = $2
 ORDER BY a.id;
+
+-- name: webhookAttemptsOfMessage
+SELECT a.*, e.type AS event_type, e.message_id, d.status AS delivery_status
+FROM message_events e
+JOIN webhook_attempts a ON a.event_id = e.id AND a.webhook_id IS NOT NULL AND a.account_id = $1
+JOIN webhook_deliveries d ON d.id = a.delivery_id
+WHERE e.account_id = $1 AND e.message_id = $2
+ORDER BY a.id
+LIMIT 500;

@@ -6,7 +6,7 @@ import { webhookSecretContext } from '../secrets/contexts.js';
 import { newSigningSecret } from './signing.js';
 
 const sql = sqlFile(new URL('./webhooks.sql', import.meta.url), [
-  'insertWebhook', 'listWebhooks', 'webhookById', 'updateWebhook', 'deleteWebhook', 'rotateSecret', 'attemptsOfWebhook', 'redeliver', 'testEvent', 'callbackAttemptsOfMessage',
+  'insertWebhook', 'listWebhooks', 'webhookById', 'updateWebhook', 'deleteWebhook', 'rotateSecret', 'attemptsOfWebhook', 'redeliver', 'testEvent', 'callbackAttemptsOfMessage', 'webhookAttemptsOfMessage',
 ] as const);
 
 /** Events about the account rather than one message, in the same log. */
@@ -113,6 +113,8 @@ export async function rotateSecret(db: Queryable, secrets: Sealer, accountId: nu
 export interface AttemptView {
   id: number;
   deliveryId: number;
+  /** The account's webhook the attempt was for; null for a message's callback URL. */
+  webhookId: number | null;
   eventId: number;
   eventType: string;
   messageId: string | null;
@@ -130,6 +132,7 @@ function attemptView(row: Record<string, unknown>): AttemptView {
   return {
     id: Number(row.id),
     deliveryId: Number(row.delivery_id),
+    webhookId: row.webhook_id === null || row.webhook_id === undefined ? null : Number(row.webhook_id),
     eventId: Number(row.event_id),
     eventType: String(row.event_type),
     messageId: (row.message_id as string | null) ?? null,
@@ -152,6 +155,11 @@ export async function listAttempts(db: Queryable, accountId: number, webhookId: 
 /** Every attempt to send a message's events to its callback URLs, oldest first. */
 export async function callbackAttempts(db: Queryable, accountId: number, messageId: string): Promise<AttemptView[]> {
   return (await db.query<Record<string, unknown>>(sql.callbackAttemptsOfMessage, [accountId, messageId])).map(attemptView);
+}
+
+/** The attempts to send a message's events to the account's webhooks, oldest first (the first 500: a message has a handful of events). */
+export async function webhookAttemptsOfMessage(db: Queryable, accountId: number, messageId: string): Promise<AttemptView[]> {
+  return (await db.query<Record<string, unknown>>(sql.webhookAttemptsOfMessage, [accountId, messageId])).map(attemptView);
 }
 
 /** Sends a delivery's event to the webhook again (a new delivery at the end of its lane); null if there is no such delivery. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { ManualClock } from '../../src/shared/clock.js';
-import { eventually, SEED_REQUEST, startTestApp, type TestApp } from '../helpers/app.js';
+import { eventually, otherAccountKey, SEED_REQUEST, startTestApp, type TestApp } from '../helpers/app.js';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from '../helpers/webhookReceiver.js';
 
 /**
@@ -112,6 +112,12 @@ describe('a receiver that is down for a while', () => {
     const callbacks = await json<{ url: string; statusCode: number | null }[]>(await app.api(`/emails/${ids[0]}/callbacks`));
     assert.ok(callbacks.every((attempt) => attempt.url === `${receiver.base}/cb?n=1`));
     assert.ok(callbacks.filter((attempt) => attempt.statusCode === 204).length === 2, 'QUEUED and DELIVERED reached the callback');
+    // The message's page lists its webhook attempts apart from its callbacks', each with its webhook.
+    const hooked = await json<{ webhookId: number | null; url: string; eventType: string; statusCode: number | null; messageId: string }[]>(await app.api(`/emails/${ids[0]}/webhook-attempts`));
+    assert.ok(hooked.length >= 2 && hooked.every((attempt) => attempt.webhookId === webhook.id && attempt.messageId === ids[0] && attempt.url === `${receiver.base}/hook`), 'only the webhook\'s attempts, of this message');
+    assert.deepEqual([...new Set(hooked.filter((attempt) => attempt.statusCode === 204).map((attempt) => attempt.eventType))].sort(), ['DELIVERED', 'QUEUED']);
+    assert.ok(callbacks.every((attempt) => (attempt as { webhookId?: number | null }).webhookId === null), 'a callback has no webhook');
+    assert.equal((await app.api(`/emails/${ids[0]}/webhook-attempts`, { key: await otherAccountKey(app, 'nosy-co') })).status, 404, "another account's message");
   });
 });
 

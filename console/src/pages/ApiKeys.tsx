@@ -2,6 +2,7 @@ import { Alert, Badge, Button, Checkbox, Code, CopyButton, Group, Paper, Stack, 
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.js';
 import { relativeTime } from '../format.js';
+import { SmtpCredentials } from '../components/SmtpCredentials.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 
 interface KeyInfo {
@@ -142,6 +143,7 @@ export function ApiKeys() {
           </Table>
         </Table.ScrollContainer>
       )}
+      <SmtpCredentials />
     </Stack>
   );
 }

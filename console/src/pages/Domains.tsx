@@ -22,7 +22,7 @@ interface Domain {
   lastCheckedAt: string | null;
 }
 
-/** Sending domains: add one, publish its records (each with a copy button and its state), verify. */
+/** Sending domains: add one, publish its records (each with a copy button and its state), verify, rotate the DKIM key, remove. */
 export function Domains({ id }: { id?: string | undefined }) {
   const [domains, setDomains] = useState<Domain[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -51,12 +51,20 @@ export function Domains({ id }: { id?: string | undefined }) {
       setProblem(failure);
     }
   };
-  const verify = async (domain: Domain) => {
+  /**
+   * Verify: look the records up now. Rotate: a new DKIM key under a new selector, which signs once
+   * its record is found published (the current key signs until then). Remove: the domain and its keys.
+   */
+  const act = async (domain: Domain, action: 'verify' | 'rotate' | 'remove') => {
+    if (action === 'rotate' && !window.confirm(`Start a DKIM key rotation for ${domain.domain}? Publish the new DKIM record, then verify: the new key signs once it is found.`)) return;
+    if (action === 'remove' && !window.confirm(`Remove ${domain.domain}? Mail from it can no longer be signed or sent.`)) return;
     setProblem(null);
     setBusy(domain.id);
     try {
-      await api('POST', `/domains/${domain.id}/verify`);
+      if (action === 'remove') await api('DELETE', `/domains/${domain.id}`);
+      else await api('POST', `/domains/${domain.id}/${action}`, action === 'rotate' ? {} : undefined);
       await load();
+      if (action === 'remove' && id) window.location.hash = '#/domains';
     } catch (failure) {
       setProblem(failure);
     } finally {
@@ -99,8 +107,14 @@ export function Domains({ id }: { id?: string | undefined }) {
               <Text size="sm" c="dimmed">
                 {domain.lastCheckedAt ? `checked ${new Date(domain.lastCheckedAt).toLocaleString()}` : 'not checked yet'}
               </Text>
-              <Button size="xs" onClick={() => void verify(domain)} loading={busy === domain.id}>
+              <Button size="xs" onClick={() => void act(domain, 'verify')} loading={busy === domain.id}>
                 Verify now
+              </Button>
+              <Button size="xs" variant="default" onClick={() => void act(domain, 'rotate')} disabled={busy === domain.id} aria-label={`Rotate DKIM key of ${domain.domain}`}>
+                Rotate DKIM key
+              </Button>
+              <Button size="xs" variant="outline" color="#a61b1b" onClick={() => void act(domain, 'remove')} disabled={busy === domain.id} aria-label={`Remove ${domain.domain}`}>
+                Remove
               </Button>
             </Group>
           </Group>

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { ContentTabs, type ContentView } from '../components/ContentTabs.js';
+import { MessageAttempts } from '../components/MessageAttempts.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 
 interface Message {
@@ -38,7 +39,7 @@ function summary(details: Record<string, unknown>): string {
   return parts.join(' · ');
 }
 
-/** One message: its fields, and its timeline of events with the remote replies. */
+/** One message: its fields, its timeline of events with the remote replies, the attempts to send those events out, and its content. */
 export function MessageView({ id }: { id: string }) {
   const [message, setMessage] = useState<Message | null>(null);
   const [events, setEvents] = useState<TimelineEvent[] | null>(null);
@@ -164,6 +165,7 @@ export function MessageView({ id }: { id: string }) {
           )}
         </Paper>
       </SimpleGrid>
+      <MessageAttempts messageId={id} refresh={events.length} />
       <Paper withBorder p="md">
         <Title order={3} size="h5" mb="sm">
           Content

@@ -10,7 +10,7 @@ import { getEvents, getMessage, listMessages } from '../../sending/read.js';
 import { getContent } from '../../sending/content.js';
 import { refuseForHipaa } from '../../hipaa/features.js';
 import { MessageData, SendRequest } from '../../sending/schema.js';
-import { callbackAttempts } from '../../webhooks/webhooks.js';
+import { callbackAttempts, webhookAttemptsOfMessage } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 import { ErrorResponse, Meta } from '../schemas.js';
@@ -160,6 +160,16 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       const accountId = principalOf(request).accountId;
       if (!(await getMessage(deps.db, accountId, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
       return { meta: metaOf(request), data: await callbackAttempts(deps.db, accountId, request.params.id) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/emails/:id/webhook-attempts',
+    { schema: { summary: "Every attempt to send an email's events to the account's webhooks, oldest first (at most 500)", tags: ['emails'], params: IdParams } },
+    async (request) => {
+      const accountId = principalOf(request).accountId;
+      if (!(await getMessage(deps.db, accountId, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
+      return { meta: metaOf(request), data: await webhookAttemptsOfMessage(deps.db, accountId, request.params.id) };
     },
   );
 
