@@ -262,7 +262,7 @@ export class DeliveryWorker {
       leaseToken: token,
       now: this.clock.now(),
       maxRetryMs: this.options.maxRetryMs,
-      details: { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID },
+      details: { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID } as Record<string, unknown>,
     };
     let result: DeliveryResult;
     // Settled once the result is committed; the SMTP connection that carried this message holds
@@ -281,6 +281,8 @@ export class DeliveryWorker {
         content: message.content, body: message.body, messageIdHeader: message.message_id_hdr, createdAt: new Date(message.created_at).getTime(), keys, tracking,
       }, this.parsedKeys);
       if (keys.length > 0) this.metrics.dkimSeconds.observe(signMs / 1000);
+      // Which signatures the message carries, for its timeline (the console's DKIM details): "none" says it went unsigned.
+      context.details.dkim = keys.length > 0 ? keys.map((key) => `${key.domain} ${key.selector} ${key.algorithm}`).join(', ') : 'none';
       const endDelivery = this.metrics.deliverySeconds.startTimer({ transport: this.transport.name });
       const report = await this.transport.deliver({
         messageId: message.message_id,

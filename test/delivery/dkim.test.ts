@@ -74,10 +74,20 @@ test('a message from a domain with a key is signed and verifies; the signature c
   const tampered = raw.replace(/^Subject: .*$/m, 'Subject: =?UTF-8?Q?changed?=');
   const broken = await dkimVerify(Buffer.from(tampered), { resolver });
   assert.equal(broken.results[0]!.status.result, 'fail');
+  assert.equal(await dkimDetailOf(id), 'elipackage.com mr2026 rsa-sha256', 'the timeline says which key signed');
 });
+
+/** What the message's delivery event says of its signatures (the console's DKIM details). */
+async function dkimDetailOf(id: string): Promise<unknown> {
+  return eventually(async () => {
+    const events = ((await (await app.api(`/emails/${id}/events`)).json()) as { data: { type: string; details: { dkim?: unknown } }[] }).data;
+    return events.find((event) => event.type === 'DELIVERED')?.details.dkim;
+  }, 15_000, `the DELIVERED event of ${id}`);
+}
 
 test('a sender domain without a key in the account (sandbox accepts any sender) is sent unsigned', async () => {
   const id = await send({ ...SEED_REQUEST, from: 'someone@other.example' });
   const raw = await rawOf(id);
   assert.doesNotMatch(raw, /^DKIM-Signature:/im);
+  assert.equal(await dkimDetailOf(id), 'none');
 });

@@ -35,7 +35,7 @@ const WAITING = new Set(['QUEUED', 'DEFERRED', 'SCHEDULED']);
 
 /** What the remote server and Mailroom said about an event, in a line (the rest is under it, as JSON). */
 function summary(details: Record<string, unknown>): string {
-  const parts = ['response', 'reason', 'bounceClass', 'host', 'tls', 'error'].flatMap((key) => (details[key] === undefined || details[key] === null ? [] : [`${key}: ${typeof details[key] === 'string' ? details[key] : JSON.stringify(details[key])}`]));
+  const parts = ['response', 'reason', 'bounceClass', 'host', 'tls', 'dkim', 'error'].flatMap((key) => (details[key] === undefined || details[key] === null ? [] : [`${key}: ${typeof details[key] === 'string' ? details[key] : JSON.stringify(details[key])}`]));
   return parts.join(' · ');
 }
 
