@@ -14,12 +14,18 @@ import { Queue } from './pages/Queue.js';
 import { Messages } from './pages/Messages.js';
 import { MessageView } from './pages/MessageView.js';
 import { SignIn } from './pages/SignIn.js';
+import { Lists } from './pages/Lists.js';
+import { Campaigns } from './pages/Campaigns.js';
+import { Reports } from './pages/Reports.js';
 
 const PAGES = [
   { path: '', label: 'Dashboard' },
   { path: 'messages', label: 'Messages' },
   { path: 'sandbox', label: 'Sandbox' },
   { path: 'queue', label: 'Queue' },
+  { path: 'campaigns', label: 'Campaigns' },
+  { path: 'lists', label: 'Lists' },
+  { path: 'reports', label: 'Reports' },
   { path: 'domains', label: 'Domains' },
   { path: 'suppressions', label: 'Suppressions' },
   { path: 'api-keys', label: 'API keys' },
@@ -91,6 +97,9 @@ function Shell({ session }: { session: SessionInfo }) {
   else if (page === 'suppressions') content = <Suppressions />;
   else if (page === 'sandbox') content = <Sandbox id={id} />;
   else if (page === 'queue') content = <Queue />;
+  else if (page === 'lists') content = <Lists id={id} />;
+  else if (page === 'campaigns') content = <Campaigns id={id} />;
+  else if (page === 'reports') content = <Reports />;
   else content = <Dashboard admin={session.role === 'admin'} />;
 
   return (

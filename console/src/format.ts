@@ -14,13 +14,19 @@ export function statusColor(status: string): string {
     case 'verified':
     case 'ok':
     case 'delivered':
+    case 'finished':
+    case 'subscribed':
       return '#1b5e20';
     case 'SENT':
     case 'QUEUED':
     case 'SCHEDULED':
+    case 'running':
+    case 'scheduled':
       return '#0b4f8a';
     case 'DEFERRED':
     case 'pending':
+    case 'paused':
+    case 'unconfirmed':
       return '#5f3dc4';
     case 'BOUNCED':
     case 'FAILED':
@@ -33,6 +39,8 @@ export function statusColor(status: string): string {
     case 'broken':
     case 'unreachable':
     case 'refused':
+    case 'bounced':
+    case 'complained':
       return '#a61b1b';
     default:
       return '#495057';

@@ -32,10 +32,32 @@ function mapValues(map: unknown, fn: (value: unknown) => unknown): unknown {
   return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, fn(value)]));
 }
 
+const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean']);
+
+/**
+ * `X or null` (TypeBox's Union([X, Null()]), an anyOf) as one schema whose type is [X, "null"].
+ * With coerceTypes, Ajv tries anyOf's branches in order and coerces into the first: a null became
+ * false or "" before the null branch was reached, so `"sendAt": null` could not clear a field. With
+ * a list of types Ajv coerces only a value that matches none of them, so null stays null and false
+ * stays false. Only plain scalar branches are merged (no const or enum, which null would fail).
+ */
+function nullableScalar(schema: Schema): Schema | null {
+  const branches = schema.anyOf;
+  if (!Array.isArray(branches) || branches.length !== 2) return null;
+  const nullIndex = branches.findIndex((branch: Schema) => branch?.type === 'null' && Object.keys(branch).length === 1);
+  if (nullIndex < 0) return null;
+  const other = branches[1 - nullIndex] as Schema;
+  if (!other || typeof other.type !== 'string' || !SCALAR_TYPES.has(other.type) || 'const' in other || 'enum' in other) return null;
+  const { anyOf: _anyOf, ...rest } = schema;
+  return { ...rest, ...other, type: [other.type, 'null'] };
+}
+
 /** A copy of the schema with the bounds above added wherever they are missing. */
 export function hardenSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(hardenSchema);
   if (!schema || typeof schema !== 'object') return schema;
+  const merged = nullableScalar(schema as Schema);
+  if (merged) return hardenSchema(merged);
   const out: Schema = {};
   for (const [key, value] of Object.entries(schema)) {
     if (SUBSCHEMA_MAPS.has(key)) out[key] = mapValues(value, hardenSchema);

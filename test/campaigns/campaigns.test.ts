@@ -247,6 +247,11 @@ test('validation, states and tenant isolation on every campaign route', async ()
   const mine = await create({ name: 'Mine', lists: [list.id], text: 't' });
   const patched = await json<{ data: { name: string; subject: string } }>(await app.api(`/campaigns/${mine.id}`, { method: 'PATCH', json: { name: 'Renamed', subject: 'New' } }));
   assert.deepEqual([patched.data.name, patched.data.subject], ['Renamed', 'New']);
+  // null clears a field (it was once coerced to "" or false by the validator).
+  const scheduled = await json<{ data: { sendAt: string | null; trackOpens: boolean | null } }>(await app.api(`/campaigns/${mine.id}`, { method: 'PATCH', json: { sendAt: new Date(Date.now() + 3_600_000).toISOString(), trackOpens: false } }));
+  assert.deepEqual([typeof scheduled.data.sendAt, scheduled.data.trackOpens], ['string', false]);
+  const cleared = await json<{ data: { sendAt: string | null; trackOpens: boolean | null } }>(await app.api(`/campaigns/${mine.id}`, { method: 'PATCH', json: { sendAt: null, trackOpens: null } }));
+  assert.deepEqual([cleared.data.sendAt, cleared.data.trackOpens], [null, null]);
   // Not started: its report is zeros, not a 404.
   assert.equal((await json<{ data: { requested: number } }>(await app.api(`/campaigns/${mine.id}/report`))).data.requested, 0);
   const other = await otherAccountKey(app, `campaign-intruder-${Date.now()}`);

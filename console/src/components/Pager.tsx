@@ -21,15 +21,18 @@ export function useCursorPages<C>(): CursorPages<C> {
   };
 }
 
-/** "Newer" and "Older" under a list, newest first; `next` is the answer's cursor to the next page (null: the last page). */
-export function Pager<C>({ pages, next }: { pages: CursorPages<C>; next: C | null | undefined }) {
+/**
+ * "Newer" and "Older" under a list, newest first (`labels` for a list in another order); `next` is
+ * the answer's cursor to the next page (null: the last page).
+ */
+export function Pager<C>({ pages, next, labels = ['Newer', 'Older'] }: { pages: CursorPages<C>; next: C | null | undefined; labels?: readonly [string, string] }) {
   return (
     <Group>
       <Button variant="default" disabled={pages.isFirst} onClick={pages.newer}>
-        Newer
+        {labels[0]}
       </Button>
       <Button variant="default" disabled={next === null || next === undefined} onClick={() => next !== null && next !== undefined && pages.older(next)}>
-        Older
+        {labels[1]}
       </Button>
     </Group>
   );
