@@ -17,6 +17,9 @@ import { SignIn } from './pages/SignIn.js';
 import { Lists } from './pages/Lists.js';
 import { Campaigns } from './pages/Campaigns.js';
 import { Reports } from './pages/Reports.js';
+import { Webhooks } from './pages/Webhooks.js';
+import { Senders } from './pages/Senders.js';
+import { Templates } from './pages/Templates.js';
 
 const PAGES = [
   { path: '', label: 'Dashboard' },
@@ -28,6 +31,9 @@ const PAGES = [
   { path: 'reports', label: 'Reports' },
   { path: 'domains', label: 'Domains' },
   { path: 'suppressions', label: 'Suppressions' },
+  { path: 'webhooks', label: 'Webhooks' },
+  { path: 'senders', label: 'Senders' },
+  { path: 'templates', label: 'Templates' },
   { path: 'api-keys', label: 'API keys' },
 ] as const;
 
@@ -100,6 +106,9 @@ function Shell({ session }: { session: SessionInfo }) {
   else if (page === 'lists') content = <Lists id={id} />;
   else if (page === 'campaigns') content = <Campaigns id={id} />;
   else if (page === 'reports') content = <Reports />;
+  else if (page === 'webhooks') content = <Webhooks id={id} />;
+  else if (page === 'senders') content = <Senders />;
+  else if (page === 'templates') content = <Templates id={id} />;
   else content = <Dashboard admin={session.role === 'admin'} />;
 
   return (

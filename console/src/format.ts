@@ -16,6 +16,7 @@ export function statusColor(status: string): string {
     case 'delivered':
     case 'finished':
     case 'subscribed':
+    case 'enabled':
       return '#1b5e20';
     case 'SENT':
     case 'QUEUED':
@@ -41,6 +42,7 @@ export function statusColor(status: string): string {
     case 'refused':
     case 'bounced':
     case 'complained':
+    case 'disabled':
       return '#a61b1b';
     default:
       return '#495057';

@@ -142,6 +142,15 @@ export function checkContent(content: TemplateContent & { name?: string }): void
   if (details.length > 0) throw validationError(details, `The template is not valid: ${details.map((detail) => `${detail.field} ${detail.message}`).join('; ')}.`);
 }
 
+/**
+ * Unsaved content as a version to render (the console's live preview): checked as a create would
+ * check it, named per account so the parse cache keeps one slot per account's draft.
+ */
+export function draftVersion(accountId: number, content: TemplateContent): TemplateVersion {
+  checkContent(content);
+  return { templateId: `draft:${accountId}`, name: 'draft', version: 0, subject: content.subject, text: content.text ?? null, html: content.html ?? null, defaults: (content.defaults ?? {}) as TemplateVersion['defaults'] };
+}
+
 // ---- storage ----
 
 /**

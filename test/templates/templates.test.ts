@@ -108,6 +108,25 @@ test('preview renders as a send would, and names every missing placeholder', asy
   await json(await post('/templates/preview-me/preview', { version: 9 }), 404);
 });
 
+test('a draft renders without being stored: the same rules and answers as a saved template, and nothing left behind', async () => {
+  const [before] = await app.mailroom.db.query<{ n: number }>('SELECT count(*)::int AS n FROM templates');
+  const rendered = await json<{ data: { subject: string; text: string | null; html: string | null } }>(await post('/templates/preview', { ...WELCOME, placeholders: { name: 'Tom & <Jerry>', code: 7 } }));
+  assert.deepEqual(rendered.data, { subject: 'Welcome, Tom & <Jerry>', text: 'Hi Tom & <Jerry>, your code is 7.', html: '<p>Hi Tom &amp; &lt;Jerry&gt;</p><hr>' });
+  // A second draft of the same account with other content is not served from the first one's parse.
+  const other = await json<{ data: { subject: string; text: string | null } }>(await post('/templates/preview', { subject: 'Other {{name}}', text: 'Bye {{name}}', placeholders: { name: 'Ann' } }));
+  assert.deepEqual([other.data.subject, other.data.text], ['Other Ann', 'Bye Ann']);
+
+  const missing = await json<ErrorBody>(await post('/templates/preview', { subject: 'Hi', text: '{{code}}' }), 422);
+  assert.deepEqual(missing.error.details, [{ field: 'placeholders.code', message: 'has no value and the template no default' }]);
+  const syntax = await json<ErrorBody>(await post('/templates/preview', { subject: 'Hi {{name', text: 'ok' }), 400);
+  assert.deepEqual(syntax.error.details.map((detail) => detail.field), ['subject']);
+  const noBody = await json<ErrorBody>(await post('/templates/preview', { subject: 'Hi' }), 400);
+  assert.deepEqual(noBody.error.details.map((detail) => detail.field), ['text']);
+  await json(await post('/templates/preview', { subject: 'Hi', text: 't', name: 'stray' }), 200);
+  const [after] = await app.mailroom.db.query<{ n: number }>('SELECT count(*)::int AS n FROM templates');
+  assert.equal(after?.n, before?.n, 'nothing stored');
+});
+
 test('refusals: syntax errors name the part, content rules, duplicate names', async () => {
   const syntax = await json<ErrorBody>(await post('/templates', { name: 'broken', subject: 'Hi {{name', text: 'ok', html: '{{#items}}<li>{{.}}</li>' }), 400);
   assert.equal(syntax.error.code, 'VALIDATION_ERROR');
@@ -184,7 +203,7 @@ test('every template route is in the OpenAPI document', async () => {
   const routes = Object.entries(document.paths).filter(([path]) => path.startsWith('/templates')).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
   assert.deepEqual(routes.sort(), [
     'DELETE /templates/{id}', 'GET /templates', 'GET /templates/{id}', 'GET /templates/{id}/versions', 'GET /templates/{id}/versions/{version}',
-    'POST /templates', 'POST /templates/{id}/preview', 'PUT /templates/{id}',
+    'POST /templates', 'POST /templates/preview', 'POST /templates/{id}/preview', 'PUT /templates/{id}',
   ]);
   assert.ok(Object.entries(document.paths).filter(([path]) => path.startsWith('/templates')).every(([, methods]) => Object.values(methods).every((operation) => operation.tags?.includes('templates'))));
 });

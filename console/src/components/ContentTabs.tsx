@@ -1,22 +1,12 @@
 import { Code, Table, Tabs, Text } from '@mantine/core';
 import { Empty } from './states.js';
+import { HtmlFrame } from './HtmlFrame.js';
 
 export interface ContentView {
   html: string | null;
   text: string | null;
   headers: { name: string; value: string }[];
   attachments: { filename: string | null; contentType: string | null; size: number }[];
-}
-
-/**
- * The message's HTML in a frame that can do nothing: `sandbox` without allow-scripts or
- * allow-same-origin (no script, no forms, no access to the console's origin, its cookie or its
- * API), and a CSP of its own that loads nothing from the network (remote images and trackers are
- * not fetched by looking at a message). Exported for the tests.
- */
-export function previewDocument(html: string): string {
-  const policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:";
-  return `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><base target="_blank">${html}`;
 }
 
 const size = (bytes: number) => (bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
@@ -33,16 +23,7 @@ export function ContentTabs({ content }: { content: ContentView }) {
         <Tabs.Tab value="attachments">Attachments ({content.attachments.length})</Tabs.Tab>
       </Tabs.List>
       <Tabs.Panel value="preview" pt="sm">
-        {content.html && (
-          <iframe
-            title="The message's HTML (scripts, forms and remote content are blocked)"
-            sandbox=""
-            referrerPolicy="no-referrer"
-            srcDoc={previewDocument(content.html)}
-            style={{ width: '100%', height: 480, border: '1px solid var(--mantine-color-gray-4)', background: 'white' }}
-            data-testid="html-preview"
-          />
-        )}
+        {content.html && <HtmlFrame html={content.html} title="The message's HTML (scripts, forms and remote content are blocked)" />}
       </Tabs.Panel>
       <Tabs.Panel value="text" pt="sm">
         {content.text ? (

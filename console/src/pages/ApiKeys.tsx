@@ -1,9 +1,10 @@
-import { Alert, Badge, Button, Checkbox, Code, CopyButton, Group, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Checkbox, Code, Group, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.js';
 import { relativeTime } from '../format.js';
 import { SmtpCredentials } from '../components/SmtpCredentials.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
+import { ShownOnce } from '../components/ShownOnce.js';
 
 interface KeyInfo {
   id: number;
@@ -94,14 +95,7 @@ export function ApiKeys() {
       </Paper>
       {problem !== null && <ErrorState error={problem} title="The key was not changed" />}
       {created && (
-        <Alert color="#1b5e20" variant="filled" title="Key created: copy it now, it is not shown again" role="status" withCloseButton onClose={() => setCreated(null)} closeButtonLabel="Dismiss">
-          <Group gap="sm" wrap="nowrap">
-            <Code data-testid="new-key" c="black" bg="white" style={{ overflowWrap: 'anywhere' }}>
-              {created.key}
-            </Code>
-            <CopyButton value={created.key}>{({ copied, copy }) => <Button size="xs" onClick={copy}>{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
-          </Group>
-        </Alert>
+        <ShownOnce title="Key created: copy it now, it is not shown again" value={created.key} testId="new-key" onClose={() => setCreated(null)} />
       )}
       {error ? <ErrorState error={error} title="The keys could not be loaded" /> : !keys ? <Loading label="Loading keys…" /> : keys.length === 0 ? <Empty>No keys yet.</Empty> : (
         <Table.ScrollContainer minWidth={640}>

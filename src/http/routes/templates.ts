@@ -6,7 +6,7 @@ import { ApiError, validationError } from '../../shared/errors.js';
 import { INT32_MAX } from '../../shared/storable.js';
 import { renderTemplate } from '../../templates/render.js';
 import {
-  createTemplate, deleteTemplate, getTemplate, isValidNameCursor, LIMITS, listTemplates, listVersions, toTemplateVersion, updateTemplate,
+  createTemplate, deleteTemplate, draftVersion, getTemplate, isValidNameCursor, LIMITS, listTemplates, listVersions, toTemplateVersion, updateTemplate,
 } from '../../templates/templates.js';
 import { principalOf } from '../auth.js';
 import type { Principal } from '../../accounts/apiKeys.js';
@@ -41,6 +41,11 @@ const PreviewBody = Type.Object({
   placeholders: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'name: value (string, number or boolean), over the template\'s defaults' })),
   version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'default: the latest' })),
 }, { additionalProperties: false });
+
+const DraftPreviewBody = Type.Object({
+  ...Content,
+  placeholders: PreviewBody.properties.placeholders,
+}, { additionalProperties: false, description: 'the content of a template as a create takes it (nothing is stored), and the values to render it with' });
 
 const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
 const Timestamp = Type.String({ format: 'date-time' });
@@ -154,6 +159,23 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
       const data = await getTemplate(deps.db, principalOf(request).accountId, id, version);
       if (!data) throw notFound(id, version);
       return { meta: metaOf(request), data };
+    },
+  );
+
+  app.post<{ Body: Static<typeof DraftPreviewBody> }>(
+    '/templates/preview',
+    {
+      schema: {
+        summary: 'Render unsaved template content as a send would (an editor\'s live preview); nothing is stored. 400 as a create for content, 422 PLACEHOLDER_MISSING as a preview',
+        tags: ['templates'], body: DraftPreviewBody,
+        response: { 200: Rendered, 400: ErrorResponse, 422: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      refuseForHipaa(principal, 'Template preview', 'a rendered preview would show recipient data outside a message');
+      const { placeholders, ...content } = request.body;
+      return { meta: metaOf(request), data: renderTemplate(draftVersion(principal.accountId, content), placeholders) };
     },
   );
 
