@@ -72,13 +72,22 @@ async function scenario(kind: string, store: TestStore): Promise<void> {
     await page.getByRole('heading', { name: 'Messages' }).waitFor();
     await page.locator('[data-live="true"]').waitFor();
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
-    const sent = await app.api('/emails', { method: 'POST', json: { from: 'promo@elipackage.com', to: 'john.doe@example.com', subject: `Console check ${kind}`, text: 'Hello from the console test' } });
+    const sent = await app.api('/emails', { method: 'POST', json: { from: 'promo@elipackage.com', to: 'john.doe@example.com', subject: `Console check ${kind}`, text: 'Hello from the console test', tags: ['console-check'] } });
     assert.equal(sent.status, 200);
     const id = ((await sent.json()) as { data: { id: string } }).data.id;
     app.mailroom.worker?.wakeUp();
     await page.locator(`tr[data-message-id="${id}"] [data-status="DELIVERED"]`).waitFor({ timeout: 20_000 });
     assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'no reload');
     await checkPage(page, `${kind}-messages`);
+    // Searched by its tag: it, and not another message sent beside it.
+    const untagged = await app.api('/emails', { method: 'POST', json: { from: 'promo@elipackage.com', to: 'jane@example.com', subject: `Untagged ${kind}`, text: 'No tag' } });
+    await page.locator(`tr[data-message-id="${((await untagged.json()) as { data: { id: string } }).data.id}"]`).waitFor();
+    await page.getByRole('textbox', { name: 'Tag' }).fill('console-check');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction((only) => {
+      const rows = [...document.querySelectorAll('tr[data-message-id]')].map((row) => row.getAttribute('data-message-id'));
+      return rows.length === 1 && rows[0] === only;
+    }, id);
 
     // Its page: the fields and the timeline.
     await page.locator(`tr[data-message-id="${id}"] a`).click();

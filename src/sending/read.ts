@@ -151,17 +151,33 @@ export interface ListFilter {
   campaignId: string | null;
   to: string | null;
   from: string | null;
+  tag: string | null;
   after: Date | null;
   before: Date | null;
   cursor: string | null;
   limit: number;
 }
 
-export async function listMessages(db: Queryable, accountId: number, filter: ListFilter): Promise<{ items: MessageView[]; nextCursor: string | null }> {
-  const rows = await db.query<MessageRow & Record<string, unknown>>(sql.listMessages, [
+/**
+ * How many messages a page filtered by from or tag reads at most (see listMessages in
+ * messages.sql): 10,000 rows are a few milliseconds of index and heap reads, and a page that finds
+ * fewer matches in them than it may hold still has a cursor to go on with.
+ */
+export const SCAN_BUDGET = 10_000;
+
+export async function listMessages(db: Queryable, accountId: number, filter: ListFilter, scanBudget = SCAN_BUDGET): Promise<{ items: MessageView[]; nextCursor: string | null }> {
+  const scanning = filter.from !== null || filter.tag !== null;
+  const walk = scanning ? Math.max(scanBudget, filter.limit) : filter.limit;
+  const found = await db.query<MessageRow & Record<string, unknown> & { scanned_to: string | null; scanned_count: number }>(sql.listMessages, [
     accountId, filter.status, filter.externalId, filter.clientId, filter.campaignId,
     filter.to?.toLowerCase() ?? null, filter.from?.toLowerCase() ?? null, filter.after, filter.before, filter.cursor, filter.limit,
+    walk, filter.tag === null ? null : JSON.stringify([filter.tag]),
   ]);
+  const { scanned_to: scannedTo, scanned_count: scannedCount } = found[0] ?? { scanned_to: null, scanned_count: 0 };
+  // The walk's one row joins no message when nothing matched.
+  const rows = found.filter((row) => row.id !== null);
   const items = rows.map((row) => messageView(row));
-  return { items, nextCursor: items.length === filter.limit ? items.at(-1)!.id : null };
+  // A full page goes on after its last message; a short one after where the walk stopped, if the walk was cut short.
+  const nextCursor = items.length === filter.limit ? items.at(-1)!.id : scannedCount === walk ? scannedTo : null;
+  return { items, nextCursor };
 }

@@ -16,9 +16,11 @@ export interface MessageRow {
   createdAt: string;
 }
 
-const FILTERS = { status: '', to: '', from: '', externalId: '', clientId: '', campaignId: '', after: '', before: '' };
+const FILTERS = { status: '', to: '', from: '', externalId: '', clientId: '', campaignId: '', tag: '', after: '', before: '' };
 /** The events that change what the list shows: a new message, or a message's new status. */
 const LIVE_TYPES = STATUSES.join(',');
+/** The page size messageQuery asks for. */
+const PAGE_SIZE = 50;
 
 /**
  * The messages of the account, newest first: filters, cursor paging (the API's nextCursor, never
@@ -36,7 +38,7 @@ export function Messages() {
 
   const load = useCallback(async () => {
     try {
-      setPage(await api<Page<MessageRow>>('GET', `/emails?${messageQuery(applied, cursor)}`));
+      setPage(await api<Page<MessageRow>>('GET', `/emails?${messageQuery(applied, cursor, PAGE_SIZE)}`));
       setError(null);
     } catch (problem) {
       setError(problem);
@@ -98,14 +100,21 @@ export function Messages() {
           {field('externalId', 'External id')}
           {field('clientId', 'Client id')}
           {field('campaignId', 'Campaign')}
+          {field('tag', 'Tag')}
           <TextInput type="date" label="From date" value={filters.after} onChange={(event) => setFilters({ ...filters, after: event.currentTarget.value })} />
           <TextInput type="date" label="Before date" value={filters.before} onChange={(event) => setFilters({ ...filters, before: event.currentTarget.value })} />
           <Button type="submit">Search</Button>
         </Group>
       </form>
-      {error ? <ErrorState error={error} title="The messages could not be loaded" /> : !page ? <Loading label="Loading messages…" /> : page.data.length === 0 ? (
+      {page && page.data.length < PAGE_SIZE && page.meta.pagination?.nextCursor && (
+        // From and tag searches read a bounded stretch of messages per page (GET /emails): say why the page is short.
+        <Text size="sm" role="status" data-testid="search-continues">
+          {page.data.length === 0 ? 'No match in this stretch of messages' : 'The matches in this stretch of messages'}; “Older” searches further back.
+        </Text>
+      )}
+      {error ? <ErrorState error={error} title="The messages could not be loaded" /> : !page ? <Loading label="Loading messages…" /> : page.data.length === 0 && !page.meta.pagination?.nextCursor ? (
         <Empty>No messages{Object.values(applied).some(Boolean) ? ' match these filters' : ' yet'}.</Empty>
-      ) : (
+      ) : page.data.length === 0 ? null : (
         <Table.ScrollContainer minWidth={700}>
           <Table striped highlightOnHover aria-label="Messages">
             <Table.Thead>
