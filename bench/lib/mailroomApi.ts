@@ -24,6 +24,8 @@ export interface MailroomApiOptions {
   env?: Record<string, string>;
   /** Run under node --cpu-prof, writing into this directory. */
   profileDir?: string | null;
+  /** PostgreSQL: this database instead of a fresh scratch one (its drop() is called by close()). */
+  database?: ScratchDatabase;
 }
 
 /**
@@ -56,7 +58,7 @@ export class MailroomApi {
       await removeDataDir();
     };
     try {
-      database = kind === 'postgres' ? await createScratchDatabase() : null;
+      database = kind === 'postgres' ? (options.database ?? (await createScratchDatabase())) : null;
       const port = await freePort();
       const key = `mr_bench_${randomBytes(18).toString('hex')}`;
       const env: Record<string, string> = {

@@ -106,31 +106,52 @@ RETURNING key;
 -- As messageById: no attachments or HTML.
 -- Every filter but from and tag has an index that ends with the id, so a page is the next entries
 -- of one index. From and tag have none (one more index per message would cost every send), so a
--- request with either reads at most $12 messages of the other filters' walk down the ids and keeps
--- those that match: its time is bounded whatever the data, and scanned_to / scanned_count say
--- where that walk stopped, so the caller's next page goes on from there. Without them $12 is the
--- page's size and the walk is the page.
-WITH scanned AS (
-  SELECT m.id, m.from_address, m.tags
-  FROM messages m
-  WHERE m.account_id = $1
-    AND ($2::text IS NULL OR m.status = $2)
-    AND ($3::text IS NULL OR m.external_id = $3)
-    AND ($4::text IS NULL OR m.client_id = $4)
-    AND ($5::text IS NULL OR m.campaign_id = $5)
-    AND ($6::text IS NULL OR m.to_address = $6)
-    AND ($8::timestamptz IS NULL OR m.created_at >= $8)
-    AND ($9::timestamptz IS NULL OR m.created_at < $9)
-    AND ($10::text IS NULL OR m.id < $10)
-  ORDER BY m.id DESC
-  LIMIT $12
-), matched AS (
-  SELECT id FROM scanned
+-- request with either walks at most $12 messages of the other filters' matches down the ids and
+-- keeps those that match, stopping as soon as the page is full: its time is bounded whatever the
+-- data. When the page is not full, scanned_to and scanned_count say where the walk stopped (read
+-- again from the index alone), so the caller's next page goes on from there. Without from and tag
+-- $12 is the page's size and the walk is the page.
+-- The dates are also given as ids ($14, $15: ids begin with their creation time, the same clock
+-- reading as created_at; src/shared/ids.ts). Without them a date range was a filter on a walk
+-- down the id index from the newest message: a week 60 days back read every newer message
+-- first (a second at a million messages). With them the walk starts and ends at the range.
+WITH matched AS MATERIALIZED (
+  -- No ORDER BY out here: the walk's order is kept, and the LIMIT stops it when the page is full.
+  SELECT id FROM (
+    SELECT m.id, m.from_address, m.tags
+    FROM messages m
+    WHERE m.account_id = $1
+      AND ($2::text IS NULL OR m.status = $2)
+      AND ($3::text IS NULL OR m.external_id = $3)
+      AND ($4::text IS NULL OR m.client_id = $4)
+      AND ($5::text IS NULL OR m.campaign_id = $5)
+      AND ($6::text IS NULL OR m.to_address = $6)
+      AND ($8::timestamptz IS NULL OR (m.created_at >= $8 AND m.id >= $14::text))
+      AND ($9::timestamptz IS NULL OR (m.created_at < $9 AND m.id < $15::text))
+      AND ($10::text IS NULL OR m.id < $10)
+    ORDER BY m.id DESC
+    LIMIT $12
+  ) walked
   WHERE ($7::text IS NULL OR from_address = $7) AND ($13::jsonb IS NULL OR tags @> $13)
-  ORDER BY id DESC
   LIMIT $11
 ), walk AS (
-  SELECT min(id) AS scanned_to, count(*)::int AS scanned_count FROM scanned
+  SELECT min(id) AS scanned_to, count(*)::int AS scanned_count FROM (
+    SELECT m.id
+    FROM messages m
+    WHERE m.account_id = $1
+      AND ($2::text IS NULL OR m.status = $2)
+      AND ($3::text IS NULL OR m.external_id = $3)
+      AND ($4::text IS NULL OR m.client_id = $4)
+      AND ($5::text IS NULL OR m.campaign_id = $5)
+      AND ($6::text IS NULL OR m.to_address = $6)
+      AND ($8::timestamptz IS NULL OR (m.created_at >= $8 AND m.id >= $14::text))
+      AND ($9::timestamptz IS NULL OR (m.created_at < $9 AND m.id < $15::text))
+      AND ($10::text IS NULL OR m.id < $10)
+    ORDER BY m.id DESC
+    LIMIT $12
+  ) walked
+  -- Only for a page that is not full (otherwise its last message is the cursor): a one-time test.
+  WHERE (SELECT count(*) FROM matched) < $11
 )
 SELECT w.scanned_to, w.scanned_count, m.id, m.status, m.subject, m.external_id, m.client_id, m.alias, m.campaign_id, m.callbacks, m.tags,
   m.content - '{attachments,html,plain}'::text[] AS content, m.send_at, m.created_at, m.updated_at,

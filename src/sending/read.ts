@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { Queryable } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
+import { messageIdFloor } from '../shared/ids.js';
 import { isProtectedContent, type ComposedContent, type RawContent, type SealedContent, type ShreddedContent } from './render.js';
 import { messageData } from './response.js';
 
@@ -172,6 +173,7 @@ export async function listMessages(db: Queryable, accountId: number, filter: Lis
     accountId, filter.status, filter.externalId, filter.clientId, filter.campaignId,
     filter.to?.toLowerCase() ?? null, filter.from?.toLowerCase() ?? null, filter.after, filter.before, filter.cursor, filter.limit,
     walk, filter.tag === null ? null : JSON.stringify([filter.tag]),
+    filter.after && messageIdFloor(filter.after.getTime()), filter.before && messageIdFloor(filter.before.getTime()),
   ]);
   const { scanned_to: scannedTo, scanned_count: scannedCount } = found[0] ?? { scanned_to: null, scanned_count: 0 };
   // The walk's one row joins no message when nothing matched.

@@ -8,16 +8,29 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower 
  * sort by creation time (cursor pagination is "id < cursor") and cannot be guessed.
  */
 export function newMessageId(now = Date.now()): string {
+  const random = randomBytesPooled(12);
+  let tail = '';
+  for (const byte of random) tail += ALPHABET[byte & 31];
+  return timePart(now) + tail;
+}
+
+function timePart(ms: number): string {
   let time = '';
-  let value = now;
+  let value = ms;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[value % 32] + time;
     value = Math.floor(value / 32);
   }
-  const random = randomBytesPooled(12);
-  let tail = '';
-  for (const byte of random) tail += ALPHABET[byte & 31];
-  return time + tail;
+  return time;
+}
+
+/**
+ * The lowest id a message made at `ms` or later can have: "created at or after a time" is "id at
+ * or above this" (a message's id and its created_at come from the same clock reading), which an
+ * index on id can answer. Times before 1970 give the lowest id of all.
+ */
+export function messageIdFloor(ms: number): string {
+  return timePart(Math.max(0, Math.floor(ms)));
 }
 
 export function newTransactionId(): string {
