@@ -9,3 +9,7 @@ FROM sandbox_messages WHERE account_id = $1 AND id = $2;
 -- name: caughtByMessage
 SELECT id, message_id, envelope_from, envelope_to, subject, received_at, raw
 FROM sandbox_messages WHERE account_id = $1 AND message_id = $2 ORDER BY id;
+
+-- name: newestCaughtOfMessage
+SELECT id, message_id, envelope_from, envelope_to, subject, received_at, raw
+FROM sandbox_messages WHERE account_id = $1 AND message_id = $2 ORDER BY id DESC LIMIT 1;

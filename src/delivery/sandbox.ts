@@ -2,7 +2,7 @@ import type { Database } from '../db/database.js';
 import { sqlFile } from '../db/sql.js';
 import type { DeliveryReport, OutboundMessage, Transport } from './transport.js';
 
-const sql = sqlFile(new URL('./sandbox.sql', import.meta.url), ['listCaught', 'caughtById', 'caughtByMessage'] as const);
+const sql = sqlFile(new URL('./sandbox.sql', import.meta.url), ['listCaught', 'caughtById', 'caughtByMessage', 'newestCaughtOfMessage'] as const);
 
 /**
  * The default transport: messages land in a catcher table that the API and console show. The
@@ -57,4 +57,13 @@ export async function caughtById(db: Database, accountId: number, id: number): P
 
 export async function caughtByMessage(db: Database, accountId: number, messageId: string): Promise<CaughtMessage[]> {
   return db.query<CaughtMessage & Record<string, unknown>>(sql.caughtByMessage, [accountId, messageId]);
+}
+
+/**
+ * The newest caught copy of an email (its message id, as POST /emails answers it): a message
+ * retried after a crash, or sent again by a test, may have been caught more than once.
+ */
+export async function newestCaughtOfMessage(db: Database, accountId: number, messageId: string): Promise<CaughtMessage | undefined> {
+  const [row] = await db.query<CaughtMessage & Record<string, unknown>>(sql.newestCaughtOfMessage, [accountId, messageId]);
+  return row;
 }

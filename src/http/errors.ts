@@ -50,13 +50,56 @@ function relevantIssues(issues: NonNullable<FastifyError['validation']>): NonNul
   return specific.length > 0 ? specific : issues;
 }
 
+type Issue = NonNullable<FastifyError['validation']>[number];
+
+/** "/addresses/1/address" is "addresses[1].address", as the send pipeline names fields. */
+function fieldOf(issue: Issue, context: string): string {
+  const params = issue.params as { missingProperty?: string; additionalProperty?: string };
+  const path = issue.instancePath.replace(/^\//, '').split('/').map((part) => (/^\d+$/.test(part) ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
+  const named = params.missingProperty ?? params.additionalProperty;
+  return named ? [path, named].filter(Boolean).join('.') : path || context;
+}
+
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** What a value that is none of its allowed ones is told: the values, once (from an enum, or from consts a union did not merge). */
+function allowedValues(issues: Issue[]): unknown[] {
+  const values = issues.flatMap((issue) => {
+    const params = issue.params as { allowedValue?: unknown; allowedValues?: unknown[] };
+    if (issue.keyword === 'const') return [params.allowedValue];
+    if (issue.keyword === 'enum') return params.allowedValues ?? [];
+    return [];
+  });
+  return [...new Set(values)];
+}
+
+/** A query parameter the route does not take: named with the ones it does (the query validator is verbose, so the schema is at hand). */
+function unknownParameterMessage(issue: Issue): string {
+  const schema = 'parentSchema' in issue ? (issue.parentSchema as { properties?: Record<string, unknown> } | undefined) : undefined;
+  const properties = schema?.properties ?? {};
+  const known = Object.keys(properties);
+  return known.length > 0 ? `is not a parameter of this route (it takes: ${known.join(', ')})` : 'is not a parameter of this route (it takes none)';
+}
+
+/**
+ * One detail per field: a value that fails a union fails each of its branches, and Ajv lists
+ * each; the caller needs one sentence, e.g. "must be one of: QUEUED, SENT" rather than a
+ * "must be equal to constant" per allowed value.
+ */
 function validationDetails(error: FastifyError): ErrorDetail[] {
-  return relevantIssues(error.validation ?? []).map((issue) => {
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    // "/addresses/1/address" is "addresses[1].address", as the send pipeline names fields.
-    const path = issue.instancePath.replace(/^\//, '').split('/').map((part) => (/^\d+$/.test(part) ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
-    const field = missing ? [path, missing].filter(Boolean).join('.') : path || (error.validationContext ?? '');
-    return { field, message: issue.message ?? 'is not valid' };
+  const byField = new Map<string, Issue[]>();
+  for (const issue of relevantIssues(error.validation ?? [])) {
+    const field = fieldOf(issue, error.validationContext ?? '');
+    byField.set(field, [...(byField.get(field) ?? []), issue]);
+  }
+  return [...byField].map(([field, issues]) => {
+    const allowed = allowedValues(issues);
+    if (allowed.length > 0) return { field, message: `must be one of: ${allowed.map(shown).join(', ')}` };
+    if (issues[0]!.keyword === 'additionalProperties' && error.validationContext === 'querystring') return { field, message: unknownParameterMessage(issues[0]!) };
+    const messages = [...new Set(issues.map((issue) => issue.message ?? 'is not valid'))];
+    return { field, message: messages.join(' or ') };
   });
 }
 

@@ -25,10 +25,12 @@ import type { AuditLog } from '../audit/audit.js';
 import { HIPAA_MIN_TLS } from '../hipaa/tls.js';
 import type { Door } from '../hipaa/door.js';
 import { withholdEchoes } from '../hipaa/withhold.js';
-import { errorHandler, sendError } from './errors.js';
-import { validatorCompiler } from './validation.js';
+import { errorHandler } from './errors.js';
+import { NO_QUERY, validatorCompiler } from './validation.js';
+import { notFoundHandler } from './methodNotAllowed.js';
 import { answerUnservedRequests, clientErrorHandler, frameworkErrors, refuseMalformedRequests } from './clientErrors.js';
 import { guardRequestBodies } from './requestBodies.js';
+import { acceptEmptyJsonBodies } from './jsonBodies.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
@@ -130,9 +132,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     frameworkErrors,
   });
   app.removeContentTypeParser('text/plain');
+  acceptEmptyJsonBodies(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+  app.setNotFoundHandler(notFoundHandler(app));
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async () => {
     if (deps.isShuttingDown()) {
@@ -173,6 +176,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }
 
   await app.register(async (api) => {
+    // A route of the API that declares no query string takes none: an unknown parameter is a 400
+    // here as on the routes that declare theirs (validation.ts). The public routes above (links
+    // opened from mail, the console's page) take whatever a browser or a mail client appends.
+    api.addHook('onRoute', (route) => {
+      if (!route.schema?.querystring) route.schema = { ...route.schema, querystring: NO_QUERY };
+    });
     api.addHook('onRequest', authHook(deps.authenticator, door, door === 'standard' ? deps.sessions ?? null : null));
     if (deps.audit) api.addHook('onSend', auditHook(deps.audit, deps.log));
     emailRoutes(api, { ...deps, sendAudit: deps.audit ? sendAuditOf : null });

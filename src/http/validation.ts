@@ -13,13 +13,26 @@ import { INT32_MAX, INT32_MIN, isStorableText, UNSTORABLE_TEXT } from '../shared
  *   so with its own maximum (ID_MAX).
  * Options as Fastify's own validator: query strings arrive as strings and are coerced.
  */
-const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false, strict: false });
 const storableText: SchemaValidateFunction = (enabled: boolean, data: string) => {
   if (!enabled || isStorableText(data)) return true;
   storableText.errors = [{ keyword: 'storableText', message: UNSTORABLE_TEXT, params: {} }];
   return false;
 };
-ajv.addKeyword({ keyword: 'storableText', type: 'string', schemaType: 'boolean', errors: true, validate: storableText });
+
+function newAjv(options: { removeAdditional: boolean; verbose: boolean }): Ajv {
+  const instance = new Ajv({ coerceTypes: 'array', useDefaults: true, allErrors: false, strict: false, ...options });
+  instance.addKeyword({ keyword: 'storableText', type: 'string', schemaType: 'boolean', errors: true, validate: storableText });
+  return instance;
+}
+
+/** Params and bodies: a field an object's schema closes out is removed (removeAdditional). */
+const ajv = newAjv({ removeAdditional: true, verbose: false });
+/**
+ * Query strings: an unknown parameter is refused, never dropped, so that a misspelt filter
+ * (`?staus=FAILED`) is not silently a list of everything. Verbose: the error carries the schema,
+ * from which its message names the parameters the route takes (errors.ts).
+ */
+const queryAjv = newAjv({ removeAdditional: false, verbose: true });
 
 type Schema = Record<string, unknown>;
 
@@ -52,11 +65,45 @@ function nullableScalar(schema: Schema): Schema | null {
   return { ...rest, ...other, type: [other.type, 'null'] };
 }
 
+type Literal = string | number | boolean | null;
+
+/**
+ * A union of literals (TypeBox's Union([Literal('A'), Literal('B'), ...]), an anyOf of consts,
+ * perhaps with a Null()) as one enum. Ajv reports a value that fails an anyOf once per branch
+ * ("must be equal to constant" nine times for nine statuses); an enum fails once, with the allowed
+ * values in its params, which errors.ts lists. Only branches that are nothing but a const (and its
+ * type) are merged, so no rule of a branch is lost; the types are kept for query-string coercion.
+ */
+function literalUnion(schema: Schema): Schema | null {
+  const branches = schema.anyOf;
+  if (!Array.isArray(branches) || branches.length < 2) return null;
+  const values: Literal[] = [];
+  const types = new Set<string>();
+  for (const branch of branches as Schema[]) {
+    if (!branch || typeof branch !== 'object') return null;
+    const keys = Object.keys(branch);
+    if (branch.type === 'null' && keys.length === 1) {
+      values.push(null);
+      types.add('null');
+      continue;
+    }
+    if (!('const' in branch) || keys.some((key) => key !== 'const' && key !== 'type')) return null;
+    const value = branch.const;
+    if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) return null;
+    if (typeof branch.type !== 'string') return null;
+    values.push(value as Literal);
+    types.add(branch.type);
+  }
+  if (values.every((value) => value === null)) return null;
+  const { anyOf: _anyOf, ...rest } = schema;
+  return { ...rest, type: types.size === 1 ? [...types][0] : [...types], enum: values };
+}
+
 /** A copy of the schema with the bounds above added wherever they are missing. */
 export function hardenSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(hardenSchema);
   if (!schema || typeof schema !== 'object') return schema;
-  const merged = nullableScalar(schema as Schema);
+  const merged = nullableScalar(schema as Schema) ?? literalUnion(schema as Schema);
   if (merged) return hardenSchema(merged);
   const out: Schema = {};
   for (const [key, value] of Object.entries(schema)) {
@@ -79,7 +126,22 @@ export function compileHardened(schema: unknown) {
   return ajv.compile(hardenSchema(schema) as Schema);
 }
 
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema }) => compileHardened(schema);
+/**
+ * A route's query string: hardened as the rest, and closed, so that a parameter the route does not
+ * take is a 400 naming it. A route that takes free-form parameters says so in its schema
+ * (`additionalProperties: true`), which is left as it is.
+ */
+export function compileQuery(schema: unknown) {
+  const hardened = hardenSchema(schema) as Schema;
+  const closed = hardened.type === 'object' && hardened.additionalProperties === undefined ? { ...hardened, additionalProperties: false } : hardened;
+  return queryAjv.compile(closed);
+}
+
+/** The query string of a route that declares none: it takes no parameters. */
+export const NO_QUERY = { type: 'object', properties: {} } as const;
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
+  httpPart === 'querystring' ? compileQuery(schema) : compileHardened(schema);
 
 /**
  * For routes whose body the send pipeline validates itself (one set of rules and messages for

@@ -45,6 +45,14 @@ function fieldOf(path: string): string {
     .replace(/\.\[/g, '[');
 }
 
+/** The values a union of literals allows ("transactional", "marketing"), which its error lists rather than "Expected union value". */
+function literalsOf(schema: object): string[] | null {
+  const branches = 'anyOf' in schema ? schema.anyOf : null;
+  if (!Array.isArray(branches) || branches.length === 0) return null;
+  const values = branches.map((branch: { const?: unknown }) => branch?.const);
+  return values.every((value) => typeof value === 'string' || typeof value === 'number') ? values.map(String) : null;
+}
+
 function shapeErrors(value: unknown): ErrorDetail[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return [{ field: '', message: 'the body must be a JSON object' }];
@@ -59,7 +67,8 @@ function shapeErrors(value: unknown): ErrorDetail[] {
   const seen = new Set(details.map((detail) => detail.field));
   for (const error of checkShape.Errors(value)) {
     const field = fieldOf(error.path);
-    const message = error.message.replace(/^Expected/, 'must be').replace(/^Unexpected property/, 'is not a known field');
+    const allowed = literalsOf(error.schema);
+    const message = allowed ? `must be one of: ${allowed.join(', ')}` : error.message.replace(/^Expected/, 'must be').replace(/^Unexpected property/, 'is not a known field');
     if (seen.has(field)) continue;
     seen.add(field);
     details.push({ field, message: message.charAt(0).toLowerCase() + message.slice(1) });

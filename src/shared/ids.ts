@@ -14,6 +14,9 @@ export function newMessageId(now = Date.now()): string {
   return timePart(now) + tail;
 }
 
+/** The shape of every id newMessageId makes: what a cursor of the messages list must be. */
+export const MESSAGE_ID = /^[0-9a-hjkmnp-tv-z]{22}$/;
+
 function timePart(ms: number): string {
   let time = '';
   let value = ms;

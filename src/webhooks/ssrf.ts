@@ -16,6 +16,13 @@ import { nonPublicReason } from './publicAddress.js';
 
 export class RefusedTarget extends Error {}
 
+/**
+ * Appended to a refusal for a non-public address when a URL is given (a webhook, a message's
+ * callback), so that whoever runs Mailroom with receivers on its own network learns the switch
+ * from the answer rather than from the source.
+ */
+export const ALLOW_PRIVATE_HINT = 'private addresses need MAILROOM_ALLOW_PRIVATE_CALLBACKS=1';
+
 /** A host that does not exist (NXDOMAIN, no address): refused for webhooks (retrying would not help), unreachable to a link check. */
 export class NoSuchHost extends RefusedTarget {}
 
@@ -116,7 +123,9 @@ export class TargetResolver {
     if (problem) return problem;
     const verdict = await this.verdict(hostOf(new URL(text)));
     if (verdict.kind === 'public') return null;
-    return verdict.kind === 'refused' || verdict.noSuchHost ? `is refused: ${verdict.reason}` : `cannot be checked now: ${verdict.reason}`;
+    if (verdict.kind === 'refused') return `is refused: ${verdict.reason}; ${ALLOW_PRIVATE_HINT}`;
+    // A host that does not exist is not private: the setting would not help, so it is not named.
+    return verdict.noSuchHost ? `is refused: ${verdict.reason}` : `cannot be checked now: ${verdict.reason}`;
   }
 
   /** A `lookup` for http(s).Agent: the connection goes only to addresses that passed the check. */

@@ -42,7 +42,8 @@ const ROWS: Row[] = [
   // The body itself
   { name: 'invalid JSON', raw: '{"to": "john.doe@example.com",', status: 400, code: 'INVALID_JSON' },
   { name: 'invalid JSON: single quotes', raw: "{'to': 'john.doe@example.com'}", status: 400, code: 'INVALID_JSON' },
-  { name: 'empty body', raw: '', status: 400, code: 'INVALID_JSON' },
+  // An empty JSON body is no body (issue 19: bodiless actions take one): for a send, the missing fields are named.
+  { name: 'empty body', raw: '', status: 400, code: 'VALIDATION_ERROR' },
   { name: 'body is a JSON array', json: [valid], status: 400, code: 'VALIDATION_ERROR', field: '' },
   { name: 'body is a JSON string', json: 'john.doe@example.com', status: 400, code: 'VALIDATION_ERROR', field: '' },
   { name: 'body is a JSON number', raw: '42', status: 400, code: 'VALIDATION_ERROR', field: '' },

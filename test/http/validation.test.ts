@@ -35,3 +35,9 @@ test('the nullable fields keep their rules: bounds, lengths, storable text, lite
   assert.equal(typeof parsed({ mode: 'c' }), 'string', 'not one of the literals');
   assert.equal(typeof parsed({ trackOpens: 'maybe' }), 'string', 'not a boolean');
 });
+
+test('a union of literals fails once, with its allowed values (not once per literal)', () => {
+  const copy: Record<string, unknown> = { mode: 'c' };
+  assert.equal(validate(copy), false);
+  assert.deepEqual(validate.errors?.map((error) => [error.keyword, error.params]), [['enum', { allowedValues: ['a', 'b', null] }]]);
+});

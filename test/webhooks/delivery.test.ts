@@ -250,11 +250,27 @@ describe('targets that are not public', () => {
   test('a webhook URL on a private, loopback or link-local address, or not http(s), is refused', async () => {
     for (const url of [`${receiver.base}/hook`, 'http://localhost:9/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'ftp://example.com/', 'http://10.0.0.1/']) {
       const response = await app.api('/webhooks', { method: 'POST', json: { url } });
-      const body = (await response.json()) as { error: { code: string; details: { field: string; message: string }[] } };
+      const body = (await response.json()) as { error: { code: string; message: string; details: { field: string; message: string }[] } };
       assert.equal(response.status, 400, url);
       assert.equal(body.error.code, 'VALIDATION_ERROR');
       assert.equal(body.error.details[0]!.field, 'url');
+      // A private target says how an installation allows it; a wrong scheme is not about that.
+      const private_ = !url.startsWith('ftp:');
+      assert.equal(/MAILROOM_ALLOW_PRIVATE_CALLBACKS=1/.test(body.error.details[0]!.message), private_, `${url}: ${body.error.details[0]!.message}`);
+      assert.equal(/MAILROOM_ALLOW_PRIVATE_CALLBACKS=1/.test(body.error.message), private_, url);
     }
+  });
+
+  test('changing a webhook to a private URL is refused the same way, naming the setting', async () => {
+    // A public literal: no look-up, so the test does not depend on the machine's DNS.
+    const created = await app.api('/webhooks', { method: 'POST', json: { url: 'https://93.184.215.14/in' } });
+    assert.ok(created.ok, String(created.status));
+    const hook = ((await created.json()) as { data: { id: number } }).data;
+    const response = await app.api(`/webhooks/${hook.id}`, { method: 'PATCH', json: { url: 'http://10.0.0.1/' } });
+    const body = (await response.json()) as { error: { code: string; details: { field: string; message: string }[] } };
+    assert.equal(response.status, 400);
+    assert.deepEqual(body.error.details.map((detail) => detail.field), ['url']);
+    assert.match(body.error.details[0]!.message, /10\.0\.0\.1 is not a public address.*MAILROOM_ALLOW_PRIVATE_CALLBACKS=1/);
   });
 
   test('a callback to a loopback address is refused with the message, and never called', async () => {
@@ -265,7 +281,7 @@ describe('targets that are not public', () => {
     assert.equal(response.status, 400);
     assert.equal(body.error.code, 'VALIDATION_ERROR');
     assert.deepEqual(body.error.details.map((detail) => detail.field), ['callbacks[0]']);
-    assert.match(body.error.details[0]!.message, /127\.0\.0\.1 is not a public address/);
+    assert.match(body.error.details[0]!.message, /127\.0\.0\.1 is not a public address.*MAILROOM_ALLOW_PRIVATE_CALLBACKS=1/);
     assert.match(body.error.message, /MAILROOM_ALLOW_PRIVATE_CALLBACKS=1/);
     assert.equal(receiver.received.length, 0);
   });

@@ -56,6 +56,15 @@ test('a name is refused when any of its addresses is private, loopback or link-l
   assert.match((await resolver.check('http://nowhere.example.com/'))!, /no address|cannot be resolved/);
 });
 
+test('a refusal for a non-public address names the setting that allows it; one for a host that does not exist does not', async () => {
+  const resolver = new TargetResolver([dns.address], false);
+  for (const url of ['http://rebind.example.com/', 'http://127.0.0.1:3000/', 'http://localhost/', 'http://[::1]/']) {
+    assert.match((await resolver.check(url))!, /; private addresses need MAILROOM_ALLOW_PRIVATE_CALLBACKS=1$/, url);
+  }
+  assert.doesNotMatch((await resolver.check('http://nowhere.example.com/'))!, /MAILROOM_ALLOW_PRIVATE_CALLBACKS/);
+  assert.doesNotMatch(urlProblem('ftp://hooks.example.com/')!, /MAILROOM_ALLOW_PRIVATE_CALLBACKS/);
+});
+
 test('MAILROOM_ALLOW_PRIVATE_CALLBACKS lets private targets through (tests, receivers inside the network)', async () => {
   const resolver = new TargetResolver([dns.address], true);
   assert.equal(await resolver.check('http://rebind.example.com/'), null);

@@ -13,6 +13,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
+import { noBodyIsEmptyObject } from '../jsonBodies.js';
 
 export type { DomainSettings };
 
@@ -157,9 +158,7 @@ export function domainRoutes(app: FastifyInstance, deps: DomainRouteDeps): void 
     '/domains/:id/rotate',
     {
       // The body is optional: no body is {}.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
+      preValidation: noBodyIsEmptyObject,
       schema: {
         summary: 'Start a DKIM key rotation: a new key under a new selector, which signs once a verify finds its record published; the current key signs until then, then retires',
         tags: ['domains'],

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { STATUSES } from '../../events/status.js';
 import { ApiError, validationError } from '../../shared/errors.js';
+import { MESSAGE_ID } from '../../shared/ids.js';
 import { bareAddressProblem } from '../../sending/addresses.js';
 import { checkKey, type StoredResponse } from '../../sending/idempotency.js';
 import type { SendAudit, SendContext, SendPipeline } from '../../sending/pipeline.js';
@@ -184,6 +185,9 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
       // A HIPAA account's messages keep keyed hashes of these fields: the filters are hashed alike.
       const key = principal.accountHipaa ? await deps.pipeline.lookupKey(principal) : (value: string) => value;
       const to = addressFilter('to', query.to);
+      // Any string would do in "id < cursor", and answer a page of something: a cursor that is no
+      // message id was not one this API returned.
+      if (query.cursor !== undefined && !MESSAGE_ID.test(query.cursor)) throw validationError([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
       const page = await listMessages(deps.db, principal.accountId, {
         status: query.status ?? null,
         externalId: query.externalId === undefined ? null : key(query.externalId),

@@ -9,6 +9,7 @@ import type { Clock } from '../../shared/clock.js';
 import { validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
+import { noBodyIsEmptyObject } from '../jsonBodies.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const RetryBody = Type.Object(
@@ -26,11 +27,15 @@ export function queueRoutes(app: FastifyInstance, deps: { db: Database; clock: C
     data: await queueSummary(deps.db, principalOf(request).accountId),
   }));
 
-  app.post<{ Body: Static<typeof RetryBody> | undefined }>(
+  app.post<{ Body: Static<typeof RetryBody> }>(
     '/queue/retry',
-    { schema: { summary: 'Retry waiting emails now (all, one recipient domain, or one destination)', tags: ['queue'], body: Type.Optional(RetryBody) } },
+    {
+      // The body is optional: no body (all waiting emails) is {}.
+      preValidation: noBodyIsEmptyObject,
+      schema: { summary: 'Retry waiting emails now (all, one recipient domain, or one destination)', tags: ['queue'], body: RetryBody },
+    },
     async (request) => {
-      const { domain, destination } = request.body ?? {};
+      const { domain, destination } = request.body;
       const ascii = domain === undefined ? undefined : asciiDomain(domain.trim());
       if (ascii === null) throw validationError([{ field: 'domain', message: 'is not a domain name' }], `${JSON.stringify(domain)} is not a domain name.`);
       const destinationProblem = oneLineProblem(destination);

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/database.js';
-import { caughtById, listCaught } from '../../delivery/sandbox.js';
+import { caughtById, listCaught, newestCaughtOfMessage, type CaughtMessage } from '../../delivery/sandbox.js';
 import { extractLinks } from '../../linkcheck/extract.js';
 import { LinkChecker } from '../../linkcheck/linkCheck.js';
 import { mimeView } from '../../sending/content.js';
-import { ApiError } from '../../shared/errors.js';
+import { ApiError, validationError } from '../../shared/errors.js';
 import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
@@ -16,7 +16,34 @@ const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.Integer({ minimum: 1, maximum: ID_MAX })),
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: ID_MAX }) });
+const IdParams = Type.Object({
+  id: Type.String({
+    // Digits, or the 22 letters and digits of a message id: anything else is a mistake (400), not a search.
+    pattern: '^(?:[0-9]{1,16}|[0-9a-z]{22})$',
+    description: "the caught message's id (a number, as GET /sandbox/messages lists it), or the email's id (as POST /emails answers it): its newest caught copy",
+  }),
+});
+
+/**
+ * The caught message a path names: digits are the catcher's own id; 22 letters and digits are an
+ * email's id (src/shared/ids.ts; never digits alone), whose newest copy is shown, so that the id
+ * POST /emails answered leads straight to what the sandbox caught. Another account's message is
+ * not found either way.
+ */
+async function caughtOf(db: Database, request: FastifyRequest<{ Params: Static<typeof IdParams> }>): Promise<CaughtMessage> {
+  const { id } = request.params;
+  const { accountId } = principalOf(request);
+  let row: CaughtMessage | undefined;
+  if (/^[0-9]+$/.test(id)) {
+    const number = Number(id);
+    if (number < 1 || number > ID_MAX) throw validationError([{ field: 'id', message: `must be a caught message's id (1 to ${ID_MAX}) or an email's id` }]);
+    row = await caughtById(db, accountId, number);
+  } else {
+    row = await newestCaughtOfMessage(db, accountId, id);
+  }
+  if (!row) throw new ApiError(404, 'NOT_FOUND', `No caught message with the id ${JSON.stringify(id)} in this account (a caught message's id or an email's id).`);
+  return row;
+}
 
 /** The sandbox catcher: what the sandbox transport delivered, with the raw MIME. */
 export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; targets: TargetResolver; links: TrackingLinks }): void {
@@ -44,20 +71,18 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; target
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/sandbox/messages/:id/content',
-    { schema: { summary: "One caught message's HTML and plain-text parts, headers, and attachments' names, types and sizes", tags: ['sandbox'], params: IdParams } },
+    { schema: { summary: "One caught message (by its id or its email's id): its HTML and plain-text parts, headers, and attachments' names, types and sizes", tags: ['sandbox'], params: IdParams } },
     async (request) => {
-      const row = await caughtById(deps.db, principalOf(request).accountId, request.params.id);
-      if (!row) throw new ApiError(404, 'NOT_FOUND', 'No caught message with this id.');
+      const row = await caughtOf(deps.db, request);
       return { meta: metaOf(request), data: await mimeView(row.raw) };
     },
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/sandbox/messages/:id',
-    { schema: { summary: 'One caught message with its raw MIME', tags: ['sandbox'], params: IdParams } },
+    { schema: { summary: "One caught message with its raw MIME, by its id or its email's id (the newest copy)", tags: ['sandbox'], params: IdParams } },
     async (request) => {
-      const row = await caughtById(deps.db, principalOf(request).accountId, request.params.id);
-      if (!row) throw new ApiError(404, 'NOT_FOUND', 'No caught message with this id.');
+      const row = await caughtOf(deps.db, request);
       return {
         meta: metaOf(request),
         data: {
@@ -82,8 +107,7 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; target
       },
     },
     async (request) => {
-      const row = await caughtById(deps.db, principalOf(request).accountId, request.params.id);
-      if (!row) throw new ApiError(404, 'NOT_FOUND', 'No caught message with this id.');
+      const row = await caughtOf(deps.db, request);
       const view = await mimeView(row.raw);
       const found = extractLinks(view.html, view.text);
       return { meta: metaOf(request), data: await checker.check(found) };

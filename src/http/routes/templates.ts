@@ -12,6 +12,7 @@ import { principalOf } from '../auth.js';
 import type { Principal } from '../../accounts/apiKeys.js';
 import { refuseForHipaa } from '../../hipaa/features.js';
 import { metaOf } from '../errors.js';
+import { noBodyIsEmptyObject } from '../jsonBodies.js';
 import { ErrorResponse, Meta } from '../schemas.js';
 
 const Name = Type.String({
@@ -188,9 +189,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
         response: { 200: Rendered, 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse },
       },
       // An empty POST previews with the defaults alone; the body schema would refuse a missing body.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
+      preValidation: noBodyIsEmptyObject,
     },
     async (request) => {
       refuseForHipaa(principalOf(request), 'Template preview', 'a rendered preview would show recipient data outside a message');

@@ -1,6 +1,6 @@
 import { PolicyRefusal, validationError, type ErrorDetail } from '../../shared/errors.js';
 import { LoadingCache } from '../../shared/loadingCache.js';
-import { canonicalHost, urlProblem, type TargetResolver, type TargetVerdict } from '../../webhooks/ssrf.js';
+import { ALLOW_PRIVATE_HINT, canonicalHost, urlProblem, type TargetResolver, type TargetVerdict } from '../../webhooks/ssrf.js';
 import { callbackUrls } from '../store.js';
 
 export interface CallbackTargetOptions {
@@ -13,8 +13,6 @@ export interface CallbackTargetOptions {
 }
 
 export const DEFAULT_CALLBACK_TARGET_OPTIONS: CallbackTargetOptions = { ttlMs: 30_000, failureTtlMs: 5_000, waitMs: 2_000 };
-
-const ALLOW_HINT = 'private addresses need MAILROOM_ALLOW_PRIVATE_CALLBACKS=1';
 
 interface Refused {
   field: string;
@@ -73,7 +71,7 @@ export class CallbackTargetCheck {
     const refused = found.filter((entry) => entry !== null);
     if (refused.length === 0) return;
     const summary = refused.map((entry) => `${entry.field} ${entry.problem}`).join('; ');
-    const details: ErrorDetail[] = refused.map((entry) => ({ field: entry.field, message: entry.target ? `${entry.problem}; ${ALLOW_HINT}` : entry.problem }));
+    const details: ErrorDetail[] = refused.map((entry) => ({ field: entry.field, message: entry.target ? `${entry.problem}; ${ALLOW_PRIVATE_HINT}` : entry.problem }));
     if (!refused.some((entry) => entry.target)) throw validationError(details, `${summary}.`);
     throw new PolicyRefusal(400, 'VALIDATION_ERROR', `${summary}. Callbacks may only go to public addresses; an installation whose receivers are on its own network allows private ones with MAILROOM_ALLOW_PRIVATE_CALLBACKS=1.`, details);
   }
