@@ -22,6 +22,9 @@ export interface ZoneEntry {
 
 export type Zone = Record<string, ZoneEntry>;
 
+/** RFC 1035 response codes (dns2 has them as Packet.RCODE, but its type declarations leave them out). */
+const RCODES = { SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+
 export interface TestDnsServer {
   /** `127.0.0.1:port`, the value for MAILROOM_DNS_SERVERS. */
   address: string;
@@ -64,7 +67,7 @@ export async function startDnsServer(zone: Zone = {}): Promise<TestDnsServer> {
       let entry = zone[name];
       if (entry?.silent) return;
       if (!entry || entry.rcode) {
-        response.header.rcode = Packet.RCODE[entry?.rcode ?? 'NXDOMAIN'];
+        response.header.rcode = RCODES[entry?.rcode ?? 'NXDOMAIN'];
         return void send(response);
       }
       // dns2's Resource type describes decoded records; plain objects encode the same way.

@@ -35,7 +35,7 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
       index: false,
       immutable: true,
       maxAge: '365d',
-      setHeaders: (reply) => void reply.header('x-content-type-options', 'nosniff'),
+      setHeaders: (response) => void response.setHeader('x-content-type-options', 'nosniff'),
     });
   }
   const page = async (_request: unknown, reply: FastifyReply) => {
