@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { KeyAuthenticator } from './accounts/apiKeys.js';
 import { SmtpCredentialResolver } from './accounts/smtpCredentials.js';
 import { ipCredentialRules } from './accounts/ipCredentials.js';
-import { bootstrapAccounts } from './accounts/bootstrap.js';
+import { bootstrapAccounts, issueFirstKey } from './accounts/bootstrap.js';
 import type { Config } from './config/settings.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -123,7 +123,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     const ring = loadKeyRing(config);
     const secrets = new Sealer(ring);
     await sealSecretsAtStart(db, secrets, log);
-    const generatedKey = await bootstrapAccounts(db, secrets, config.bootstrapApiKey, log);
+    await bootstrapAccounts(db, secrets, config.bootstrapApiKey, log);
     if (db.kind === 'pglite') {
       // The data directory is locked to this process: any lease in it belonged to a dead one.
       await new Queue(db).releaseAll(clock.now());
@@ -252,6 +252,10 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         log.info({ url: hipaaUrl }, 'Mailroom HIPAA API listening');
       }
     }
+
+    // Only a process serving the API mints it (its URL is printed with it), and only now that
+    // every listener is open: a start that fails before this point leaves no unseen key behind.
+    const generatedKey = http && !config.bootstrapApiKey ? await issueFirstKey(db) : null;
 
     let stopping: Promise<void> | null = null;
     const stop = () =>

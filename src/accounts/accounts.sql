@@ -56,3 +56,6 @@ SELECT id, name, status, hipaa, callback_secret, track_opens, track_clicks, crea
 -- name: setTrackingDefaults
 -- What the account tracks when a message does not say; a null leaves that setting as it is.
 UPDATE accounts SET track_opens = COALESCE($2, track_opens), track_clicks = COALESCE($3, track_clicks) WHERE id = $1;
+
+-- name: accountHasHadKeys
+SELECT 1 FROM api_keys WHERE account_id = $1 LIMIT 1;

@@ -1,14 +1,24 @@
 import { loadConfig } from '../config/load.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
-import { startMailroom } from '../app.js';
+import { startMailroom, type Mailroom } from '../app.js';
+import { listenerProblem } from './listenerError.js';
+import { stopOnSignals } from './signals.js';
 import { createLogger } from '../shared/log.js';
 import type { CliOptions } from './main.js';
 
 export async function startCommand(options: CliOptions): Promise<number> {
   const config = loadConfig({ configFile: options.config, overrides: options.roles ? { roles: options.roles } : {} });
   const log = createLogger(config.logLevel);
-  const mailroom = await startMailroom(config, log);
+  let mailroom: Mailroom;
+  try {
+    mailroom = await startMailroom(config, log);
+  } catch (error) {
+    const problem = listenerProblem(error, config);
+    if (!problem) throw error;
+    console.error(`mailroom: ${problem}`);
+    return 1;
+  }
   if (mailroom.generatedKey) {
     // Printed once, on the first start; only its hash is stored.
     process.stdout.write(
@@ -16,27 +26,7 @@ export async function startCommand(options: CliOptions): Promise<number> {
         `Send with:  curl -H "Authorization: Bearer ${mailroom.generatedKey}" ${mailroom.url ?? 'http://127.0.0.1:3000'}/emails ...\n\n`,
     );
   }
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals++;
-    if (signals > 1) {
-      log.warn('second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal }, 'shutting down: finishing in-flight work');
-    mailroom.stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error({ err: error }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(() => mailroom.stop(), log);
   return 0;
 }
 
