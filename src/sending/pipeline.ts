@@ -11,12 +11,13 @@ import type { PolicyScope, Recipient, SendingPolicy } from './policy/policy.js';
 import { rawAttachments } from './policy/attachments.js';
 import { applyTemplate } from './templated.js';
 import type { TemplateStore } from '../templates/templates.js';
-import { renderContent } from './render.js';
+import { renderContent, withTextFromHtml } from './render.js';
 import { prepareRawSubmission, type RawSubmissionInput } from './rawSubmission.js';
 import { messageData, successBody, withheldResponseBody, type Meta } from './response.js';
 import type { MessageData } from './schema.js';
 import { callbackUrls, contentBytes, insertMessages, type NewMessage, type StoredRejection, type StoreResult, type Submission } from './store.js';
 import { checkBeforeTemplate, validateSendRequest } from './validate.js';
+import { forRecipient, splitRecipients } from './recipients.js';
 import { parseMailbox } from './addresses.js';
 import { checkHipaaSend } from '../hipaa/features.js';
 import type { Suppression, SuppressionChecker } from '../suppression/suppressions.js';
@@ -170,7 +171,7 @@ export class SendPipeline {
     this.checkAccount(principal);
     const early = checkBeforeTemplate(input);
     if (early.length > 0) throw validationError(early);
-    const body = await applyTemplate(this.deps.templates, principal.accountId, input);
+    const body = withTextFromHtml(await applyTemplate(this.deps.templates, principal.accountId, input));
     const checked = validateSendRequest(body, now, body === input);
     if (!checked.ok) {
       if (checked.tooLarge) throw new ApiError(413, 'MESSAGE_TOO_LARGE', checked.details[0]?.message ?? 'The message is too large.', checked.details);
@@ -285,13 +286,37 @@ export class SendPipeline {
     this.deps.metrics.accepted.inc(total);
   }
 
-  /** POST /emails: one message; the response body once it is stored. */
+  /** POST /emails: one message (or one per address of a `to` array); the response body once it is stored. */
   async send(context: SendContext, body: unknown, scope: PolicyScope = {}): Promise<StoredResponse> {
+    const each = splitRecipients(body);
+    if (each) return this.sendToEach(context, body, each, scope);
     return this.idempotent(context, '/emails', () => body, async () => {
       const prepared = await this.prepare(context.principal, body, context.unsubscribeMsg, context.idempotencyKey !== null, scope);
       const { refusal } = await this.deps.policy.take(context.principal.accountId, 1, false);
       if (refusal) throw refusal;
       return { submission: { rows: [prepared.row], bodies: [] }, response: { statusCode: 200, body: successBody(context.meta, prepared.data, prepared.warnings) } };
+    });
+  }
+
+  /**
+   * POST /emails with a `to` array: every recipient's message is valid and allowed or none is
+   * stored (the error names the element); `data` lists the messages in the order of `to`.
+   */
+  private async sendToEach(context: SendContext, body: unknown, requests: Record<string, unknown>[], scope: PolicyScope): Promise<StoredResponse> {
+    return this.idempotent(context, '/emails', () => body, async () => {
+      const prepared: Prepared[] = [];
+      for (const [index, request] of requests.entries()) {
+        try {
+          prepared.push(await this.prepare(context.principal, request, context.unsubscribeMsg, context.idempotencyKey !== null, scope));
+        } catch (error) {
+          throw error instanceof ApiError ? forRecipient(error, index) : error;
+        }
+      }
+      const { refusal } = await this.deps.policy.take(context.principal.accountId, prepared.length, false);
+      if (refusal) throw refusal;
+      const warnings = prepared.flatMap((entry, index) => entry.warnings.map((warning) => (warning.field === 'to' ? { ...warning, field: `to[${index}]` } : warning)));
+      const data = prepared.map((entry) => entry.data);
+      return { submission: { rows: prepared.map((entry) => entry.row), bodies: [] }, response: { statusCode: 200, body: successBody(context.meta, data, warnings) } };
     });
   }
 
@@ -399,8 +424,8 @@ function errorResult(error: ApiError): BulkResult {
 /** Answers the messages the store found suppressed as REJECTED (single and bulk bodies). */
 function markRejected(body: unknown, rejected: readonly StoredRejection[]): void {
   const byId = new Map(rejected.map((entry) => [entry.id, entry]));
-  const shaped = body as { data?: MessageData; results?: BulkResult[] };
-  const datas = shaped.results ? shaped.results.flatMap((result) => ('data' in result ? [result.data] : [])) : shaped.data ? [shaped.data] : [];
+  const shaped = body as { data?: MessageData | MessageData[]; results?: BulkResult[] };
+  const datas = shaped.results ? shaped.results.flatMap((result) => ('data' in result ? [result.data] : [])) : shaped.data ? [shaped.data].flat() : [];
   for (const data of datas) {
     const entry = byId.get(data.id);
     if (entry) Object.assign(data, { status: 'REJECTED', reason: 'SUPPRESSED', suppressionReason: entry.reason });

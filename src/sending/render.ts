@@ -93,6 +93,18 @@ const toPlainText = compile({
   ],
 });
 
+/**
+ * A request with `html` and no `text` (as other Email APIs take it): its text part derived from
+ * the HTML. Left as it is when the HTML has no text (an image alone): then text is required.
+ */
+export function withTextFromHtml(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const request = body as Record<string, unknown>;
+  if ('text' in request || typeof request.html !== 'string') return body;
+  const text = htmlToPlainText(request.html);
+  return text.trim() === '' ? body : { ...request, text };
+}
+
 export function htmlToPlainText(html: string): string {
   return toPlainText(html);
 }

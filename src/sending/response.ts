@@ -46,11 +46,11 @@ export function successBody(meta: Meta, data: unknown, warnings: ErrorDetail[] =
  * statuses and codes only. A replay answers the same ids; what the messages said is not kept.
  */
 export function withheldResponseBody(body: unknown): unknown {
-  const shaped = body as { data?: MessageData; results?: ({ data: MessageData } | { error: unknown })[]; warnings?: unknown };
+  const shaped = body as { data?: MessageData | MessageData[]; results?: ({ data: MessageData } | { error: unknown })[]; warnings?: unknown };
   const withhold = (data: MessageData): MessageData => ({ ...data, to: '', from: '', text: '', subject: '', externalId: null, clientId: null, alias: null });
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   delete copy.warnings;
-  if (shaped.data) copy.data = withhold(shaped.data);
+  if (shaped.data) copy.data = Array.isArray(shaped.data) ? shaped.data.map(withhold) : withhold(shaped.data);
   if (shaped.results) copy.results = shaped.results.map((result) => ('data' in result ? { data: withhold(result.data) } : { error: { code: (result.error as { code: string }).code } }));
   return copy;
 }

@@ -44,8 +44,20 @@ const SEND_FIELDS = {
     })),
 };
 
-/** As documented (OpenAPI): the seed's request, text and subject required. */
+/** One message's request as documented (OpenAPI): the seed's request, text and subject required; each of POST /emails/bulk's messages. */
 export const SendRequest = Type.Object(SEND_FIELDS, { additionalProperties: false });
+/**
+ * POST /emails as documented: `to` also an array (one message per address, src/sending/recipients.ts),
+ * and `html` may stand without `text` (the text part is derived from it).
+ */
+export const SendEmailRequest = Type.Object(
+  {
+    ...SEND_FIELDS,
+    to: Type.Union([SEND_FIELDS.to, Type.Array(SEND_FIELDS.to, { minItems: 1, maxItems: 50, description: 'up to 50 recipients: one message each, answered as an array in data' })]),
+    text: Type.Optional({ ...SEND_FIELDS.text, description: `${SEND_FIELDS.text.description}; may be left out when html is given (the plain-text part is derived from it)` }),
+  },
+  { additionalProperties: false },
+);
 /** As checked: text and subject may come from a template instead (validate.ts says which is missing). */
 export const SendRequestShape = Type.Object(
   { ...SEND_FIELDS, text: Type.Optional(SEND_FIELDS.text), subject: Type.Optional(SEND_FIELDS.subject) },

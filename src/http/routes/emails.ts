@@ -10,7 +10,7 @@ import type { SendAudit, SendContext, SendPipeline } from '../../sending/pipelin
 import { getEvents, getMessage, listMessages } from '../../sending/read.js';
 import { getContent } from '../../sending/content.js';
 import { refuseForHipaa } from '../../hipaa/features.js';
-import { MessageData, SendRequest } from '../../sending/schema.js';
+import { MessageData, SendEmailRequest, SendRequest } from '../../sending/schema.js';
 import { callbackAttempts, webhookAttemptsOfMessage } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
@@ -43,7 +43,11 @@ const BulkBody = Type.Object(
 );
 
 const Warnings = Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })));
-const SendResponse = Type.Object({ meta: Meta, data: MessageData, warnings: Warnings });
+const SendResponse = Type.Object({
+  meta: Meta,
+  data: Type.Union([MessageData, Type.Array(MessageData, { description: 'with `to` as an array: one message per address, in its order' })]),
+  warnings: Warnings,
+});
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse };
 
 /** An address filter: held to the rules of an address (a control character is refused, not searched for). */
@@ -90,7 +94,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
   app.post<{ Querystring: Static<typeof SendQuery> }>(
     '/emails',
     {
-      schema: { summary: 'Send one email', tags: ['emails'], querystring: SendQuery, body: SendRequest, response: { 200: SendResponse, ...errors } },
+      schema: { summary: 'Send one email (or one to each of up to 50 addresses)', tags: ['emails'], querystring: SendQuery, body: SendEmailRequest, response: { 200: SendResponse, ...errors } },
       ...documentedOnly('body'),
     },
     async (request, reply) => {
