@@ -38,6 +38,7 @@ import { SuppressionChecker } from './suppression/suppressions.js';
 import { SuppressionCache } from './suppression/cache.js';
 import { ReputationMonitor, reputationPolicy } from './reputation/monitor.js';
 import { DomainRechecker, domainSettings } from './domains/recheck.js';
+import { unqualifiedNames } from './domains/settings.js';
 import { ReportConsumer } from './reports/consumer.js';
 import { CampaignFeeder } from './campaigns/feeder.js';
 import { createMessageWriter } from './sending/store.js';
@@ -120,6 +121,8 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    // Mail that leaves the machine needs domain records that resolve: said at boot, and on each record.
+    if (config.transport !== 'sandbox') for (const problem of unqualifiedNames(domainSettings(config))) log.warn({ record: problem.record }, problem.message);
     const ring = loadKeyRing(config);
     const secrets = new Sealer(ring);
     await sealSecretsAtStart(db, secrets, log);
@@ -236,7 +239,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
     let hipaaUrl: string | null = null;
     if (config.roles.includes('api')) {
       const senders = new SenderRegistry({
-        db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport,
+        db, pipeline, clock, links: new ConfirmationLinks(ring, config.publicUrl), systemSender: systemSenderOf(config), transport: config.transport, bounceDomain: config.bounceDomain,
         onChange: (accountId) => policy.senderChanged(accountId),
       });
       imports = await ImportRunner.start({ db, clock, log }, config.dataDir);

@@ -55,7 +55,13 @@ export class Verp {
   }
 }
 
-/** Where DSNs for a message sent from `fromDomain` go: the configured domain, else bounces.<fromDomain>. */
-export function bounceDomainFor(configured: string, fromDomain: string): string {
-  return configured || `bounces.${fromDomain}`;
+/**
+ * Where DSNs for a message sent from `fromDomain` go: the configured domain (MAILROOM_BOUNCE_DOMAIN),
+ * else bounces.<fromDomain> when the account verified that domain (its records include that MX).
+ * Null for a sender confirmed alone without a bounce domain: its domain is not the user's to point
+ * anywhere, so the Return-Path is the sender's own address and its bounces are not processed.
+ */
+export function bounceDomainFor(configured: string, fromDomain: string, verifiedDomain: boolean): string | null {
+  if (configured) return configured;
+  return verifiedDomain ? `bounces.${fromDomain}` : null;
 }

@@ -25,19 +25,30 @@ export interface SigningKeyPem {
  * every message, so cached briefly, opened (they are stored sealed); a key that does not open
  * throws, and the message is deferred rather than sent unsigned.
  */
+/** What delivery needs of a message's From domain in its account. */
+export interface SenderDomain {
+  keys: SigningKeyPem[];
+  /** The account verified the domain (not only added it): its bounces.<domain> MX is the user's. */
+  verified: boolean;
+}
+
 export class SigningKeys {
-  private cache = new Map<string, { keys: SigningKeyPem[]; until: number }>();
+  private cache = new Map<string, SenderDomain & { until: number }>();
 
   constructor(private readonly db: Queryable, private readonly secrets: Sealer, private readonly ttlMs = 60_000) {}
 
   async forSender(accountId: number, fromAddress: string): Promise<SigningKeyPem[]> {
+    return (await this.senderDomain(accountId, fromAddress)).keys;
+  }
+
+  async senderDomain(accountId: number, fromAddress: string): Promise<SenderDomain> {
     const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
     const cacheKey = `${accountId}:${domain}`;
     const now = Date.now();
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.until > now) return hit.keys;
+    if (hit && hit.until > now) return hit;
     const [row] = await this.db.query<{
-      dkim_selector: string; dkim_private_key: string; dkim_ed25519_selector: string | null; dkim_ed25519_private_key: string | null;
+      verified: boolean; dkim_selector: string; dkim_private_key: string; dkim_ed25519_selector: string | null; dkim_ed25519_private_key: string | null;
     }>(sql.signingKey, [accountId, domain]);
     const keys: SigningKeyPem[] = [];
     if (row) {
@@ -48,7 +59,8 @@ export class SigningKeys {
       }
     }
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(cacheKey, { keys, until: now + this.ttlMs });
-    return keys;
+    const entry = { keys, verified: row?.verified === true, until: now + this.ttlMs };
+    this.cache.set(cacheKey, entry);
+    return entry;
   }
 }

@@ -270,7 +270,7 @@ export class DeliveryWorker {
     let markRecorded!: () => void;
     const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
     try {
-      const keys = await this.keys.forSender(message.account_id, message.from_address);
+      const { keys, verified: verifiedDomain } = await this.keys.senderDomain(message.account_id, message.from_address);
       const links = this.options.links;
       const tracking = links && {
         messageId: message.message_id,
@@ -288,7 +288,7 @@ export class DeliveryWorker {
         messageId: message.message_id,
         accountId: message.account_id,
         envelope: { from: message.envelope.from, to: message.pending_recipients ?? message.envelope.to },
-        returnPath: (recipients) => this.returnPath(message, recipients),
+        returnPath: (recipients) => this.returnPath(message, recipients, verifiedDomain),
         subject: message.content.subject,
         raw,
         recorded,
@@ -345,15 +345,16 @@ export class DeliveryWorker {
     return { ...message, content: opened.content, envelope: opened.envelope, body: opened.body, pending_recipients: pending };
   }
 
-  /** The VERP Return-Path: names the recipient too when the transaction carries only one. */
-  private returnPath(message: OpenMessage, recipients: readonly string[]): string {
+  /**
+   * The VERP Return-Path (names the recipient too when the transaction carries only one), at the
+   * bounce domain; the sender's own address when there is none for it (bounceDomainFor).
+   */
+  private returnPath(message: OpenMessage, recipients: readonly string[], verifiedDomain: boolean): string {
     const fromDomain = message.from_address.slice(message.from_address.lastIndexOf('@') + 1);
+    const bounceDomain = bounceDomainFor(this.options.bounceDomain, fromDomain, verifiedDomain);
+    if (bounceDomain === null) return message.envelope.from;
     const index = recipients.length === 1 ? message.envelope.to.indexOf(recipients[0]!) : -1;
-    return this.options.verp.address({
-      messageId: message.message_id,
-      recipientIndex: index >= 0 ? index : null,
-      bounceDomain: bounceDomainFor(this.options.bounceDomain, fromDomain),
-    });
+    return this.options.verp.address({ messageId: message.message_id, recipientIndex: index >= 0 ? index : null, bounceDomain });
   }
 }
 

@@ -58,7 +58,7 @@ WHERE account_id = $1 AND domain = $2
 
 -- name: signingKey
 -- The signing keys only: a rotation's next key and retiring keys are in domain_dkim_keys.
-SELECT domain, dkim_selector, dkim_private_key, dkim_ed25519_selector, dkim_ed25519_private_key FROM domains WHERE account_id = $1 AND domain = $2;
+SELECT domain, verified, dkim_selector, dkim_private_key, dkim_ed25519_selector, dkim_ed25519_private_key FROM domains WHERE account_id = $1 AND domain = $2;
 
 -- name: lockDomain
 -- A rotation or a promotion changes the keys of one domain at a time.

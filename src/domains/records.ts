@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { dkimKeyData, dkimRecord, type DkimAlgorithm, type DkimKey, type Domain, type DomainStatus, type StoredCheck } from './domains.js';
-import type { DomainSettings } from './settings.js';
+import { unqualifiedNames, type DomainSettings } from './settings.js';
 
 /**
  * The DNS records a domain publishes (docs/DOMAINS.md), built from its keys and the installation's
@@ -22,6 +22,8 @@ export interface ExpectedRecord {
   priority?: number;
   /** A required record missing or wrong keeps a domain from being verified (and fails a verified one). */
   required: boolean;
+  /** What is wrong with the record as the installation makes it (a configured name not fully qualified). */
+  warning?: string;
   /** DKIM records: the key published, for comparing p= key material. */
   dkim?: {
     selector: string;
@@ -49,6 +51,7 @@ export interface DomainRecord {
   status: RecordStatus;
   reason?: string;
   required: boolean;
+  warning?: string;
 }
 
 export interface DomainView {
@@ -112,6 +115,10 @@ export function expectedRecords(domain: Domain, keys: readonly DkimKey[], settin
   if (!settings.bounceDomain) {
     records.push({ purpose: 'return-path', type: 'MX', name: `bounces.${name}`, value: settings.mxHostname, priority: MX_PRIORITY, required: true });
   }
+  for (const problem of unqualifiedNames(settings)) {
+    const record = records.find((entry) => entry.purpose === problem.record);
+    if (record) record.warning = problem.message;
+  }
   records.push({ purpose: 'dmarc', type: 'TXT', name: `_dmarc.${name}`, value: dmarcValue(name), required: false });
   const target = trackingTarget(settings.publicUrl);
   if (target) records.push({ purpose: 'tracking', type: 'CNAME', name: `${TRACKING_LABEL}.${name}`, value: target, required: false });
@@ -132,6 +139,7 @@ function hint(record: ExpectedRecord, domain: Domain): string | undefined {
 export function showRecord(record: ExpectedRecord, domain: Domain, check: RecordCheck | StoredCheck | undefined): DomainRecord {
   const shown: DomainRecord = { purpose: record.purpose, type: record.type, name: record.name, value: record.value, status: 'pending', required: record.required };
   if (record.priority !== undefined) shown.priority = record.priority;
+  if (record.warning !== undefined) shown.warning = record.warning;
   const extra = hint(record, domain);
   if (record.dkim?.state === 'retiring') {
     shown.status = 'retiring';

@@ -56,3 +56,24 @@ export function defaultDomainSettings(): DomainSettings {
     domainRecheckHours: SETTINGS.domainRecheckHours.default,
   });
 }
+
+/**
+ * A name the Internet can resolve has a dot and is not under a name reserved for private
+ * networks: a container's host name ("3f2a9c1b") or "mail.local" published in an MX or an SPF
+ * `a:` mechanism would make the record useless.
+ */
+export function isFullyQualified(name: string): boolean {
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)+\.?$/i.test(name) && !/\.(local|localdomain|localhost|internal|lan|home|arpa)\.?$/i.test(name);
+}
+
+/** The configured names a domain's records publish that are not fully qualified: each with the settings that set it. */
+export function unqualifiedNames(settings: Pick<DomainSettings, 'heloName' | 'mxHostname' | 'sendingIps' | 'bounceDomain'>): { record: 'spf' | 'return-path'; message: string }[] {
+  const problems: { record: 'spf' | 'return-path'; message: string }[] = [];
+  if (settings.sendingIps.length === 0 && !isFullyQualified(settings.heloName)) {
+    problems.push({ record: 'spf', message: `"${settings.heloName}" (MAILROOM_HELO_NAME, else this machine's host name) is not a fully qualified host name, so this SPF record matches no address: set MAILROOM_HELO_NAME to the sending host's public name, or MAILROOM_SENDING_IPS` });
+  }
+  if (!settings.bounceDomain && !isFullyQualified(settings.mxHostname)) {
+    problems.push({ record: 'return-path', message: `"${settings.mxHostname}" (MAILROOM_MX_HOSTNAME, else MAILROOM_SMTP_HOSTNAME, else the HELO name) is not a fully qualified host name, so this MX leads nowhere: set MAILROOM_MX_HOSTNAME to the inbound MX's public name` });
+  }
+  return problems;
+}

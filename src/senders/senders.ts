@@ -7,6 +7,7 @@ import type { SendPipeline } from '../sending/pipeline.js';
 import type { Clock } from '../shared/clock.js';
 import { ApiError, validationError } from '../shared/errors.js';
 import { escapeHtml } from '../tracking/decorate.js';
+import { bounceDomainFor } from '../bounces/verp.js';
 import { CONFIRMATION_TTL_MS, ConfirmationLinks } from './confirmationLinks.js';
 
 const sql = sqlFile(new URL('./senders.sql', import.meta.url), [
@@ -41,6 +42,12 @@ export interface SenderView {
   verifiedAt: string | null;
   confirmationSentAt: string | null;
   createdAt: string;
+  /**
+   * Where this sender's bounces go: a VERP address at this domain, read by Mailroom's MX (statuses,
+   * suppressions); null when its domain is not verified and MAILROOM_BOUNCE_DOMAIN is unset: the
+   * Return-Path is then the address itself, and its bounces reach its mailbox, unprocessed.
+   */
+  bounceDomain: string | null;
   /** Why an address that was confirmed may not send (a sandbox confirmation under a real transport). */
   reason: string | null;
 }
@@ -61,6 +68,8 @@ export class SenderRegistry {
       db: Database; pipeline: SendPipeline; links: ConfirmationLinks; clock: Clock; systemSender: string;
       /** MAILROOM_TRANSPORT: with `sandbox`, confirmation mail never leaves the machine. */
       transport: string;
+      /** MAILROOM_BOUNCE_DOMAIN ('' when unset): where a sender outside the account's verified domains bounces to. */
+      bounceDomain: string;
       onChange: (accountId: number) => void;
     },
   ) {}
@@ -109,13 +118,11 @@ export class SenderRegistry {
 
   /** An unconfirmed address whose domain has been verified since may send: shown as such. */
   private async current(accountId: number, row: SenderRow): Promise<SenderView> {
-    if (this.counts(row)) return this.view(row, false);
-    const domain = row.email.slice(row.email.lastIndexOf('@') + 1);
-    return this.view(row, await isVerifiedDomain(this.deps.db, accountId, domain));
+    return this.view(row, await isVerifiedDomain(this.deps.db, accountId, domainOf(row.email)));
   }
 
   private view(row: SenderRow, inVerifiedDomain: boolean): SenderView {
-    const shown = view(row);
+    const shown = { ...view(row), bounceDomain: bounceDomainFor(this.deps.bounceDomain, domainOf(row.email), inVerifiedDomain) };
     if (this.counts(row)) return shown;
     if (inVerifiedDomain) return { ...shown, verified: true, verifiedBy: 'domain' };
     if (row.verified_by !== 'sandbox') return shown;
@@ -185,7 +192,11 @@ export class SenderRegistry {
   }
 }
 
-function view(row: SenderRow): SenderView {
+function domainOf(email: string): string {
+  return email.slice(email.lastIndexOf('@') + 1);
+}
+
+function view(row: SenderRow): Omit<SenderView, 'bounceDomain'> {
   return {
     id: Number(row.id),
     email: row.email,

@@ -37,6 +37,7 @@ const DomainRecordSchema = Type.Object({
   status: Type.Union(RECORD_STATUSES.map((status) => Type.Literal(status))),
   reason: Type.Optional(Type.String()),
   required: Type.Boolean(),
+  warning: Type.Optional(Type.String({ description: "the record as this installation makes it cannot work: a configured host name that is not fully qualified, and the setting to change" })),
 });
 const DomainSchema = Type.Object({
   id: Type.Integer(),

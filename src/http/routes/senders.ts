@@ -18,6 +18,9 @@ const Sender = Type.Object({
   confirmationSentAt: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
   reason: Type.Union([Type.String(), Type.Null()], { description: 'why a confirmed address may not send (confirmed in sandbox mode, under a real transport)' }),
+  bounceDomain: Type.Union([Type.String(), Type.Null()], {
+    description: "where its bounces go: a VERP Return-Path at this domain, processed by Mailroom; null when the address's domain is not verified and MAILROOM_BOUNCE_DOMAIN is unset: the Return-Path is then the address itself, and bounces reach its mailbox unprocessed",
+  }),
 });
 
 /** Sender addresses of the account (SPEC section 7). */
