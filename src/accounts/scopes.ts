@@ -13,7 +13,7 @@ export function isScope(value: string): value is Scope {
 }
 
 /** Sending routes (every other write is `admin`, every read `read`). */
-const SEND_ROUTES = new Set(['POST /emails', 'POST /emails/bulk']);
+const SEND_ROUTES = new Set(['POST /emails', 'POST /emails/bulk', 'POST /email/3/send']);
 
 /** The scope a request needs: `send` to send, `read` to read, `admin` for any other change. */
 export function requiredScope(method: string, routeUrl: string | undefined): Scope {

@@ -33,6 +33,7 @@ import { guardRequestBodies } from './requestBodies.js';
 import { acceptEmptyJsonBodies } from './jsonBodies.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { emailRoutes } from './routes/emails.js';
+import { infobipRoutes } from './routes/infobip.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queue.js';
@@ -185,6 +186,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     api.addHook('onRequest', authHook(deps.authenticator, door, door === 'standard' ? deps.sessions ?? null : null));
     if (deps.audit) api.addHook('onSend', auditHook(deps.audit, deps.log));
     emailRoutes(api, { ...deps, sendAudit: deps.audit ? sendAuditOf : null });
+    // Infobip's email API (docs/INFOBIP.md): its own scope, the only one that parses multipart.
+    await api.register(async (scope) => infobipRoutes(scope, deps));
     await api.register(async (scope) => {
       scope.addHook('onRequest', hipaaExcluded('The sandbox catcher', 'it would keep and show message content'));
       sandboxRoutes(scope, deps);

@@ -11,19 +11,19 @@ test('fully qualified host names', () => {
   }
 });
 
-interface Record { purpose: string; name: string; value: string; warning?: string }
+interface ShownRecord { purpose: string; name: string; value: string; warning?: string }
 const apps: TestApp[] = [];
 after(() => Promise.all(apps.map((app) => app.stop())));
-async function recordsWith(env: Record<string, string>, domain: string): Promise<Record[]> {
+async function recordsWith(env: Record<string, string>, domain: string): Promise<ShownRecord[]> {
   const app = await startTestApp(env);
   apps.push(app);
   const created = await app.api('/domains', { method: 'POST', json: { domain } });
   assert.ok(created.status < 300, await created.clone().text());
-  return ((await created.json()) as { data: { records: Record[] } }).data.records;
+  return ((await created.json()) as { data: { records: ShownRecord[] } }).data.records;
 }
 
-let bare: Record[];
-let qualified: Record[];
+let bare: ShownRecord[];
+let qualified: ShownRecord[];
 before(async () => {
   bare = await recordsWith({ MAILROOM_HELO_NAME: 'vm', MAILROOM_MX_HOSTNAME: '', MAILROOM_SMTP_HOSTNAME: '' }, 'bare.example');
   qualified = await recordsWith({ MAILROOM_HELO_NAME: 'out.mailroom.example', MAILROOM_MX_HOSTNAME: 'mx.mailroom.example' }, 'qualified.example');

@@ -133,12 +133,16 @@ async function attack(request: BuiltRequest): Promise<Outcome> {
   if (response.status >= 400) {
     let shaped = false;
     try {
-      const body = JSON.parse(text) as { meta?: { transactionId?: unknown }; error?: { code?: unknown; message?: unknown; details?: unknown } };
-      shaped = typeof body.meta?.transactionId === 'string' && typeof body.error?.code === 'string' && typeof body.error.message === 'string' && Array.isArray(body.error.details);
+      const body = JSON.parse(text) as { meta?: { transactionId?: unknown }; error?: { code?: unknown; message?: unknown; details?: unknown }; requestError?: { serviceException?: { messageId?: unknown; text?: unknown } } };
+      // Infobip's door (docs/INFOBIP.md) answers in Infobip's error envelope instead.
+      const infobip = request.url.startsWith('/email/');
+      shaped = infobip
+        ? typeof body.requestError?.serviceException?.messageId === 'string' && typeof body.requestError.serviceException.text === 'string'
+        : typeof body.meta?.transactionId === 'string' && typeof body.error?.code === 'string' && typeof body.error.message === 'string' && Array.isArray(body.error.details);
     } catch {
       shaped = false;
     }
-    if (!shaped) return { status: response.status, problem: `${label} answered ${response.status} without SPEC section 11 JSON: ${text.slice(0, 300)}` };
+    if (!shaped) return { status: response.status, problem: `${label} answered ${response.status} without SPEC section 11 JSON (or Infobip's envelope on its door): ${text.slice(0, 300)}` };
     if (/node_modules|at \w+ \(|SQLSTATE|syntax error/.test(text)) return { status: response.status, problem: `${label} leaked internals: ${text.slice(0, 300)}` };
     const after = await tableCounts();
     if (after !== before) return { status: response.status, problem: `${label} answered ${response.status} but stored something: ${before} -> ${after}` };
