@@ -16,8 +16,9 @@ export function durabilityCounts(db: Database): { walSyncs: number; otherSyncs: 
   return walSync ? { ...walSync.counts } : null;
 }
 
-/** Another process already holds the data directory. */
-export class DataDirLockedError extends Error {}
+import { DataDirLockedError } from './lockedError.js';
+
+export { DataDirLockedError };
 
 const parsers = { [types.INT8]: (value: string) => Number(value) };
 

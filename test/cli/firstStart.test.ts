@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -11,12 +11,16 @@ const KEY_LINE = /^ {4}(mr_\S+)$/m;
 
 interface Started { code: Promise<number | string>; output: () => { stdout: string; stderr: string }; stop: () => Promise<number | string> }
 
+/** Every process started, killed at the end: a failed assertion must not leave one holding the data directory for the next test. */
+const children: ChildProcess[] = [];
+
 /** `mailroom start` as a user runs it on a fresh installation: no bootstrap key configured. */
 function start(store: TestStore, ports: Record<string, string>): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--roles', 'api,worker'], {
     env: { ...process.env, ...store.env, ...ports, MAILROOM_LOG_LEVEL: 'warn', MAILROOM_BOOTSTRAP_API_KEY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -25,12 +29,16 @@ function start(store: TestStore, ports: Record<string, string>): Started {
   return { code, output: () => ({ stdout, stderr }), stop: () => (child.kill('SIGTERM'), code) };
 }
 
-async function ready(url: string, started: Started): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, started: Started): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/readyz`).then((response) => response.ok, () => false))) {
-    assert.ok(Date.now() < deadline, `mailroom did not become ready: ${JSON.stringify(started.output())}`);
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}: ${JSON.stringify(started.output())}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+function ready(url: string, started: Started): Promise<void> {
+  return until('mailroom to answer', () => fetch(`${url}/readyz`).then((response) => response.ok, () => false), started);
 }
 
 let store: TestStore;
@@ -43,6 +51,7 @@ before(async () => {
   await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
 });
 after(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   blocker.close();
   await store.dispose();
 });
@@ -59,8 +68,9 @@ test('a first start that cannot listen says which setting in one line, and the n
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
   const first = start(store, ports);
   await ready(`http://127.0.0.1:${port}`, first);
-  const key = KEY_LINE.exec(first.output().stdout)?.[1];
-  assert.ok(key, `the first successful start prints the key: ${first.output().stdout}`);
+  // Printed once startMailroom returns, which may be a moment after /readyz first answers.
+  let key: string | undefined;
+  await until('the first successful start to print the key', () => (key = KEY_LINE.exec(first.output().stdout)?.[1]) !== undefined, first);
   const account = await fetch(`http://127.0.0.1:${port}/account`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(account.status, 200, 'the printed key works');
   assert.equal(await first.stop(), 0, 'SIGTERM stops it cleanly');
