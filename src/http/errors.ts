@@ -47,7 +47,11 @@ const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
 function relevantIssues(issues: NonNullable<FastifyError['validation']>): NonNullable<FastifyError['validation']> {
   if (!issues.some((issue) => issue.keyword === 'anyOf')) return issues;
   const specific = issues.filter((issue) => issue.keyword !== 'anyOf' && issue.keyword !== 'required');
-  return specific.length > 0 ? specific : issues;
+  // A value of one branch's type (an object where a string or an object is taken) also fails the
+  // other branch's type check at its own path: the complaint inside the value is the answer.
+  const within = (issue: Issue) => specific.some((other) => other.instancePath.startsWith(`${issue.instancePath}/`));
+  const answer = specific.filter((issue) => !(issue.keyword === 'type' && within(issue)));
+  return answer.length > 0 ? answer : issues;
 }
 
 type Issue = NonNullable<FastifyError['validation']>[number];

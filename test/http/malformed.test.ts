@@ -71,7 +71,9 @@ const ROWS: Row[] = [
 
   // Wrong types
   { name: 'to is a number', json: withField({ to: 12345 }), status: 400, code: 'VALIDATION_ERROR', field: 'to' },
-  { name: 'to is an array', json: withField({ to: [valid.to] }), status: 400, code: 'VALIDATION_ERROR', field: 'to' },
+  // An array of addresses is taken (one message each: test/sending/sendToMany.test.ts); an empty one or one of objects is not.
+  { name: 'to is an empty array', json: withField({ to: [] }), status: 400, code: 'VALIDATION_ERROR', field: 'to' },
+  { name: 'to is an array of objects', json: withField({ to: [{ address: valid.to }] }), status: 400, code: 'VALIDATION_ERROR', field: 'to[0]' },
   { name: 'from is an object', json: withField({ from: { address: valid.from } }), status: 400, code: 'VALIDATION_ERROR', field: 'from' },
   { name: 'text is a boolean', json: withField({ text: true }), status: 400, code: 'VALIDATION_ERROR', field: 'text' },
   { name: 'subject is null', json: withField({ subject: null }), status: 400, code: 'VALIDATION_ERROR', field: 'subject' },

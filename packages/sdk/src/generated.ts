@@ -1875,11 +1875,14 @@ export type PostSuppressionsBody = {
   /** default MANUAL */
   reason?: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
 } | {
-  addresses: {
+  /** addresses, or {address, reason} entries */
+  addresses: (string | {
     address: string;
     /** default MANUAL */
     reason?: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
-  }[];
+  })[];
+  /** of the addresses given as strings; default MANUAL */
+  reason?: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
 };
 export type PostSuppressionsResponse = unknown /* this route declares no response schema yet */;
 

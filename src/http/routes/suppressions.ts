@@ -20,7 +20,12 @@ const Entry = Type.Object({
 }, { additionalProperties: false });
 const AddBody = Type.Union([
   Entry,
-  Type.Object({ addresses: Type.Array(Entry, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  Type.Object({
+    addresses: Type.Array(Type.Union([Type.String({ minLength: 3, maxLength: 320 }), Entry]), {
+      minItems: 1, maxItems: 1000, description: 'addresses, or {address, reason} entries',
+    }),
+    reason: Type.Optional(Type.Union(SUPPRESSION_REASONS.map((reason) => Type.Literal(reason)), { description: 'of the addresses given as strings; default MANUAL' })),
+  }, { additionalProperties: false }),
 ]);
 const ListQuery = Type.Object({
   reason: Type.Optional(Reason),
@@ -62,18 +67,20 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
     '/suppressions',
     { schema: { summary: 'Suppress an address ({address, reason}) or up to 1,000 ({addresses: [...]}); listed addresses keep their entry', tags: ['suppressions'], body: AddBody } },
     async (request) => {
-      const entries = 'addresses' in request.body ? request.body.addresses : [request.body];
+      const body = request.body;
+      const many = 'addresses' in body;
+      const entries = many ? body.addresses.map((entry) => (typeof entry === 'string' ? { address: entry, reason: body.reason, bare: true } : entry)) : [body];
       // A HIPAA account's list holds keyed hashes, never addresses (docs/HIPAA.md).
       const key = await deps.pipeline.suppressionKey(principalOf(request));
       const normalized = entries.map((entry, index) => ({
-        address: key(checked(entry.address, 'addresses' in request.body ? `addresses[${index}].address` : 'address')),
+        address: key(checked(entry.address, many ? `addresses[${index}]${'bare' in entry ? '' : '.address'}` : 'address')),
         reason: entry.reason ?? 'MANUAL',
       }));
       const { accountId } = principalOf(request);
       const added = await addSuppressions(deps.db, accountId, normalized, deps.clock.now());
       deps.pipeline.suppressionsChanged(accountId);
       const data = await Promise.all(normalized.map(async (entry) => ({ ...(await getSuppression(deps.db, accountId, entry.address))!, added: added.has(entry.address) })));
-      return { meta: metaOf(request), data: 'addresses' in request.body ? data : data[0] };
+      return { meta: metaOf(request), data: many ? data : data[0] };
     },
   );
 
