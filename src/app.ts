@@ -30,7 +30,7 @@ import { createSendingPolicy } from './sending/policy/build.js';
 import { TemplateStore } from './templates/templates.js';
 import { SenderRegistry } from './senders/senders.js';
 import { ConfirmationLinks } from './senders/confirmationLinks.js';
-import { systemSenderOf } from './senders/systemSender.js';
+import { systemAddressOf, systemSenderOf } from './senders/systemSender.js';
 import { SubscribeLinks } from './subscriptions/links.js';
 import { UnconfirmedPurge } from './subscriptions/purge.js';
 import { Subscriptions } from './subscriptions/subscriptions.js';
@@ -190,6 +190,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
         secrets,
         vault,
         bounceDomain: config.bounceDomain,
+        systemAddress: systemAddressOf(config),
         links,
         leaseToken: () => identity!.leaseToken(),
         onRecorded: (bounced) => {

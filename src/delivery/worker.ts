@@ -59,6 +59,11 @@ export interface WorkerOptions {
   vault?: HipaaVault;
   /** MAILROOM_BOUNCE_DOMAIN; empty = bounces.<sending domain>. */
   bounceDomain: string;
+  /**
+   * The bare address of Mailroom's own mail (sender and list confirmations, MAILROOM_SYSTEM_SENDER):
+   * its results say `system: true`, and so count toward no account's reputation (migration 031).
+   */
+  systemAddress?: string;
   /** Makes the lease tokens; the process's WorkerIdentity, so that a dead process's messages are handed back at once. */
   leaseToken?: () => string;
   /** Makes the tracking and unsubscribe URLs; absent: messages go out as stored (tests of other parts). */
@@ -262,7 +267,7 @@ export class DeliveryWorker {
       leaseToken: token,
       now: this.clock.now(),
       maxRetryMs: this.options.maxRetryMs,
-      details: { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID } as Record<string, unknown>,
+      details: { attempt: message.attempts, transport: this.transport.name, worker: WORKER_ID, ...(message.from_address === this.options.systemAddress ? { system: true } : {}) } as Record<string, unknown>,
     };
     let result: DeliveryResult;
     // Settled once the result is committed; the SMTP connection that carried this message holds

@@ -18,3 +18,9 @@ export function systemSenderOf(config: Pick<Config, 'systemSender' | 'publicUrl'
   }
   return 'Mailroom <no-reply@mailroom.localhost>';
 }
+
+/** The bare address of systemSenderOf, as messages store their From (lower case). */
+export function systemAddressOf(config: Pick<Config, 'systemSender' | 'publicUrl'>): string {
+  const parsed = parseMailbox(systemSenderOf(config));
+  return typeof parsed === 'string' ? '' : parsed.address.toLowerCase();
+}

@@ -146,3 +146,21 @@ test('complaints: 1 of 200 (0.5%) suspends', async () => {
   assert.match(data.suspendedReason!, /complaint rate 0\.50%/);
   assert.deepEqual(await accountEvents('complained-co'), ['ACCOUNT_SUSPENDED']);
 });
+
+test("Mailroom's own mail (a sender confirmation, even one that bounces) is not the account's traffic: its reputation volume does not move", async () => {
+  const account = await createAccount(app.mailroom.db, app.mailroom.secrets, 'confirming-co');
+  keys['confirming-co'] = (await createKey(app.mailroom.db, { accountName: 'confirming-co' })).key;
+  for (const email of ['owner@customer.test', 'bad-owner@customer.test']) {
+    const added = await app.api('/senders', { method: 'POST', json: { email }, key: keys['confirming-co'] });
+    assert.ok(added.status < 300, await added.clone().text());
+  }
+  await eventually(async () => {
+    app.mailroom.worker!.wakeUp();
+    return (await countOf(app.mailroom.db, "SELECT count(*) AS n FROM messages WHERE account_id = $1 AND status IN ('DELIVERED', 'BOUNCED')", [account.id])) === 2;
+  }, 60_000, 'both confirmations final');
+  const [bounced] = await app.mailroom.db.query<{ details: { system?: boolean } }>("SELECT details FROM message_events WHERE account_id = $1 AND type = 'BOUNCED'", [account.id]);
+  assert.equal(bounced?.details.system, true, 'the bounce of a confirmation says it was system mail');
+  const shown = await reputation('confirming-co');
+  assert.equal(shown.outcomes, 0, 'no outcome counted');
+  assert.equal(shown.hardBounces, 0, 'no hard bounce counted');
+});
