@@ -146,8 +146,8 @@ async function seedMessages(base: string, key: string, count: number): Promise<S
       to: `rcpt${start + index}@customer.bench.test`, from: FROM, subject: SUBJECT,
       text: `Hello, your order ${start + index} is on its way. Track it in your account.`,
     }));
-    const body = await api<{ results: { data?: { id: string; status: string } }[] }>(base, key, '/emails/bulk', { messages });
-    body.results.forEach((result, index) => {
+    const body = await api<{ data: { data?: { id: string; status: string } }[] }>(base, key, '/emails/bulk', { messages });
+    body.data.forEach((result, index) => {
       if (!result.data || result.data.status !== 'QUEUED') throw new Error(`seeding: message ${start + index} was not queued: ${JSON.stringify(result)}`);
       seeded.push({ id: result.data.id, to: messages[index]!.to });
     });

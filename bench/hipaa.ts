@@ -494,11 +494,11 @@ async function queueMessages(base: string, path: Path, messages: number): Promis
       next = Math.min(messages, next + BULK_BATCH);
       const body = JSON.stringify({ messages: Array.from({ length: next - first }, (_, index) => deliveryRequest(path, first + index)) });
       const response = await fetch(`${base}/emails/bulk`, { method: 'POST', headers: authorized(path), body });
-      const answer = (await response.json()) as { results?: { data?: unknown }[] };
-      if (response.status !== 200 || !Array.isArray(answer.results)) throw new Error(`POST /emails/bulk answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
-      const refused = answer.results.filter((result) => !result.data);
+      const answer = (await response.json()) as { data?: { data?: unknown }[] };
+      if (response.status !== 200 || !Array.isArray(answer.data)) throw new Error(`POST /emails/bulk answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+      const refused = answer.data.filter((result) => !result.data);
       if (refused.length > 0) throw new Error(`POST /emails/bulk refused ${refused.length} messages, e.g. ${JSON.stringify(refused[0]).slice(0, 300)}`);
-      accepted += answer.results.length;
+      accepted += answer.data.length;
     }
   };
   await Promise.all(Array.from({ length: BULK_PARALLEL }, send));

@@ -236,7 +236,7 @@ class BulkTally {
   readonly onBody = (status: number, body: string) => {
     if (status < 200 || status > 299) return;
     this.answers++;
-    for (const result of (JSON.parse(body) as { results: { data?: unknown; error?: unknown }[] }).results) {
+    for (const result of (JSON.parse(body) as { data: { data?: unknown; error?: unknown }[] }).data) {
       if (result.data) this.data++;
       else {
         this.refused++;

@@ -137,7 +137,7 @@ async function seedMessages(base: string, key: string, count: number): Promise<s
     }));
     const response = await fetch(`${base}/emails/bulk`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
     if (response.status !== 200) throw new Error(`seeding messages: ${response.status} ${await response.text()}`);
-    for (const result of ((await response.json()) as { results: { data?: { id: string } }[] }).results) {
+    for (const result of ((await response.json()) as { data: { data?: { id: string } }[] }).data) {
       if (!result.data) throw new Error('seeding messages: a message was refused');
       ids.push(result.data.id);
     }

@@ -175,9 +175,9 @@ async function bulk(base: string, messages: ReturnType<typeof scheduled>): Promi
   const response = await fetch(`${base}/emails/bulk`, {
     method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ messages }),
   });
-  const body = (await response.json()) as { results?: { error?: { message: string } }[] };
-  const refused = body.results?.find((result) => result.error);
-  if (!response.ok || !body.results || refused) throw new Error(`POST /emails/bulk: ${response.status} ${refused?.error?.message ?? JSON.stringify(body).slice(0, 300)}`);
+  const body = (await response.json()) as { data?: { error?: { message: string } }[] };
+  const refused = body.data?.find((result) => result.error);
+  if (!response.ok || !body.data || refused) throw new Error(`POST /emails/bulk: ${response.status} ${refused?.error?.message ?? JSON.stringify(body).slice(0, 300)}`);
 }
 
 async function runMailroom(kind: 'pglite' | 'postgres', sink: Sink, options: { events: number; webhooks: number; unordered: boolean; lagRate: number; lagSeconds: number }): Promise<MailroomResult> {

@@ -245,7 +245,7 @@ export async function startMailroom(config: Config, log: Logger, clock: Clock = 
       });
       imports = await ImportRunner.start({ db, clock, log }, config.dataDir);
       const sessions = new SessionStore(db, clock, deriveKey(ring.current.key, 'console-csrf'), config.sessionHours * 3_600_000);
-      const httpDeps: HttpDeps = { sessions, db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, limits: httpLimits(config), audit, isShuttingDown: () => shuttingDown };
+      const httpDeps: HttpDeps = { sessions, db, secrets, pipeline, notifier, metrics, clock, authenticator, smtpCredentials, log, targets, links, reputation, policy, senders, subscriptions, imports, campaigns, domainSettings: domainSettings(config), ipCredentialRules: ipCredentialRules(config), metricsToken: config.metricsToken, publicUrl: config.publicUrl, limits: httpLimits(config), audit, isShuttingDown: () => shuttingDown };
       http = await buildHttpServer(httpDeps);
       url = await http.listen({ host: config.host, port: config.httpPort });
       log.info({ url, transport: config.transport, database: db.kind }, 'Mailroom API listening');

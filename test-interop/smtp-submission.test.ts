@@ -278,7 +278,7 @@ before(async () => {
   smtps = split(app.mailroom.smtp.smtps);
   const response = await app.api('/smtp-credentials', { method: 'POST', json: { type: 'password', name: 'interop' } });
   const body = await response.text();
-  assert.equal(response.status, 200, body);
+  assert.equal(response.status, 201, body);
   const { data } = JSON.parse(body) as { data: { username: string; password: string; type: string } };
   assert.equal(data.type, 'password');
   assert.ok(data.username && data.password, body);

@@ -113,11 +113,11 @@ async function ingest(options: MailroomRunOptions, problems: string[]): Promise<
           headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
           body: JSON.stringify({ messages }),
         });
-        const body = (await response.json()) as { results?: { data?: unknown; error?: { message: string } }[] };
-        if (response.status !== 200 || !Array.isArray(body.results)) throw new Error(`POST /emails/bulk answered ${response.status}: ${JSON.stringify(body).slice(0, 500)}`);
-        const refused = body.results.filter((result) => !result.data);
+        const body = (await response.json()) as { data?: { data?: unknown; error?: { message: string } }[] };
+        if (response.status !== 200 || !Array.isArray(body.data)) throw new Error(`POST /emails/bulk answered ${response.status}: ${JSON.stringify(body).slice(0, 500)}`);
+        const refused = body.data.filter((result) => !result.data);
         if (refused.length > 0) throw new Error(`POST /emails/bulk refused ${refused.length} messages, e.g. ${JSON.stringify(refused[0]).slice(0, 300)}`);
-        accepted += body.results.length;
+        accepted += body.data.length;
       }
     };
     await Promise.all(Array.from({ length: PARALLEL_BATCHES }, send));

@@ -75,7 +75,7 @@ export async function generateChunk(db: Database, accountId: number, start: Date
     INSERT INTO message_events (message_id, account_id, type, created_at, details)
     SELECT 'msg_' || lpad(k::text, 4, '0') || '_' || lpad(i::text, 6, '0'), $6::bigint, t.type, t.at, t.details
     FROM e CROSS JOIN LATERAL (VALUES
-      ('REJECTED', accepted, '{"reason":"suppressed"}'::jsonb, r1 < 10),
+      ('REJECTED', accepted, '{"reason":"SUPPRESSED"}'::jsonb, r1 < 10),
       ('QUEUED', accepted, '{}'::jsonb, r1 >= 10),
       ('BOUNCED', accepted + interval '30 seconds', '{"bounceClass":"HARD","reason":"userunknown","code":550,"enhancedCode":"5.1.1","reply":"550 5.1.1 User unknown"}'::jsonb, r1 >= 10 AND r1 < 30),
       ('BOUNCED', accepted + interval '30 seconds', '{"bounceClass":"SOFT","reason":"mailboxfull","code":552,"enhancedCode":"5.2.2","reply":"552 5.2.2 Mailbox full"}'::jsonb, r1 >= 30 AND r1 < 40),

@@ -1,4 +1,4 @@
-import { api } from './api.js';
+import { api, type Page } from './api.js';
 
 /** A list as GET /lists and GET /lists/{id} answer it (docs/CAMPAIGNS.md). */
 export interface ListInfo {
@@ -31,9 +31,9 @@ export async function allLists(): Promise<{ id: string; name: string }[]> {
   const lists: { id: string; name: string }[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const answer: { data: ListInfo[]; nextCursor: string | null } = await api('GET', `/lists?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const answer: Page<ListInfo> = await api('GET', `/lists?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     lists.push(...answer.data.map((list) => ({ id: list.id, name: list.name })));
-    cursor = answer.nextCursor;
+    cursor = answer.meta.pagination?.nextCursor ?? null;
     if (!cursor) break;
   }
   return lists;

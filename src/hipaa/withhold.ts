@@ -18,17 +18,17 @@ export async function withholdEchoes(request: FastifyRequest, reply: FastifyRepl
   return scrub(payload, requestValues(request));
 }
 
-/** A bulk answer (200) carries an error per refused message: those are errors too. */
+/** A bulk answer (200, its results in `data`) carries an error per refused message: those are errors too. */
 function withholdInResults(request: FastifyRequest, payload: string): string {
-  let body: { results?: { error?: unknown }[] };
+  let body: { data?: unknown };
   try {
     body = JSON.parse(payload) as typeof body;
   } catch {
     return payload;
   }
-  if (!Array.isArray(body.results)) return payload;
+  if (!Array.isArray(body.data)) return payload;
   const values = requestValues(request);
-  body.results = body.results.map((result) => (result.error === undefined ? result : { ...result, error: JSON.parse(scrub(JSON.stringify(result.error), values)) as unknown }));
+  body.data = (body.data as { error?: unknown }[]).map((result) => (result?.error === undefined ? result : { ...result, error: JSON.parse(scrub(JSON.stringify(result.error), values)) as unknown }));
   return JSON.stringify(body);
 }
 

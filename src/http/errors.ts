@@ -6,6 +6,11 @@ export function metaOf(request: FastifyRequest) {
   return { timestamp: Date.now(), transactionId: String(request.id) };
 }
 
+/** The meta of a page of a list: every list route pages alike (schemas.ts PageMeta). */
+export function pageMetaOf(request: FastifyRequest, limit: number, nextCursor: string | number | null) {
+  return { ...metaOf(request), pagination: { limit, nextCursor: nextCursor === null ? null : String(nextCursor) } };
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
   return reply.status(error.status).send({

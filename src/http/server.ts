@@ -19,6 +19,8 @@ import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
 import { sessionRoutes } from './routes/session.js';
 import { consoleRoutes } from './routes/console.js';
+import { docsRoutes } from './routes/docs.js';
+import { openApiRoute, swaggerOptions } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -106,6 +108,8 @@ export interface HttpDeps {
   /** Console sign-ins (absent: the API takes keys only). Never on the HIPAA door. */
   sessions?: SessionStore | null;
   tls?: { key: string; cert: string } | null;
+  /** MAILROOM_PUBLIC_URL: the first of the OpenAPI document's servers (standard listener). */
+  publicUrl?: string | null;
 }
 
 /** Room for a 10 MB message whose attachments are base64 (4/3 larger) plus the JSON around it. */
@@ -148,19 +152,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   answerUnservedRequests(app.server);
   guardRequestBodies(app, limits);
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Mailroom API', version: '0.1.0', description: 'Self-hosted Email API: send, track and report on email.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` or `App <key>`' } } },
-      security: [{ apiKey: [] }],
-    },
-    // Every operation gets its operationId here, from its method and path, so that a typed client
-    // names each call without any route having to say it (and two routes cannot collide).
-    transform: ({ schema, url, route }) => ({ schema: { ...schema, operationId: operationIdOf(route.method, url) } as typeof schema, url }),
-  });
+  await app.register(swagger, swaggerOptions());
 
   healthRoutes(app, deps);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  openApiRoute(app, door === 'standard' ? deps.publicUrl ?? null : null);
   if (door === 'standard') {
     metricsRoutes(app, deps);
     // Opened from mail by anyone holding a signed URL: no API key (the signature is the credential).
@@ -174,6 +169,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       // The web console signs in with sessions: served where they are.
       await app.register(consoleRoutes);
     }
+    // The API reference page (Scalar, served from Mailroom itself) over GET /openapi.json.
+    await app.register(docsRoutes);
   }
 
   await app.register(async (api) => {
@@ -215,10 +212,4 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   return app;
 }
 
-/** `POST /campaigns/:id/:action` → `postCampaignsByIdByAction`; `GET /lists/:id/contacts.csv` → `getListsByIdContactsCsv`. */
-export function operationIdOf(method: string | string[], url: string): string {
-  const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
-  const words = url.split('/').filter(Boolean).flatMap((segment) =>
-    segment.startsWith(':') ? ['by', segment.slice(1)] : segment.split(/[^A-Za-z0-9]+/).filter(Boolean));
-  return verb + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
-}
+export { operationIdOf } from './openapi.js';

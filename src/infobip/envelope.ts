@@ -91,8 +91,9 @@ export interface SentMessage {
  * recipient was refused, the request fails with the first refusal, as Infobip fails it.
  */
 export function sendResponse(mapped: MappedSend, stored: StoredResponse): { bulkId: string; messages: SentMessage[] } {
-  const results = (stored.body as { results?: BulkResult[] }).results;
-  if (!results) {
+  // POST /emails/bulk's answer: data, one result per message ({data} or {error}); an error envelope when the whole request was refused.
+  const results = (stored.body as { data?: BulkResult[] }).data;
+  if (!Array.isArray(results)) {
     const error = (stored.body as Partial<MailroomError>).error;
     throw new ApiError(stored.statusCode, error?.code ?? 'BAD_REQUEST', error?.message ?? 'The request was refused.', error?.details ?? []);
   }

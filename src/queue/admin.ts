@@ -67,7 +67,7 @@ export async function cancelMessage(db: Database, accountId: number, messageId: 
       throw new ApiError(409, 'NOT_CANCELABLE', `The email is ${message.status === 'QUEUED' || message.status === 'DEFERRED' ? 'being delivered right now' : message.status}; only queued, scheduled or deferred emails can be canceled.`);
     }
     const status = nextStatus(removed.status, 'REJECTED') ?? 'REJECTED';
-    await tx.query(sql.appendEvent, [messageId, accountId, 'REJECTED', status, now, JSON.stringify({ reason: 'canceled' })]);
+    await tx.query(sql.appendEvent, [messageId, accountId, 'REJECTED', status, now, JSON.stringify({ reason: 'CANCELED' })]);
     return status;
   });
 }

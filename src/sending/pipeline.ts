@@ -345,7 +345,7 @@ export class SendPipeline {
         rows.push(result.row);
         return result.warnings.length > 0 ? { data: result.data, warnings: result.warnings } : { data: result.data };
       });
-      return { submission: { rows, bodies: [] }, response: { statusCode: 200, body: { meta: context.meta, results: answers } } };
+      return { submission: { rows, bodies: [] }, response: { statusCode: 200, body: { meta: context.meta, data: answers } } };
     });
   }
 
@@ -424,17 +424,24 @@ function errorResult(error: ApiError): BulkResult {
 /** Answers the messages the store found suppressed as REJECTED (single and bulk bodies). */
 function markRejected(body: unknown, rejected: readonly StoredRejection[]): void {
   const byId = new Map(rejected.map((entry) => [entry.id, entry]));
-  const shaped = body as { data?: MessageData | MessageData[]; results?: BulkResult[] };
-  const datas = shaped.results ? shaped.results.flatMap((result) => ('data' in result ? [result.data] : [])) : shaped.data ? [shaped.data].flat() : [];
+  // A single send's data is the message; a send to several addresses', its messages; a bulk
+  // send's, its results ({data} or {error}), one per message.
+  const shaped = body as { data?: MessageData | (MessageData | BulkResult)[] };
+  const datas = Array.isArray(shaped.data)
+    ? shaped.data.flatMap((item) => ('error' in item ? [] : 'data' in item ? [item.data] : [item]))
+    : shaped.data ? [shaped.data] : [];
   for (const data of datas) {
     const entry = byId.get(data.id);
     if (entry) Object.assign(data, { status: 'REJECTED', reason: 'SUPPRESSED', suppressionReason: entry.reason });
   }
 }
 
-/** The REJECTED event's details: which entry of the list stopped the message, so that the event says why. */
+/**
+ * The REJECTED event's details: which entry of the list stopped the message, so that the event says
+ * why. Its `reason` is spelt as the message's (`SUPPRESSED`, read.ts): one spelling for both.
+ */
 export function suppressedDetails(address: string, entry: Suppression): Record<string, unknown> {
-  return { reason: 'suppressed', suppression: { address: entry.address, reason: entry.reason, messageId: entry.messageId, since: entry.createdAt }, recipient: address.toLowerCase() };
+  return { reason: 'SUPPRESSED', suppression: { address: entry.address, reason: entry.reason, messageId: entry.messageId, since: entry.createdAt }, recipient: address.toLowerCase() };
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -101,8 +101,18 @@ async function rejectionReason(db: Queryable, accountId: number, id: string): Pr
   const events = await db.query<{ type: string; details: { reason?: string; suppression?: { reason?: string } } }>(sql.eventsOfMessage, [accountId, id]);
   const rejected = events.filter((event) => event.type === 'REJECTED').at(-1)?.details;
   if (!rejected?.reason) return {};
-  if (rejected.reason === 'suppressed') return { reason: 'SUPPRESSED', ...(rejected.suppression?.reason ? { suppressionReason: rejected.suppression.reason } : {}) };
-  return { reason: rejected.reason.toUpperCase() };
+  const reason = rejected.reason.toUpperCase();
+  if (reason === 'SUPPRESSED') return { reason, ...(rejected.suppression?.reason ? { suppressionReason: rejected.suppression.reason } : {}) };
+  return { reason };
+}
+
+/**
+ * A REJECTED event's reason spelt as its message's (`SUPPRESSED`, `CANCELED`): events stored
+ * before the two were one spelling said `suppressed` and `canceled`.
+ */
+function rejectedDetails(type: string, details: Record<string, unknown>): Record<string, unknown> {
+  if (type !== 'REJECTED' || typeof details.reason !== 'string') return details;
+  return { ...details, reason: details.reason.toUpperCase() };
 }
 
 /** The plain-text part of a submitted message (derived from its HTML part when it has none). */
@@ -119,7 +129,9 @@ export interface EventView {
   messageId: string;
   externalId: string | null;
   clientId: string | null;
+  alias: string | null;
   campaignId: string | null;
+  tags: string[];
   to: string;
   from: string;
   timestamp: string;
@@ -137,11 +149,13 @@ export async function getEvents(db: Queryable, accountId: number, id: string): P
     messageId: id,
     externalId: message.externalId,
     clientId: message.clientId,
+    alias: message.alias,
     campaignId: message.campaignId,
+    tags: message.tags,
     to: message.to,
     from: message.from,
     timestamp: row.created_at.toISOString(),
-    details: row.details,
+    details: rejectedDetails(row.type, row.details),
   }));
 }
 

@@ -46,11 +46,16 @@ export function successBody(meta: Meta, data: unknown, warnings: ErrorDetail[] =
  * statuses and codes only. A replay answers the same ids; what the messages said is not kept.
  */
 export function withheldResponseBody(body: unknown): unknown {
-  const shaped = body as { data?: MessageData | MessageData[]; results?: ({ data: MessageData } | { error: unknown })[]; warnings?: unknown };
+  // A single send's data is the message; a send to several addresses', its messages; a bulk
+  // send's, its results (each {data} or {error}), one per message.
+  type Result = { data: MessageData } | { error: unknown };
+  const shaped = body as { data?: MessageData | (MessageData | Result)[]; warnings?: unknown };
   const withhold = (data: MessageData): MessageData => ({ ...data, to: '', from: '', text: '', subject: '', externalId: null, clientId: null, alias: null });
+  const isResult = (item: MessageData | Result): item is Result => 'data' in item || 'error' in item;
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   delete copy.warnings;
-  if (shaped.data) copy.data = Array.isArray(shaped.data) ? shaped.data.map(withhold) : withhold(shaped.data);
-  if (shaped.results) copy.results = shaped.results.map((result) => ('data' in result ? { data: withhold(result.data) } : { error: { code: (result.error as { code: string }).code } }));
+  if (Array.isArray(shaped.data)) {
+    copy.data = shaped.data.map((item) => (!isResult(item) ? withhold(item) : 'data' in item ? { data: withhold(item.data) } : { error: { code: (item.error as { code: string }).code } }));
+  } else if (shaped.data) copy.data = withhold(shaped.data);
   return copy;
 }

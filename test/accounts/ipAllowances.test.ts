@@ -54,9 +54,9 @@ test('admin mode: allowances from the command line decide which ranges an accoun
 
   const ids = await withApi('admin', async (app, betaKey) => {
     const first = await post(app, app.key, '10.60.1.0/24');
-    assert.equal(first.status, 200, JSON.stringify(first));
+    assert.equal(first.status, 201, JSON.stringify(first));
     const second = await post(app, app.key, '10.60.2.2');
-    assert.equal(second.status, 200);
+    assert.equal(second.status, 201);
     for (const [key, range] of [[app.key, '10.62.0.0/16'], [app.key, '10.61.1.0/24'], [betaKey, '10.60.1.5'], [betaKey, '10.60.128.0/17']] as const) {
       const refused = await post(app, key, range);
       assert.equal(refused.status, 403, `${range}: ${JSON.stringify(refused)}`);
@@ -64,8 +64,8 @@ test('admin mode: allowances from the command line decide which ranges an accoun
       assert.match(refused.message!, /MAILROOM_IP_CREDENTIALS=admin/);
       assert.doesNotMatch(refused.message!, /default|beta|10\.6[01]\.0\.0/);
     }
-    assert.equal((await post(app, betaKey, '10.61.3.0/24')).status, 200);
-    assert.equal((await post(app, betaKey, '::ffff:10.61.4.0/120')).status, 200, 'IPv4-mapped, inside the allowance');
+    assert.equal((await post(app, betaKey, '10.61.3.0/24')).status, 201);
+    assert.equal((await post(app, betaKey, '::ffff:10.61.4.0/120')).status, 201, 'IPv4-mapped, inside the allowance');
     assert.equal((await post(app, app.key, '10.60.0.0/15')).code, 'IP_RANGE_TOO_WIDE', 'the width limit applies too');
 
     // What the commands call, in this process (each command is a process of seconds).
@@ -102,7 +102,7 @@ test('admin mode: allowances from the command line decide which ranges an accoun
   assert.equal((await cli(['allow-ip', 'beta', '10.60.1.0/24'])).code, 0, 'the space is free again');
 
   await withApi('admin', async (app, betaKey) => {
-    assert.equal((await post(app, betaKey, '10.60.1.0/24')).status, 200);
+    assert.equal((await post(app, betaKey, '10.60.1.0/24')).status, 201);
     assert.equal((await post(app, app.key, '10.60.1.0/24')).code, 'IP_RANGE_NOT_ALLOWED');
     assert.deepEqual(await listIpRanges(app.mailroom.db, 'default'), { allowances: [], credentials: [] });
   });
@@ -113,7 +113,7 @@ test('open mode: any free range, but another account\'s allowance stays taken; d
     const taken = await post(app, app.key, '10.61.200.0/24');
     assert.equal(taken.status, 409, 'inside beta\'s allowance');
     assert.equal(taken.code, 'IP_RANGE_TAKEN');
-    assert.equal((await post(app, app.key, '10.63.0.0/16')).status, 200, 'no allowance needed');
+    assert.equal((await post(app, app.key, '10.63.0.0/16')).status, 201, 'no allowance needed');
   });
   const allowed = await cli(['allow-ip', 'default', '10.64.0.0/16'], 'open');
   assert.match(allowed.stdout, /MAILROOM_IP_CREDENTIALS is "open"/);

@@ -28,7 +28,7 @@ async function addRange(key: string, address: string, target: TestApp = app): Pr
 
 async function owned(key: string, address: string): Promise<Answer['data']> {
   const answer = await addRange(key, address);
-  assert.equal(answer.status, 200, `${address}: ${JSON.stringify(answer)}`);
+  assert.equal(answer.status, 201, `${address}: ${JSON.stringify(answer)}`);
   return answer.data;
 }
 
@@ -168,10 +168,10 @@ test('simultaneous overlapping POSTs of two accounts: exactly one account ends u
         { key: beta, range, target: index % 2 === 0 ? second : app },
       ]);
       const answers = await Promise.all([...attempts, ...attempts].map(async (attempt) => ({ ...attempt, answer: await addRange(attempt.key, attempt.range, attempt.target) })));
-      const winners = new Set(answers.filter((entry) => entry.answer.status === 200).map((entry) => entry.key));
+      const winners = new Set(answers.filter((entry) => entry.answer.status === 201).map((entry) => entry.key));
       assert.equal(winners.size, 1, `round ${round}: ${winners.size} accounts own addresses in ${base}.0.0/16`);
       for (const entry of answers) {
-        assert.equal(entry.answer.status, winners.has(entry.key) ? 200 : 409, `round ${round}, ${entry.range}: ${JSON.stringify(entry.answer)}`);
+        assert.equal(entry.answer.status, winners.has(entry.key) ? 201 : 409, `round ${round}, ${entry.range}: ${JSON.stringify(entry.answer)}`);
       }
       const [winner] = [...winners];
       const loser = winner === alpha ? beta : alpha;

@@ -152,7 +152,7 @@ test('a DSN to the VERP address turns the message BOUNCED, suppresses the addres
   assert.equal(next.reason, 'SUPPRESSED');
   assert.equal(next.suppressionReason, 'HARD_BOUNCE');
   const rejected = (await events(next.id)).find((event) => event.type === 'REJECTED')!;
-  assert.equal(rejected.details.reason, 'suppressed');
+  assert.equal(rejected.details.reason, 'SUPPRESSED');
   assert.deepEqual((rejected.details.suppression as { reason: string; messageId: string }).messageId, id);
   assert.equal(await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM queue WHERE message_id = $1', [next.id]), 0, 'a rejected message is not queued');
 

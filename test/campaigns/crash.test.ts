@@ -174,14 +174,14 @@ async function startCampaign(mailroom: MailroomProcess, t: TestContext): Promise
 
 const campaignOf = async (mailroom: MailroomProcess, id: string) => (await call<{ data: CampaignBody }>(mailroom, `/campaigns/${id}`)).data;
 
-/** The whole ledger through the API, paged with after=. */
+/** The whole ledger through the API, paged with meta.pagination.nextCursor. */
 async function ledgerOf(mailroom: MailroomProcess, id: string): Promise<LedgerEntry[]> {
   const all: LedgerEntry[] = [];
-  let after: number | null = 0;
-  while (after !== null) {
-    const page: { data: LedgerEntry[]; next: number | null } = await call(mailroom, `/campaigns/${id}/recipients?limit=1000&after=${after}`);
+  let cursor: string | null = '';
+  while (cursor !== null) {
+    const page: { data: LedgerEntry[]; meta: { pagination: { nextCursor: string | null } } } = await call(mailroom, `/campaigns/${id}/recipients?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
     all.push(...page.data);
-    after = page.next;
+    cursor = page.meta.pagination.nextCursor;
   }
   return all;
 }

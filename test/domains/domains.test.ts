@@ -35,7 +35,7 @@ after(async () => {
 });
 
 async function create(body: Record<string, unknown>, key?: string): Promise<ApiDomain> {
-  return (await json<{ data: ApiDomain }>(await app.api('/domains', { method: 'POST', json: body, ...(key ? { key } : {}) }))).data;
+  return (await json<{ data: ApiDomain }>(await app.api('/domains', { method: 'POST', json: body, ...(key ? { key } : {}) }), 201)).data;
 }
 
 async function verify(id: number): Promise<ApiDomain> {

@@ -68,7 +68,7 @@ async function eventsOf(type: string): Promise<{ account_id: number; message_id:
 
 test('a removed record fails a verified domain (with an event, sending on for the grace); fixed, it is verified again', async () => {
   assert.ok(SUBSCRIBABLE_EVENTS.includes('DOMAIN_VERIFICATION_FAILED') && SUBSCRIBABLE_EVENTS.includes('DOMAIN_VERIFIED'), 'webhooks can subscribe to both');
-  const created = (await json<{ data: ApiDomain }>(await app.api('/domains', { method: 'POST', json: { domain: 'watched.example', selector: 'sel' } }))).data;
+  const created = (await json<{ data: ApiDomain }>(await app.api('/domains', { method: 'POST', json: { domain: 'watched.example', selector: 'sel' } }), 201)).data;
   publish(dns, created.records);
   const verified = (await json<{ data: ApiDomain }>(await app.api(`/domains/${created.id}/verify`, { method: 'POST' }))).data;
   assert.equal(verified.status, 'verified');

@@ -55,7 +55,7 @@ function dkimRecords(domain: ApiDomain): string[] {
 }
 
 test('rotation: pending until published, then the new key signs and the old one retires for the overlap', async () => {
-  const created = await call('/domains', { domain: 'rotate.example', selector: 'one' });
+  const created = await call('/domains', { domain: 'rotate.example', selector: 'one' }, 201);
   publish(dns, created.records);
   assert.equal((await call(`/domains/${created.id}/verify`)).status, 'verified');
   assert.deepEqual(await signedWith('a@rotate.example'), ['one:pass']);
@@ -112,7 +112,7 @@ test('rotation: pending until published, then the new key signs and the old one 
 });
 
 test('an Ed25519 domain rotates both keys, and switches once both new records are published', async () => {
-  const created = await call('/domains', { domain: 'edrot.example', selector: 'a', algorithm: 'ed25519' });
+  const created = await call('/domains', { domain: 'edrot.example', selector: 'a', algorithm: 'ed25519' }, 201);
   publish(dns, created.records);
   assert.equal((await call(`/domains/${created.id}/verify`)).status, 'verified');
   assert.deepEqual(await signedWith('x@edrot.example'), ['a:pass', 'ae:pass']);

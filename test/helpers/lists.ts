@@ -51,9 +51,9 @@ export async function members(app: TestApp, listId: string, query = ''): Promise
   const all: MemberBody[] = [];
   let cursor: string | null = null;
   do {
-    const page: { data: MemberBody[]; nextCursor: string | null } = await json(await app.api(`/lists/${listId}/contacts?limit=1000${query}${cursor ? `&cursor=${cursor}` : ''}`));
+    const page: { data: MemberBody[]; meta: { pagination: { nextCursor: string | null } } } = await json(await app.api(`/lists/${listId}/contacts?limit=1000${query}${cursor ? `&cursor=${cursor}` : ''}`));
     all.push(...page.data);
-    cursor = page.nextCursor;
+    cursor = page.meta.pagination.nextCursor;
   } while (cursor);
   return all;
 }

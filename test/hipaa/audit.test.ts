@@ -111,7 +111,7 @@ test('a send\'s entry commits with its messages and is chained soon after; an en
   const message = { from: 'lab@clinic.example', subject: `Results ${SENTINEL}`, text: `Body ${SENTINEL}` };
   const bulk = await hipaa('/emails/bulk', { method: 'POST', json: { messages: [{ ...message, to: 'a@example.com' }, { ...message, to: 'b@example.com' }] } });
   assert.equal(bulk.status, 200);
-  const ids = ((await bulk.json()) as { results: { data: { id: string } }[] }).results.map((result) => result.data.id);
+  const ids = ((await bulk.json()) as { data: { data: { id: string } }[] }).data.map((result) => result.data.id);
   const pending = async () => Number((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_pending'))[0]!.n);
   // Nothing reads the log here: the server chains the entry of its own accord.
   await eventually(async () => (await pending()) === 0, 15_000, 'the send\'s entry chained');

@@ -188,7 +188,7 @@ async function statuses(): Promise<Map<string, string>> {
 
 test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, metrics; shredded once final', async () => {
   const webhook = await hipaa('/webhooks', { url: `${hook.base}/hook` });
-  assert.equal(webhook.status, 200, webhook.text);
+  assert.equal(webhook.status, 201, webhook.text);
   await hipaa('/templates', { name: 'reminder', subject: 'Your appointment', text: 'Hello {{name}}, see you {{when}}' });
 
   // HTTP: delivered, refused at RCPT (hard bounce), deferred; one from a template with recipient placeholders.
@@ -212,7 +212,7 @@ test('no PHI sentinel anywhere: logs, tables, database files, webhooks, errors, 
   assert.match(idempotency!.request_hash, /^hmac:[0-9a-f]{64}$/);
   const bulk = await hipaa('/emails/bulk', { messages: [message('ok', 'd'), { ...message('ok', 'e'), from: `${mark('badfrom')}@unverified.test` }] });
   assert.equal(bulk.status, 200, bulk.text);
-  assert.equal(findSentinels(JSON.stringify((JSON.parse(bulk.text) as { results: { error?: unknown }[] }).results.map((result) => result.error ?? null))).length, 0, 'a refusal in a bulk answer repeats nothing');
+  assert.equal(findSentinels(JSON.stringify((JSON.parse(bulk.text) as { data: { error?: unknown }[] }).data.map((result) => result.error ?? null))).length, 0, 'a refusal in a bulk answer repeats nothing');
 
   // Refused at the door: bad input and policy, each with sentinels in what it refuses.
   for (const body of [

@@ -31,7 +31,7 @@ async function create(json: unknown, key?: string): Promise<{ status: number; bo
 
 async function made(json: unknown, key?: string): Promise<Created> {
   const { status, body } = await create(json, key);
-  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(status, 201, JSON.stringify(body));
   return (body as { data: Created }).data;
 }
 

@@ -23,7 +23,7 @@ interface ErrorBody {
 }
 interface BulkBody {
   meta: { timestamp: number; transactionId: string };
-  results: ({ data: Data } | { error: ErrorBody['error'] })[];
+  data: ({ data: Data } | { error: ErrorBody['error'] })[];
 }
 interface Answer<T> {
   status: number;
@@ -246,8 +246,8 @@ test('bulk requests honour Idempotency-Key', async () => {
   const first = await post<BulkBody>('/emails/bulk', bulk, 'key-bulk-1');
   assert.equal(first.status, 200, first.text);
   assert.equal(first.replayed, null);
-  assert.equal(first.body.results.length, 3);
-  const ids = first.body.results.map((result) => ('data' in result ? result.data.id : null));
+  assert.equal(first.body.data.length, 3);
+  const ids = first.body.data.map((result) => ('data' in result ? result.data.id : null));
   assert.ok(ids[0] && ids[1] && ids[2] === null);
 
   const replay = await post<BulkBody>('/emails/bulk', bulk, 'key-bulk-1');

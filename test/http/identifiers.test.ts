@@ -42,11 +42,11 @@ test('sender addresses (POST /senders) and message addresses (to, cc, from) refu
 test('SMTP credential names and webhook descriptions are one line of visible text', async () => {
   for (const name of HIDDEN_IN_NAME) await refused('/smtp-credentials', { method: 'POST', json: { type: 'password', name } }, 'name');
   const ok = await app.api('/smtp-credentials', { method: 'POST', json: { type: 'password', name: 'CRM – production (EU)' } });
-  assert.equal(ok.status, 200, await ok.clone().text());
+  assert.equal(ok.status, 201, await ok.clone().text());
 
   for (const description of HIDDEN_IN_NAME) await refused('/webhooks', { method: 'POST', json: { url: 'http://127.0.0.1:9/hook', description } }, 'description');
   const created = await app.api('/webhooks', { method: 'POST', json: { url: 'http://127.0.0.1:9/hook', description: 'Orders – ünïcode fine' } });
-  assert.equal(created.status, 200, await created.clone().text());
+  assert.equal(created.status, 201, await created.clone().text());
   const { id } = ((await created.json()) as { data: { id: number } }).data;
   await refused(`/webhooks/${id}`, { method: 'PATCH', json: { description: 'a\r\nb' } }, 'description');
   // A URL with a TAB or a line break is not what new URL reads it as (it drops them).

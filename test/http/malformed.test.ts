@@ -335,10 +335,10 @@ test('control: bulk answers per message; a bad message fails alone', async () =>
     code: '',
   });
   assert.equal(response.status, 200);
-  const body = (await response.json()) as { results: ({ data: { id: string } } | ErrorBody)[] };
-  assert.equal(body.results.length, 2);
-  assert.ok('data' in body.results[0]!);
-  const failed = body.results[1] as ErrorBody;
+  const body = (await response.json()) as { data: ({ data: { id: string } } | ErrorBody)[] };
+  assert.equal(body.data.length, 2);
+  assert.ok('data' in body.data[0]!);
+  const failed = body.data[1] as ErrorBody;
   assert.equal(failed.error.code, 'VALIDATION_ERROR');
   assert.deepEqual(failed.error.details.map((detail) => detail.field), ['to']);
   assert.equal((await counts()).messages, start.messages + 1);
@@ -356,9 +356,9 @@ test('bulk: a message the database cannot hold (NUL in text) fails alone; the ot
   const text = await response.text();
   assertNoLeak(text);
   assert.equal(response.status, 200, text.slice(0, 500));
-  const body = JSON.parse(text) as { results: ({ data: { id: string; externalId: string } } | ErrorBody)[] };
-  assert.equal(body.results.length, 3);
-  const [first, second, third] = body.results;
+  const body = JSON.parse(text) as { data: ({ data: { id: string; externalId: string } } | ErrorBody)[] };
+  assert.equal(body.data.length, 3);
+  const [first, second, third] = body.data;
   assert.ok(first && 'data' in first && first.data.externalId === 'nul-1');
   assert.ok(second && 'error' in second);
   assert.equal(second.error.code, 'VALIDATION_ERROR');

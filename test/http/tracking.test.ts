@@ -18,7 +18,7 @@ before(async () => {
   receiver = await startWebhookReceiver();
   app = await startTestApp({ MAILROOM_ALLOW_PRIVATE_CALLBACKS: '1' });
   const hook = await app.api('/webhooks', { method: 'POST', json: { url: `${receiver.base}/engagement`, eventTypes: ['OPENED', 'CLICKED', 'UNSUBSCRIBED'] } });
-  assert.equal(hook.status, 200, await hook.clone().text());
+  assert.equal(hook.status, 201, await hook.clone().text());
 });
 after(async () => {
   await app.stop();

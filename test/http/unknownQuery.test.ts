@@ -20,7 +20,7 @@ before(async () => {
   app = await startTestApp({ MAILROOM_ALLOW_PRIVATE_CALLBACKS: '1' });
   listId = (await createList(app)).id;
   templateId = (await json<{ data: { id: string } }>(await app.api('/templates', { method: 'POST', json: { name: 'welcome', subject: 'Hi', text: 'Hello' } }), 201)).data.id;
-  webhookId = (await json<{ data: { id: number } }>(await app.api('/webhooks', { method: 'POST', json: { url: 'http://127.0.0.1:9/hook' } }))).data.id;
+  webhookId = (await json<{ data: { id: number } }>(await app.api('/webhooks', { method: 'POST', json: { url: 'http://127.0.0.1:9/hook' } }), 201)).data.id;
 });
 after(async () => app.stop());
 

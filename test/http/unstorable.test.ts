@@ -101,7 +101,7 @@ test('integers beyond their column: 400, and in a bulk the valid messages are st
     const bulk = `{"messages":[{"to":"ok1@example.com","from":"b@example.com","subject":"s","text":"t"},${raw},{"to":"ok2@example.com","from":"b@example.com","subject":"s","text":"t"}]}`;
     const bulkResponse = await app.api('/emails/bulk', { method: 'POST', body: bulk, headers: { 'content-type': 'application/json' } });
     assert.equal(bulkResponse.status, 200, await bulkResponse.clone().text());
-    const results = ((await bulkResponse.json()) as { results: ({ data: { id: string } } | { error: { code: string } })[] }).results;
+    const results = ((await bulkResponse.json()) as { data: ({ data: { id: string } } | { error: { code: string } })[] }).data;
     assert.ok('data' in results[0]! && 'data' in results[2]!);
     assert.equal('error' in results[1]! && results[1].error.code, 'VALIDATION_ERROR');
     assert.equal((await storedCounts()).messages, Number(before.messages) + 2);

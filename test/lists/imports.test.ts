@@ -180,10 +180,10 @@ test('imports are listed newest first; a finished one cannot be stopped', async 
   const list = await createList(app, { name: 'Listed' });
   const first = await importCsv(app, list.id, 'email\none@example.com\n');
   const second = await importCsv(app, list.id, 'address\ntwo@example.com\n');
-  const page = await json<{ data: ListImport[]; nextCursor: string | null }>(await app.api(`/lists/${list.id}/imports?limit=1`));
-  assert.deepEqual([page.data[0]!.id, page.nextCursor], [second.id, second.id]);
-  const rest = await json<{ data: ListImport[]; nextCursor: string | null }>(await app.api(`/lists/${list.id}/imports?limit=1&cursor=${page.nextCursor}`));
-  assert.deepEqual([rest.data[0]!.id, rest.nextCursor], [first.id, null]);
+  const page = await json<{ data: ListImport[]; meta: { pagination: { nextCursor: string | null } } }>(await app.api(`/lists/${list.id}/imports?limit=1`));
+  assert.deepEqual([page.data[0]!.id, page.meta.pagination.nextCursor], [second.id, second.id]);
+  const rest = await json<{ data: ListImport[]; meta: { pagination: { nextCursor: string | null } } }>(await app.api(`/lists/${list.id}/imports?limit=1&cursor=${page.meta.pagination.nextCursor}`));
+  assert.deepEqual([rest.data[0]!.id, rest.meta.pagination.nextCursor], [first.id, null]);
   await json(await app.api(`/lists/${list.id}/imports?cursor=nope`), 400);
   const conflict = await json<ErrorBody>(await app.api(`/lists/${list.id}/imports/${first.id}`, { method: 'DELETE' }), 409);
   assert.match(conflict.error.message, /finished/);

@@ -43,9 +43,9 @@ test('list CRUD: ids, an unguessable token, pages, changes, deletion with the me
   const ids: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { data: ListBody[]; nextCursor: string | null } = await json(await app.api(`/lists?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+    const page: { data: ListBody[]; meta: { pagination: { nextCursor: string | null } } } = await json(await app.api(`/lists?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
     ids.push(...page.data.map((entry) => entry.id));
-    cursor = page.nextCursor;
+    cursor = page.meta.pagination.nextCursor;
   } while (cursor);
   assert.deepEqual(ids.slice(0, 2), [second.id, list.id], 'newest first');
   await json(await app.api('/lists?cursor=nope'), 400);
@@ -194,9 +194,9 @@ test('the suppression list shows over the list status, is counted apart and neve
   const paged: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { data: MemberBody[]; nextCursor: string | null } = await json(await app.api(`/lists/${list.id}/contacts?status=unsubscribed&limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+    const page: { data: MemberBody[]; meta: { pagination: { nextCursor: string | null } } } = await json(await app.api(`/lists/${list.id}/contacts?status=unsubscribed&limit=1${cursor ? `&cursor=${cursor}` : ''}`));
     paged.push(...page.data.map((member) => member.email));
-    cursor = page.nextCursor;
+    cursor = page.meta.pagination.nextCursor;
   } while (cursor);
   const ids = Object.fromEntries((await members(app, list.id)).map((member) => [member.email, member.id]));
   assert.deepEqual(paged, ['unsub@example.com', 'left@example.com'].sort((x, y) => ids[x]! - ids[y]!));

@@ -54,7 +54,7 @@ test('a scheduled email shows in the queue summary and can be canceled once; it 
   assert.deepEqual(((await cancel.json()) as { data: unknown }).data, { id, status: 'REJECTED' });
   const events = (await (await app.api(`/emails/${id}/events`)).json()) as { data: { type: string; details: Record<string, unknown> }[] };
   assert.deepEqual(events.data.map((event) => event.type), ['SCHEDULED', 'REJECTED']);
-  assert.deepEqual(events.data[1]!.details, { reason: 'canceled' });
+  assert.deepEqual(events.data[1]!.details, { reason: 'CANCELED' });
   assert.equal(await countOf(app.mailroom.db, 'SELECT count(*) AS n FROM queue WHERE message_id = $1', [id]), 0);
 
   const again = await app.api(`/emails/${id}/cancel`, { method: 'POST' });

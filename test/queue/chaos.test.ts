@@ -62,8 +62,8 @@ test(`${TOTAL} messages, the worker SIGKILLed ${KILLS} times: all arrive, duplic
       body: JSON.stringify({ messages }),
     });
     assert.equal(response.status, 200, await response.clone().text());
-    const body = (await response.json()) as { results: { data?: { id: string } }[] };
-    for (const result of body.results) ids.push(result.data!.id);
+    const body = (await response.json()) as { data: { data?: { id: string } }[] };
+    for (const result of body.data) ids.push(result.data!.id);
   }
   ingest.child.kill('SIGTERM');
   await ingest.exited;

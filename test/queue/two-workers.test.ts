@@ -23,8 +23,8 @@ test(
         const messages = Array.from({ length: 1000 }, (_, index) => ({ ...SEED_REQUEST, to: `user${batch * 1000 + index}@example.com` }));
         const response = await api.api('/emails/bulk', { method: 'POST', json: { messages } });
         assert.equal(response.status, 200);
-        const body = (await response.json()) as { results: { data?: { id: string } }[] };
-        for (const result of body.results) ids.push(result.data!.id);
+        const body = (await response.json()) as { data: { data?: { id: string } }[] };
+        for (const result of body.data) ids.push(result.data!.id);
       }
       assert.equal(ids.length, TOTAL);
 

@@ -157,7 +157,7 @@ test('after a mixed run every rollup equals a recount from the event log', async
     await settled(message.id, wanted);
   }
   // A suppressed address is REJECTED at acceptance; a scheduled message canceled is REJECTED too.
-  assert.equal((await app.api('/suppressions', { method: 'POST', json: { address: 'blocked@customer.test' } })).status, 200);
+  assert.equal((await app.api('/suppressions', { method: 'POST', json: { address: 'blocked@customer.test' } })).status, 201);
   assert.equal((await send('blocked@customer.test')).status, 'REJECTED');
   const scheduled = await send('gil@customer.test', { sendAt: new Date(Date.now() + 3_600_000).toISOString() });
   assert.equal(scheduled.status, 'SCHEDULED');

@@ -74,7 +74,7 @@ before(async () => {
     ['COMPLAINED', `${D2}T05:00:00Z`, { recipient: 'c@gmail.com', feedbackType: 'abuse' }], ['UNSUBSCRIBED', `${D2}T05:00:00Z`, { via: 'one-click' }],
   ]);
   await message(accountId, 'm4', { to: 'd@Gmail.COM', campaign: 'beta', tags: ['vip'], external: 'x2' }, [
-    ['SCHEDULED', `${D3}T08:00:00Z`], ['REJECTED', `${D3}T08:10:00Z`, { reason: 'canceled' }],
+    ['SCHEDULED', `${D3}T08:00:00Z`], ['REJECTED', `${D3}T08:10:00Z`, { reason: 'CANCELED' }],
   ]);
   await message(accountId, 'm5', { to: 'e@outlook.com', client: '=HYPERLINK("http://evil.example")' }, [
     ['QUEUED', `${D3}T12:00:00Z`], ['SENT', `${D3}T12:01:00Z`], ['BOUNCED', `${D3}T13:00:00Z`, { async: true, bounceClass: 'SOFT', reason: 'mailboxfull' }],
@@ -109,7 +109,7 @@ after(async () => app?.stop());
 
 interface Row { key: string; [field: string]: unknown }
 
-async function getJson<T = { data: Row[]; nextCursor: string | null }>(path: string, key?: string): Promise<T> {
+async function getJson<T = { data: Row[]; meta: { pagination: { nextCursor: string | null } } }>(path: string, key?: string): Promise<T> {
   const response = await app.api(path, key ? { key } : {});
   assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
   return (await response.json()) as T;
@@ -140,7 +140,7 @@ describe('grouped reports', () => {
     assert.deepEqual([alpha.deliveryRate, alpha.bounceRate, alpha.complaintRate, alpha.openRate, alpha.clickRate, alpha.clickToOpenRate], [0.6667, 0.3333, 0.5, 0.5, 0.5, 1]);
     const beta = body.data[1]!;
     assert.deepEqual([beta.requested, beta.rejected, beta.deliveryRate, beta.complaintRate, beta.clickToOpenRate], [1, 1, 0, null, null]);
-    assert.equal(body.nextCursor, null);
+    assert.equal(body.meta.pagination.nextCursor, null);
   });
 
   test('by externalId, clientId, tag (a row per distinct tag of a message) and recipient domain (lower-cased)', async () => {
@@ -192,15 +192,15 @@ describe('grouped reports', () => {
     const keys: string[] = [];
     let cursor: string | null = '';
     for (let page = 0; cursor !== null && page < 10; page += 1) {
-      const body: { data: Row[]; nextCursor: string | null } = await getJson(`/reports?groupBy=domain&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const body: { data: Row[]; meta: { pagination: { nextCursor: string | null } } } = await getJson(`/reports?groupBy=domain&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
       keys.push(...body.data.map((row) => row.key));
-      cursor = body.nextCursor;
+      cursor = body.meta.pagination.nextCursor;
     }
     assert.deepEqual(keys, ['gmail.com', 'outlook.com', 'yahoo.com']);
     const days = await getJson(`/reports?groupBy=day&limit=2`);
     assert.deepEqual(days.data.map((row) => row.key), [D1, D2]);
-    const rest = await getJson(`/reports?groupBy=day&limit=2&cursor=${days.nextCursor}`);
-    assert.deepEqual([rest.data.map((row) => row.key), rest.nextCursor], [[D3], null]);
+    const rest = await getJson(`/reports?groupBy=day&limit=2&cursor=${days.meta.pagination.nextCursor}`);
+    assert.deepEqual([rest.data.map((row) => row.key), rest.meta.pagination.nextCursor], [[D3], null]);
   });
 
   test('CSV: every row, the JSON fields as columns, cells neutralised against formulas', async () => {

@@ -50,14 +50,14 @@ test('list with pagination: every page followed, every email once', async () => 
   assert.equal(items.length, 5, 'itemsOf flattens the pages');
 });
 
-test('a route answering a top-level nextCursor is paginated too', async () => {
+test('templates are paginated through meta.pagination like every list', async () => {
   for (const name of ['sdk-a', 'sdk-b', 'sdk-c']) {
     await mailroom.templates.create({ name, subject: 'Hello {{name}}', text: 'Hi {{name}}' });
   }
   const pages = [];
   for await (const page of mailroom.templates.listPages({ limit: 2 })) pages.push(page);
   assert.ok(pages.length >= 2, `${pages.length} pages of templates`);
-  assert.ok('nextCursor' in pages[0]!, 'templates answer a top-level nextCursor');
+  assert.ok(pages[0]!.meta.pagination.nextCursor, 'the first page of templates has a next cursor');
   const names = pages.flatMap((page) => page.data.map((template) => template.name));
   assert.deepEqual(names.filter((name) => name.startsWith('sdk-')).sort(), ['sdk-a', 'sdk-b', 'sdk-c']);
 });

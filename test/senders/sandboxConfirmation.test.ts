@@ -48,7 +48,7 @@ test('a confirmation clicked in the sandbox catcher does not count under the rel
   const sandbox = await startTestApp({ MAILROOM_PUBLIC_URL: PUBLIC_URL }, { store, clock });
   try {
     const added = await sandbox.api('/senders', { method: 'POST', json: { email: VICTIM } });
-    assert.equal(added.status, 200);
+    assert.equal(added.status, 201);
     senderId = ((await added.json()) as { data: Sender }).data.id;
     sandboxLink = await eventually(async () => {
       sandbox.mailroom.worker?.wakeUp();

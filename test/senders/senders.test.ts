@@ -41,7 +41,7 @@ interface Sender { id: number; email: string; verified: boolean; verifiedBy: str
 async function addSender(email: string): Promise<Sender> {
   const response = await app.api('/senders', { method: 'POST', json: { email } });
   const body = (await response.json()) as { data: Sender };
-  assert.equal(response.status, 200, JSON.stringify(body));
+  assert.equal(response.status, 201, JSON.stringify(body));
   return body.data;
 }
 

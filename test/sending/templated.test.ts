@@ -84,7 +84,7 @@ test('POST /emails/bulk: one template, 1,000 recipients with their own placehold
   delete (messages[500] as { placeholders?: unknown }).placeholders;
   const response = await app.api('/emails/bulk', { method: 'POST', json: { defaults: { from: 'shop@elipackage.com', templateId, tags: ['shipping'] }, messages } });
   assert.equal(response.status, 200);
-  const { results } = (await response.json()) as { results: ({ data: { id: string; to: string; subject: string } } | { error: { code: string } })[] };
+  const { data: results } = (await response.json()) as { data: ({ data: { id: string; to: string; subject: string } } | { error: { code: string } })[] };
   assert.equal(results.length, 1000);
   const failed = results.flatMap((result, index) => ('error' in result ? [[index, result.error.code]] : []));
   assert.deepEqual(failed, [[500, 'PLACEHOLDER_MISSING']]);

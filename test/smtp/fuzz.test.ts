@@ -1325,7 +1325,7 @@ test(`SMTP fuzz: ${SEQUENCES} random and malformed sequences, each answered with
   );
 
   const credential = await api('/smtp-credentials', { method: 'POST', json: { type: 'ip', address: '127.0.0.1' } });
-  assert.equal(credential.status, 200, await credential.text());
+  assert.equal(credential.status, 201, await credential.text());
 
   // Phase 2: the good client, and the rest of the sequences in LANES lanes. The first ones are the
   // catalogue (every action, every message kind once), the rest random.

@@ -82,7 +82,7 @@ async function mailFromWithoutAuth(localAddress: string): Promise<number> {
 }
 
 test('the review\'s attack: with alpha holding 127.0.0.0/8, beta cannot take 127.0.0.1, and alpha\'s mail stays alpha\'s', async () => {
-  assert.equal((await post(app.key, '127.0.0.0/8')).status, 200);
+  assert.equal((await post(app.key, '127.0.0.0/8')).status, 201);
   for (const spelling of ['127.0.0.1/32', '127.0.0.1', '::ffff:127.0.0.1', '127.0.0.0/24', '127.0.0.0/8']) {
     assert.deepEqual(await post(beta, spelling), { status: 409, code: 'IP_RANGE_TAKEN' }, spelling);
   }

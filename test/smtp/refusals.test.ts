@@ -52,7 +52,7 @@ before(async () => {
   );
   // 127.0.0.9 may submit without AUTH.
   const response = await app.api('/smtp-credentials', { method: 'POST', json: { type: 'ip', address: '127.0.0.9' } });
-  assert.equal(response.status, 200);
+  assert.equal(response.status, 201);
 });
 after(async () => {
   await app.stop();
@@ -178,7 +178,7 @@ test('content refusals answer 550 5.6.0 and store nothing: a line over 998 octet
 
 test('a suppressed recipient is refused at RCPT (550 5.7.1) and the others of the transaction are taken', async () => {
   const added = await app.api('/suppressions', { method: 'POST', json: { address: 'gone@example.com', reason: 'UNSUBSCRIBE' } });
-  assert.equal(added.status, 200, await added.clone().text());
+  assert.equal(added.status, 201, await added.clone().text());
   const before = await messages();
   const client = await session();
   assert.equal((await client.command('MAIL FROM:<promo@elipackage.com>')).code, 250);

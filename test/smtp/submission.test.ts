@@ -43,7 +43,7 @@ before(async () => {
   submission = hostPort(app.mailroom.smtp!.submission);
   smtps = hostPort(app.mailroom.smtp!.smtps);
   const response = await app.api('/smtp-credentials', { method: 'POST', json: { type: 'password', name: 'crm' } });
-  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal(response.status, 201, await response.clone().text());
   credential = ((await response.json()) as { data: typeof credential }).data;
 });
 after(async () => {

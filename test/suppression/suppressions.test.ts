@@ -30,7 +30,7 @@ async function json<T>(response: Response, status = 200): Promise<T> {
 }
 
 test('add, check, list and remove; addresses are case-insensitive and listed entries are kept', async () => {
-  const added = await json<{ data: Entry }>(await app.api('/suppressions', { method: 'POST', json: { address: 'Eve@Example.COM' } }));
+  const added = await json<{ data: Entry }>(await app.api('/suppressions', { method: 'POST', json: { address: 'Eve@Example.COM' } }), 201);
   assert.equal(added.data.address, 'eve@example.com');
   assert.equal(added.data.reason, 'MANUAL');
   assert.equal(added.data.added, true);
@@ -45,17 +45,17 @@ test('add, check, list and remove; addresses are case-insensitive and listed ent
 
   const many = await json<{ data: Entry[] }>(await app.api('/suppressions', {
     method: 'POST', json: { addresses: [{ address: 'p1@example.com' }, { address: 'p2@example.com', reason: 'UNSUBSCRIBE' }, { address: 'p3@example.com' }] },
-  }));
+  }), 201);
   assert.deepEqual(many.data.map((entry) => [entry.address, entry.reason, entry.added]), [['p1@example.com', 'MANUAL', true], ['p2@example.com', 'UNSUBSCRIBE', true], ['p3@example.com', 'MANUAL', true]]);
 
   // Pages of two until the end: every entry once.
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { data: Entry[]; nextCursor: string | null } = await json(await app.api(`/suppressions?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+    const page: { data: Entry[]; meta: { pagination: { nextCursor: string | null } } } = await json(await app.api(`/suppressions?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
     assert.ok(page.data.length <= 2);
     seen.push(...page.data.map((entry) => entry.address));
-    cursor = page.nextCursor;
+    cursor = page.meta.pagination.nextCursor;
   } while (cursor);
   assert.deepEqual([...seen].sort(), ['eve@example.com', 'p1@example.com', 'p2@example.com', 'p3@example.com']);
   const unsubscribed = await json<{ data: Entry[] }>(await app.api('/suppressions?reason=UNSUBSCRIBE'));
@@ -70,7 +70,7 @@ test('add, check, list and remove; addresses are case-insensitive and listed ent
 });
 
 test('suppressions are per account', async () => {
-  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'shared@example.com' } }));
+  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'shared@example.com' } }), 201);
   await json(await app.api('/suppressions/shared@example.com', { key: otherKey }), 404);
   const otherList = await json<{ data: Entry[] }>(await app.api('/suppressions', { key: otherKey }));
   assert.deepEqual(otherList.data, []);
@@ -84,7 +84,7 @@ test('suppressions are per account', async () => {
 });
 
 test('a suppressed Cc is left out with a warning; the message still goes to the To', async () => {
-  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'cc-gone@example.com' } }));
+  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'cc-gone@example.com' } }), 201);
   const response = await json<{ data: { id: string; status: string }; warnings: { field: string; message: string }[] }>(
     await app.api('/emails', { method: 'POST', json: { ...SEED_REQUEST, to: 'fine@example.com', cc: ['cc-gone@example.com', 'cc-ok@example.com'] } }),
   );
@@ -131,14 +131,14 @@ test('CSV export and import round-trip; a file with one bad row is refused whole
 });
 
 test('a suppressed To is REJECTED in a bulk request and with an Idempotency-Key, and its event says why', async () => {
-  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'bulk-gone@example.com', reason: 'COMPLAINT' } }));
-  const bulk = await json<{ results: { data: { id: string; status: string; reason?: string; suppressionReason?: string } }[] }>(await app.api('/emails/bulk', {
+  await json(await app.api('/suppressions', { method: 'POST', json: { address: 'bulk-gone@example.com', reason: 'COMPLAINT' } }), 201);
+  const bulk = await json<{ data: { data: { id: string; status: string; reason?: string; suppressionReason?: string } }[] }>(await app.api('/emails/bulk', {
     method: 'POST', json: { messages: [{ ...SEED_REQUEST, to: 'bulk-ok@example.com' }, { ...SEED_REQUEST, to: 'Bulk-Gone@example.com' }] },
   }));
-  assert.deepEqual(bulk.results.map((result) => [result.data.status, result.data.reason, result.data.suppressionReason]), [['QUEUED', undefined, undefined], ['REJECTED', 'SUPPRESSED', 'COMPLAINT']]);
-  const rejectedId = bulk.results[1]!.data.id;
+  assert.deepEqual(bulk.data.map((result) => [result.data.status, result.data.reason, result.data.suppressionReason]), [['QUEUED', undefined, undefined], ['REJECTED', 'SUPPRESSED', 'COMPLAINT']]);
+  const rejectedId = bulk.data[1]!.data.id;
   const events = await json<{ data: { type: string; details: { reason: string; suppression: { reason: string } } }[] }>(await app.api(`/emails/${rejectedId}/events`));
-  assert.deepEqual(events.data.map((event) => [event.type, event.details.reason, event.details.suppression.reason]), [['REJECTED', 'suppressed', 'COMPLAINT']]);
+  assert.deepEqual(events.data.map((event) => [event.type, event.details.reason, event.details.suppression.reason]), [['REJECTED', 'SUPPRESSED', 'COMPLAINT']]);
   const [row] = await app.mailroom.db.query<{ status: string; queued: number }>('SELECT status, (SELECT count(*) FROM queue WHERE message_id = $1)::int AS queued FROM messages WHERE id = $1', [rejectedId]);
   assert.deepEqual(row, { status: 'REJECTED', queued: 0 });
 

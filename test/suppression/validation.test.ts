@@ -75,7 +75,7 @@ test('GET and DELETE /suppressions/{address} refuse an address with control char
 test('the CSV export neutralises cells that a spreadsheet would run as formulas, and imports back unchanged', async () => {
   const tricky = ['=cmd@example.com', '+tag@example.com', '-dash@example.com', "'quote@example.com", "'=both@example.com"];
   const added = await app.api('/suppressions', { method: 'POST', json: { addresses: tricky.map((address) => ({ address })) } });
-  assert.equal(added.status, 200, await added.clone().text());
+  assert.equal(added.status, 201, await added.clone().text());
   const exported = await (await app.api('/suppressions/export.csv')).text();
   const cells = exported.trim().split('\n').slice(1).map((line) => line.slice(0, line.indexOf(',')));
   for (const cell of cells) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, `a cell starts a formula: ${cell}`);

@@ -50,11 +50,11 @@ test('create, read by id or name, new versions keep the old ones, list and delet
   const v1 = await json<{ data: Template }>(await app.api(`/templates/${created.data.id}/versions/1`));
   assert.deepEqual([v1.data.version, v1.data.latestVersion, v1.data.html, v1.data.defaults], [1, 2, WELCOME.html, WELCOME.defaults]);
   await json(await app.api('/templates/welcome/versions/3'), 404);
-  const versions = await json<{ data: { version: number; subject: string; hasText: boolean; hasHtml: boolean }[]; nextCursor: string | null }>(await app.api('/templates/welcome/versions'));
+  const versions = await json<{ data: { version: number; subject: string; hasText: boolean; hasHtml: boolean }[]; meta: { pagination: { nextCursor: string | null } } }>(await app.api('/templates/welcome/versions'));
   assert.deepEqual(versions.data.map((entry) => [entry.version, entry.hasText, entry.hasHtml]), [[2, true, false], [1, true, true]]);
-  const firstPage = await json<{ data: { version: number }[]; nextCursor: string }>(await app.api('/templates/welcome/versions?limit=1'));
-  const secondPage = await json<{ data: { version: number }[]; nextCursor: string | null }>(await app.api(`/templates/welcome/versions?limit=1&cursor=${firstPage.nextCursor}`));
-  assert.deepEqual([firstPage.data[0]?.version, secondPage.data[0]?.version, secondPage.nextCursor], [2, 1, null]);
+  const firstPage = await json<{ data: { version: number }[]; meta: { pagination: { nextCursor: string } } }>(await app.api('/templates/welcome/versions?limit=1'));
+  const secondPage = await json<{ data: { version: number }[]; meta: { pagination: { nextCursor: string | null } } }>(await app.api(`/templates/welcome/versions?limit=1&cursor=${firstPage.meta.pagination.nextCursor}`));
+  assert.deepEqual([firstPage.data[0]?.version, secondPage.data[0]?.version, secondPage.meta.pagination.nextCursor], [2, 1, null]);
 
   // Concurrent PUTs each get their own version number.
   const puts = await Promise.all([1, 2, 3, 4].map((n) => put('/templates/welcome', { subject: `s${n}`, text: `t${n}` }).then((response) => json<{ data: Template }>(response))));
@@ -69,10 +69,10 @@ test('create, read by id or name, new versions keep the old ones, list and delet
   const names: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { data: { name: string; subject: string; version: number }[]; nextCursor: string | null } = await json(await app.api(`/templates?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+    const page: { data: { name: string; subject: string; version: number }[]; meta: { pagination: { nextCursor: string | null } } } = await json(await app.api(`/templates?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
     assert.ok(page.data.length <= 2);
     names.push(...page.data.map((entry) => entry.name));
-    cursor = page.nextCursor;
+    cursor = page.meta.pagination.nextCursor;
   } while (cursor);
   assert.deepEqual(names, ['a-list', 'b-list', 'hello']);
   await json(await app.api('/templates?cursor=%%%'), 400);

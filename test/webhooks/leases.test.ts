@@ -38,7 +38,7 @@ test('a lane sent for longer than its lease is renewed, and no other dispatcher 
   const dispatchers = [0, 1].map(() => new WebhookDispatcher(app.mailroom.db, new WebhookSender(new TargetResolver([], true), true), app.mailroom.secrets, systemClock, createLogger('silent'), options));
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`;
-    assert.equal((await app.api('/webhooks', { method: 'POST', json: { url, eventTypes: ['QUEUED'] } })).status, 200);
+    assert.equal((await app.api('/webhooks', { method: 'POST', json: { url, eventTypes: ['QUEUED'] } })).status, 201);
     const messages = Array.from({ length: 8 }, (_, index) => ({ ...SEED_REQUEST, callbacks: [], to: `slow${index}@example.com` }));
     assert.equal((await app.api('/emails/bulk', { method: 'POST', json: { messages } })).status, 200);
     await dispatchers[0]!.start();

@@ -23,7 +23,7 @@ test(
       const secrets = new Map<string, string>();
       for (let index = 0; index < ENDPOINTS; index++) {
         const response = await api.api('/webhooks', { method: 'POST', json: { url: `${receiver.base}/hook${index}` } });
-        assert.equal(response.status, 200);
+        assert.equal(response.status, 201);
         secrets.set(`/hook${index}`, ((await response.json()) as { data: { secret: string } }).data.secret);
       }
       workers.push(await spawnMailroom(env, 'worker'), await spawnMailroom(env, 'worker'));

@@ -66,7 +66,7 @@ test('ordered: false pipelines requests to the endpoint; the default keeps one a
   try {
     for (const [path, ordered] of [['/ordered', undefined], ['/unordered', false]] as const) {
       const response = await app.api('/webhooks', { method: 'POST', json: { url: `${base}${path}`, eventTypes: ['QUEUED'], ...(ordered === undefined ? {} : { ordered }) } });
-      assert.equal(response.status, 200, await response.clone().text());
+      assert.equal(response.status, 201, await response.clone().text());
       assert.equal(((await response.json()) as { data: { ordered: boolean } }).data.ordered, ordered ?? true);
     }
     const messages = Array.from({ length: 40 }, (_, index) => ({ ...SEED_REQUEST, callbacks: [], to: `reader${index}@example.com` }));

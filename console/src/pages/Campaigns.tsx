@@ -1,6 +1,6 @@
 import { Anchor, Button, Group, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
-import { api } from '../api.js';
+import { api, type Page } from '../api.js';
 import type { Campaign } from '../campaigns.js';
 import { relativeTime } from '../format.js';
 import { Pager, useCursorPages } from '../components/Pager.js';
@@ -21,7 +21,7 @@ function AllCampaigns() {
   const [state, setState] = useState('');
   const pages = useCursorPages<string>();
   const { cursor } = pages;
-  const [page, setPage] = useState<{ data: Campaign[]; nextCursor: string | null } | null>(null);
+  const [page, setPage] = useState<Page<Campaign> | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   const load = useCallback(async () => {
@@ -98,7 +98,7 @@ function AllCampaigns() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Pager pages={pages} next={page?.nextCursor} />
+      <Pager pages={pages} next={page?.meta.pagination?.nextCursor} />
     </Stack>
   );
 }

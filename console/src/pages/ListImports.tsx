@@ -1,6 +1,6 @@
 import { Button, FileInput, Group, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, currentCsrfToken } from '../api.js';
+import { api, currentCsrfToken, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import { countLineFeeds, expectedRecords } from '../reportData.js';
 import { uploadWithProgress } from '../upload.js';
@@ -37,7 +37,7 @@ export function ListImports({ listId, onImported }: { listId: string; onImported
   const [phase, setPhase] = useState<Phase | null>(null);
   const [expected, setExpected] = useState<number | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
-  const [history, setHistory] = useState<{ data: ImportJob[]; nextCursor: string | null } | null>(null);
+  const [history, setHistory] = useState<Page<ImportJob> | null>(null);
   const [historyError, setHistoryError] = useState<unknown>(null);
   const pages = useCursorPages<string>();
   const { cursor } = pages;
@@ -162,7 +162,7 @@ export function ListImports({ listId, onImported }: { listId: string; onImported
             </Table>
           </ScrollTable>
         )}
-        <Pager pages={pages} next={history?.nextCursor} />
+        <Pager pages={pages} next={history?.meta.pagination?.nextCursor} />
       </Stack>
     </Paper>
   );

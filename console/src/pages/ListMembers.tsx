@@ -1,6 +1,6 @@
 import { Alert, Button, Group, Paper, Select, Stack, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiProblem } from '../api.js';
+import { api, ApiProblem, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import { LIST_STATUSES, SHOWN_STATUSES } from '../lists.js';
 import { Pager, useCursorPages } from '../components/Pager.js';
@@ -26,7 +26,7 @@ export function ListMembers({ listId, optIn, changes, onChange }: { listId: stri
   const [status, setStatus] = useState('');
   const pages = useCursorPages<string>();
   const { cursor, reset } = pages;
-  const [page, setPage] = useState<{ data: Member[]; nextCursor: string | null } | null>(null);
+  const [page, setPage] = useState<Page<Member> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [lookup, setLookup] = useState('');
@@ -179,7 +179,7 @@ export function ListMembers({ listId, optIn, changes, onChange }: { listId: stri
             </Table>
           </Table.ScrollContainer>
         )}
-        <Pager pages={pages} next={page?.nextCursor} labels={['Previous', 'Next']} />
+        <Pager pages={pages} next={page?.meta.pagination?.nextCursor} labels={['Previous', 'Next']} />
       </Stack>
     </Paper>
   );

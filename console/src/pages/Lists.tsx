@@ -1,6 +1,6 @@
 import { Anchor, Button, Group, Paper, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api } from '../api.js';
+import { api, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import type { ListInfo } from '../lists.js';
 import { Pager, useCursorPages } from '../components/Pager.js';
@@ -15,7 +15,7 @@ export function Lists({ id }: { id?: string | undefined }) {
 function AllLists() {
   const pages = useCursorPages<string>();
   const { cursor } = pages;
-  const [page, setPage] = useState<{ data: ListInfo[]; nextCursor: string | null } | null>(null);
+  const [page, setPage] = useState<Page<ListInfo> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [name, setName] = useState('');
@@ -106,7 +106,7 @@ function AllLists() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Pager pages={pages} next={page?.nextCursor} />
+      <Pager pages={pages} next={page?.meta.pagination?.nextCursor} />
     </Stack>
   );
 }

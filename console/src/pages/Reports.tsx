@@ -1,6 +1,6 @@
 import { Anchor, Button, Group, Paper, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { api } from '../api.js';
+import { api, type Page } from '../api.js';
 import { percent } from '../format.js';
 import { chartOf, GROUP_BYS, isCampaignId, OUTCOME_SERIES, rangeOf, reportUrl, seriesUrl, totalsOf, utcDate, type GroupBy, type Interval, type ReportCounts } from '../reportData.js';
 import { Chart } from '../components/Chart.js';
@@ -45,7 +45,7 @@ export function Reports() {
   const { cursor } = pages;
   const [points, setPoints] = useState<Point[] | null>(null);
   const [seriesError, setSeriesError] = useState<unknown>(null);
-  const [rows, setRows] = useState<{ data: Row[]; nextCursor: string | null } | null>(null);
+  const [rows, setRows] = useState<Page<Row> | null>(null);
   const [rowsError, setRowsError] = useState<unknown>(null);
   const range = useMemo(() => rangeOf(applied.from, applied.to), [applied]);
 
@@ -64,7 +64,7 @@ export function Reports() {
     let live = true;
     setRows(null);
     setRowsError(null);
-    api<{ data: Row[]; nextCursor: string | null }>('GET', reportUrl({ groupBy, ...range, limit: 50, cursor })).then((answer) => live && setRows(answer), (failure: unknown) => live && setRowsError(failure));
+    api<Page<Row>>('GET', reportUrl({ groupBy, ...range, limit: 50, cursor })).then((answer) => live && setRows(answer), (failure: unknown) => live && setRowsError(failure));
     return () => {
       live = false;
     };
@@ -140,7 +140,7 @@ export function Reports() {
               {rowsError ? <ErrorState error={rowsError} title="The report could not be loaded" /> : !rows ? <Loading label="Loading the report…" /> : rows.data.length === 0 ? <Empty>Nothing in this range.</Empty> : (
                 <ReportTable rows={rows.data} groupBy={groupBy} />
               )}
-              <Pager pages={pages} next={rows?.nextCursor} labels={['Previous', 'Next']} />
+              <Pager pages={pages} next={rows?.meta.pagination?.nextCursor} labels={['Previous', 'Next']} />
             </Stack>
           </Paper>
         </>

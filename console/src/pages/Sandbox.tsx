@@ -27,9 +27,9 @@ export function Sandbox({ id }: { id?: string | undefined }) {
 }
 
 function CaughtList() {
-  const pages = useCursorPages<number>();
+  const pages = useCursorPages<string>();
   const { cursor } = pages;
-  const [page, setPage] = useState<(Page<Caught> & { meta: { pagination?: { nextCursor: number | null } } }) | null>(null);
+  const [page, setPage] = useState<Page<Caught> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = useCallback(async () => {
     try {

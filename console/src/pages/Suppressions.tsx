@@ -1,6 +1,6 @@
 import { Alert, Anchor, Button, FileInput, Group, Paper, Progress, Select, Stack, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiProblem, currentCsrfToken } from '../api.js';
+import { api, ApiProblem, currentCsrfToken, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { uploadWithProgress } from '../upload.js';
@@ -20,7 +20,7 @@ export function Suppressions() {
   const [reason, setReason] = useState('');
   const pages = useCursorPages<string>();
   const { cursor } = pages;
-  const [page, setPage] = useState<{ data: Entry[]; nextCursor: string | null } | null>(null);
+  const [page, setPage] = useState<Page<Entry> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [lookup, setLookup] = useState('');
@@ -35,7 +35,7 @@ export function Suppressions() {
       const query = new URLSearchParams({ limit: '100' });
       if (reason) query.set('reason', reason);
       if (cursor) query.set('cursor', cursor);
-      setPage(await api<{ data: Entry[]; nextCursor: string | null }>('GET', `/suppressions?${query}`));
+      setPage(await api<Page<Entry>>('GET', `/suppressions?${query}`));
     } catch (failure) {
       setError(failure);
     }
@@ -180,7 +180,7 @@ export function Suppressions() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Pager pages={pages} next={page?.nextCursor} />
+      <Pager pages={pages} next={page?.meta.pagination?.nextCursor} />
     </Stack>
   );
 }

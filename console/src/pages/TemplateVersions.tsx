@@ -1,6 +1,6 @@
 import { Badge, Button, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
-import { api } from '../api.js';
+import { api, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import { Pager, useCursorPages } from '../components/Pager.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
@@ -17,14 +17,14 @@ interface VersionSummary {
 export function TemplateVersions({ templateId, latestVersion, shownVersion, onLoad }: { templateId: string; latestVersion: number; shownVersion: number | null; onLoad: (version: number) => void }) {
   const pages = useCursorPages<string>();
   const { cursor } = pages;
-  const [page, setPage] = useState<{ data: VersionSummary[]; nextCursor: string | null } | null>(null);
+  const [page, setPage] = useState<Page<VersionSummary> | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   const load = useCallback(async () => {
     try {
       const query = new URLSearchParams({ limit: '10' });
       if (cursor) query.set('cursor', cursor);
-      setPage(await api<{ data: VersionSummary[]; nextCursor: string | null }>('GET', `/templates/${encodeURIComponent(templateId)}/versions?${query}`));
+      setPage(await api<Page<VersionSummary>>('GET', `/templates/${encodeURIComponent(templateId)}/versions?${query}`));
       setError(null);
     } catch (failure) {
       setError(failure);
@@ -81,7 +81,7 @@ export function TemplateVersions({ templateId, latestVersion, shownVersion, onLo
           </Table>
         </Table.ScrollContainer>
       )}
-      <Pager pages={pages} next={page?.nextCursor} />
+      <Pager pages={pages} next={page?.meta.pagination?.nextCursor} />
     </Stack>
   );
 }

@@ -1,6 +1,6 @@
 import { Anchor, Button, Group, Stack, Table, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
-import { api } from '../api.js';
+import { api, type Page } from '../api.js';
 import { relativeTime } from '../format.js';
 import { Pager, useCursorPages } from '../components/Pager.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
@@ -27,14 +27,14 @@ export function Templates({ id }: { id?: string | undefined }) {
 function TemplateList() {
   const pages = useCursorPages<string>();
   const { cursor } = pages;
-  const [page, setPage] = useState<{ data: TemplateSummary[]; nextCursor: string | null } | null>(null);
+  const [page, setPage] = useState<Page<TemplateSummary> | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   const load = useCallback(async () => {
     try {
       const query = new URLSearchParams({ limit: '50' });
       if (cursor) query.set('cursor', cursor);
-      setPage(await api<{ data: TemplateSummary[]; nextCursor: string | null }>('GET', `/templates?${query}`));
+      setPage(await api<Page<TemplateSummary>>('GET', `/templates?${query}`));
     } catch (failure) {
       setError(failure);
     }
@@ -77,7 +77,7 @@ function TemplateList() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Pager pages={pages} next={page?.nextCursor} />
+      <Pager pages={pages} next={page?.meta.pagination?.nextCursor} />
     </Stack>
   );
 }

@@ -5,7 +5,31 @@ import { paginate } from './pagination.js';
 import type { OperationSpec, RequestOptions, Transport } from './transport.js';
 
 // GET /account
-export type GetAccountResponse = unknown /* this route declares no response schema yet */;
+export type GetAccountResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    name: string;
+    status: "active" | "suspended";
+    /** served only on the HIPAA listener (docs/HIPAA.md) */
+    hipaa: boolean;
+    /** signs the requests to its messages' callback URLs */
+    callbackSecret: string;
+    trackOpens: boolean;
+    trackClicks: boolean;
+    createdAt: string;
+    allowRoleAddresses: boolean;
+    checkRecipientDomains: boolean;
+    rateLimits: {
+      /** 0: no limit */
+      perSecond: number;
+      /** 0: no limit */
+      perDay: number;
+    };
+  };
+};
 
 // PATCH /account
 export type PatchAccountBody = {
@@ -18,20 +42,101 @@ export type PatchAccountBody = {
   /** refuse recipients whose domain has no MX, A or AAAA record */
   checkRecipientDomains?: boolean;
 };
-export type PatchAccountResponse = unknown /* this route declares no response schema yet */;
+export type PatchAccountResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    name: string;
+    status: "active" | "suspended";
+    /** served only on the HIPAA listener (docs/HIPAA.md) */
+    hipaa: boolean;
+    /** signs the requests to its messages' callback URLs */
+    callbackSecret: string;
+    trackOpens: boolean;
+    trackClicks: boolean;
+    createdAt: string;
+    allowRoleAddresses: boolean;
+    checkRecipientDomains: boolean;
+    rateLimits: {
+      /** 0: no limit */
+      perSecond: number;
+      /** 0: no limit */
+      perDay: number;
+    };
+  };
+};
 
 // GET /account/reputation
-export type GetAccountReputationResponse = unknown /* this route declares no response schema yet */;
+export type GetAccountReputationResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    status: "active" | "suspended";
+    suspendedReason: string | null;
+    suspendedAt: string | null;
+    window: {
+      since: string;
+      days: number;
+    };
+    /** messages delivered, handed to a relay, or bounced during delivery, in the window */
+    outcomes: number;
+    hardBounces: number;
+    complaints: number;
+    /** a fraction: 0.05 is 5% */
+    bounceRate: number;
+    /** a fraction: 0.05 is 5% */
+    complaintRate: number;
+    /** false while outcomes are below minVolume: the rates cannot warn or suspend yet */
+    enforced: boolean;
+    thresholds: {
+      minVolume: number;
+      /** a fraction: 0.05 is 5% */
+      bounceRateWarn: number;
+      /** a fraction: 0.05 is 5% */
+      bounceRateSuspend: number;
+      /** a fraction: 0.05 is 5% */
+      complaintRateWarn: number;
+      /** a fraction: 0.05 is 5% */
+      complaintRateSuspend: number;
+    };
+  };
+};
 
 // GET /admin/accounts
-export type GetAdminAccountsResponse = unknown /* this route declares no response schema yet */;
+export type GetAdminAccountsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    name: string;
+    status: "active" | "suspended";
+    hipaa: boolean;
+    activeKeys: number;
+  }[];
+};
 
 // POST /admin/accounts/{name}/reinstate
-export type PostAdminAccountsByNameReinstateResponse = unknown /* this route declares no response schema yet */;
+export type PostAdminAccountsByNameReinstateResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    account: string;
+    status: "active";
+  };
+};
 
 // GET /api-keys
 export type GetApiKeysQuery = {
-  /** the last id of the previous page */
+  /** nextCursor of the previous page */
+  cursor?: string;
+  /** the last id of the previous page (as cursor; cursor is preferred) */
   after?: number;
   limit?: number;
 };
@@ -39,6 +144,12 @@ export type GetApiKeysResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     id: number;
@@ -51,7 +162,6 @@ export type GetApiKeysResponse = {
     createdAt: string;
     revokedAt: string | null;
   }[];
-  next: number | null;
 };
 
 // POST /api-keys
@@ -77,7 +187,16 @@ export type PostApiKeysResponse = {
 };
 
 // DELETE /api-keys/{id}
-export type DeleteApiKeysByIdResponse = unknown /* this route declares no response schema yet */;
+export type DeleteApiKeysByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    revoked: boolean;
+  };
+};
 
 // GET /audit
 export type GetAuditQuery = {
@@ -120,6 +239,12 @@ export type GetCampaignsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     /** cmp_...; the campaignId of its messages and reports */
@@ -162,7 +287,6 @@ export type GetCampaignsResponse = {
     startedAt: string | null;
     finishedAt: string | null;
   }[];
-  nextCursor: string | null;
 };
 
 // POST /campaigns
@@ -410,7 +534,9 @@ export type GetCampaignsByIdLinksResponse = {
 
 // GET /campaigns/{id}/recipients
 export type GetCampaignsByIdRecipientsQuery = {
-  /** the last contactId of the previous page */
+  /** nextCursor of the previous page */
+  cursor?: string;
+  /** the last contactId of the previous page (as cursor; cursor is preferred) */
   after?: number;
   limit?: number;
 };
@@ -418,6 +544,12 @@ export type GetCampaignsByIdRecipientsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     contactId: number;
@@ -428,7 +560,6 @@ export type GetCampaignsByIdRecipientsResponse = {
     status: string | null;
     at: string;
   }[];
-  next: number | null;
 };
 
 // GET /campaigns/{id}/recipients.csv
@@ -606,7 +737,34 @@ export type DeleteContactsByContactResponse = {
 };
 
 // GET /domains
-export type GetDomainsResponse = unknown /* this route declares no response schema yet */;
+export type GetDomainsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    domain: string;
+    status: "pending" | "verified" | "failed";
+    verifiedBy: "dns" | "admin" | null;
+    records: {
+      purpose: "dkim" | "spf" | "return-path" | "dmarc" | "tracking";
+      type: "TXT" | "MX" | "CNAME";
+      name: string;
+      value: string;
+      priority?: number;
+      status: "pending" | "verified" | "missing" | "wrong" | "error" | "retiring";
+      reason?: string;
+      required: boolean;
+      /** the record as this installation makes it cannot work: a configured host name that is not fully qualified, and the setting to change */
+      warning?: string;
+    }[];
+    createdAt: string;
+    verifiedAt: string | null;
+    lastCheckedAt: string | null;
+    failedAt: string | null;
+  }[];
+};
 
 // POST /domains
 export type PostDomainsBody = {
@@ -676,7 +834,17 @@ export type GetDomainsByIdResponse = {
 };
 
 // DELETE /domains/{id}
-export type DeleteDomainsByIdResponse = unknown /* this route declares no response schema yet */;
+export type DeleteDomainsByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    domain: string;
+    deleted: boolean;
+  };
+};
 
 // POST /domains/{id}/rotate
 export type PostDomainsByIdRotateBody = {
@@ -756,7 +924,30 @@ export type GetEmail1LogsQuery = {
   sentUntil?: string;
   limit?: number;
 };
-export type GetEmail1LogsResponse = unknown /* this route declares no response schema yet */;
+export type GetEmail1LogsResponse = {
+  results: {
+    messageId: string;
+    to: string;
+    from: string;
+    text: string;
+    sentAt: string | null;
+    doneAt: string | null;
+    messageCount: number;
+    price: {
+      pricePerMessage: number;
+      currency: string;
+    };
+    status: {
+      groupId: number;
+      groupName: string;
+      id: number;
+      name: string;
+      description: string;
+    };
+    bulkId: string | null;
+    channel: "EMAIL";
+  }[];
+};
 
 // GET /email/1/reports
 export type GetEmail1ReportsQuery = {
@@ -766,7 +957,36 @@ export type GetEmail1ReportsQuery = {
   messageId?: string;
   limit?: number;
 };
-export type GetEmail1ReportsResponse = unknown /* this route declares no response schema yet */;
+export type GetEmail1ReportsResponse = {
+  results: {
+    bulkId: string | null;
+    messageId: string;
+    to: string;
+    sentAt: string | null;
+    doneAt: string | null;
+    messageCount: number;
+    price: {
+      pricePerMessage: number;
+      currency: string;
+    };
+    status: {
+      groupId: number;
+      groupName: string;
+      id: number;
+      name: string;
+      description: string;
+    };
+    error: {
+      groupId: number;
+      groupName: string;
+      id: number;
+      name: string;
+      description: string;
+      permanent: boolean;
+    };
+    channel: "EMAIL";
+  }[];
+};
 
 // POST /email/3/send
 export type PostEmail3SendBody = string;
@@ -799,7 +1019,45 @@ export type GetEmailsQuery = {
   /** nextCursor of the previous page */
   cursor?: string;
 };
-export type GetEmailsResponse = unknown /* this route declares no response schema yet */;
+export type GetEmailsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
+  };
+  data: {
+    id: string;
+    to: string;
+    from: string;
+    userName: string;
+    operator: string;
+    text: string;
+    status: string;
+    subject: string;
+    externalId: string | null;
+    clientId: string | null;
+    callbacks: string[];
+    alias: string | null;
+    /** why a REJECTED message was not sent: SUPPRESSED */
+    reason?: string;
+    /** for SUPPRESSED: the suppression entry's reason (HARD_BOUNCE, COMPLAINT, UNSUBSCRIBE, MANUAL) */
+    suppressionReason?: string;
+    campaignId: string | null;
+    tags: string[];
+    cc: string[];
+    bcc: string[];
+    type: "transactional" | "marketing";
+    submittedBy: "http" | "smtp";
+    sendAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+  }[];
+};
 
 // POST /emails
 export type PostEmailsQuery = {
@@ -1010,28 +1268,210 @@ export type PostEmailsBulkBody = {
     };
   }[];
 };
-export type PostEmailsBulkResponse = unknown /* this route declares no response schema yet */;
+export type PostEmailsBulkResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  /** one result per message, in the order of messages: the message accepted, or why it was refused */
+  data: ({
+    data: {
+      id: string;
+      to: string;
+      from: string;
+      userName: string;
+      operator: string;
+      text: string;
+      status: string;
+      subject: string;
+      externalId: string | null;
+      clientId: string | null;
+      callbacks: string[];
+      alias: string | null;
+      /** why a REJECTED message was not sent: SUPPRESSED */
+      reason?: string;
+      /** for SUPPRESSED: the suppression entry's reason (HARD_BOUNCE, COMPLAINT, UNSUBSCRIBE, MANUAL) */
+      suppressionReason?: string;
+    };
+    warnings?: {
+      field: string;
+      message: string;
+    }[];
+  } | {
+    error: {
+      code: string;
+      message: string;
+      details: {
+        field: string;
+        message: string;
+      }[];
+    };
+  })[];
+};
 
 // GET /emails/{id}
-export type GetEmailsByIdResponse = unknown /* this route declares no response schema yet */;
+export type GetEmailsByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: string;
+    to: string;
+    from: string;
+    userName: string;
+    operator: string;
+    text: string;
+    status: string;
+    subject: string;
+    externalId: string | null;
+    clientId: string | null;
+    callbacks: string[];
+    alias: string | null;
+    /** why a REJECTED message was not sent: SUPPRESSED */
+    reason?: string;
+    /** for SUPPRESSED: the suppression entry's reason (HARD_BOUNCE, COMPLAINT, UNSUBSCRIBE, MANUAL) */
+    suppressionReason?: string;
+    campaignId: string | null;
+    tags: string[];
+    cc: string[];
+    bcc: string[];
+    type: "transactional" | "marketing";
+    submittedBy: "http" | "smtp";
+    sendAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+  };
+};
 
 // GET /emails/{id}/callbacks
-export type GetEmailsByIdCallbacksResponse = unknown /* this route declares no response schema yet */;
+export type GetEmailsByIdCallbacksResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    deliveryId: number;
+    /** the webhook; null for a message's callback URL */
+    webhookId: number | null;
+    eventId: number;
+    eventType: string;
+    messageId: string | null;
+    url: string;
+    attemptedAt: string;
+    durationMs: number;
+    /** the HTTP status answered; null when none was */
+    statusCode: number | null;
+    error: string | null;
+    /** the start of the answer body */
+    response: string | null;
+    /** pending (to be retried), delivered or failed */
+    deliveryStatus: string;
+  }[];
+};
 
 // POST /emails/{id}/cancel
-export type PostEmailsByIdCancelResponse = unknown /* this route declares no response schema yet */;
+export type PostEmailsByIdCancelResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: string;
+    /** REJECTED (its reason: CANCELED) */
+    status: string;
+  };
+};
 
 // GET /emails/{id}/content
-export type GetEmailsByIdContentResponse = unknown /* this route declares no response schema yet */;
+export type GetEmailsByIdContentResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    html: string | null;
+    /** the plain-text part */
+    text: string | null;
+    headers: {
+      name: string;
+      value: string;
+    }[];
+    attachments: {
+      filename: string | null;
+      contentType: string | null;
+      /** bytes */
+      size: number;
+    }[];
+  };
+};
 
 // GET /emails/{id}/events
-export type GetEmailsByIdEventsResponse = unknown /* this route declares no response schema yet */;
+export type GetEmailsByIdEventsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    /** the status it moved the message to, or OPENED, CLICKED, UNSUBSCRIBED... */
+    type: string;
+    messageId: string;
+    externalId: string | null;
+    clientId: string | null;
+    alias: string | null;
+    campaignId: string | null;
+    tags: string[];
+    to: string;
+    from: string;
+    timestamp: string;
+    /** what happened: e.g. a REJECTED event's reason (SUPPRESSED, CANCELED, spelt as the message's reason), a bounce's replyCode and reason */
+    details: {
+      [key: string]: unknown;
+    };
+  }[];
+};
 
 // POST /emails/{id}/retry
-export type PostEmailsByIdRetryResponse = unknown /* this route declares no response schema yet */;
+export type PostEmailsByIdRetryResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: string;
+    /** 1 when it was waiting, else 0 */
+    retried: number;
+  };
+};
 
 // GET /emails/{id}/webhook-attempts
-export type GetEmailsByIdWebhookAttemptsResponse = unknown /* this route declares no response schema yet */;
+export type GetEmailsByIdWebhookAttemptsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    deliveryId: number;
+    /** the webhook; null for a message's callback URL */
+    webhookId: number | null;
+    eventId: number;
+    eventType: string;
+    messageId: string | null;
+    url: string;
+    attemptedAt: string;
+    durationMs: number;
+    /** the HTTP status answered; null when none was */
+    statusCode: number | null;
+    error: string | null;
+    /** the start of the answer body */
+    response: string | null;
+    /** pending (to be retried), delivered or failed */
+    deliveryStatus: string;
+  }[];
+};
 
 // GET /events/stream
 export type GetEventsStreamQuery = {
@@ -1052,6 +1492,12 @@ export type GetListsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     /** list_... */
@@ -1074,7 +1520,6 @@ export type GetListsResponse = {
     createdAt: string;
     updatedAt: string;
   }[];
-  nextCursor: string | null;
 };
 
 // POST /lists
@@ -1221,6 +1666,12 @@ export type GetListsByIdContactsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     id: number;
@@ -1245,7 +1696,6 @@ export type GetListsByIdContactsResponse = {
     unsubscribedAt: string | null;
     updatedAt: string;
   }[];
-  nextCursor: string | null;
 };
 
 // POST /lists/{id}/contacts
@@ -1472,6 +1922,12 @@ export type GetListsByIdImportsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     /** imp_... */
@@ -1498,7 +1954,6 @@ export type GetListsByIdImportsResponse = {
     updatedAt: string;
     finishedAt: string | null;
   }[];
-  nextCursor: string | null;
 };
 
 // POST /lists/{id}/imports
@@ -1602,7 +2057,25 @@ export type DeleteListsByIdImportsByImportIdResponse = {
 };
 
 // GET /queue
-export type GetQueueResponse = unknown /* this route declares no response schema yet */;
+export type GetQueueResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    /** the MX host set (or relay) of the last attempt; before any attempt, the recipient domain */
+    destination: string;
+    attempted: boolean;
+    /** the recipient domains waiting for it */
+    domains: string[];
+    queued: number;
+    deferred: number;
+    scheduled: number;
+    inDelivery: number;
+    oldestQueuedAt: string | null;
+    nextAttemptAt: string | null;
+  }[];
+};
 
 // POST /queue/retry
 export type PostQueueRetryBody = {
@@ -1611,7 +2084,16 @@ export type PostQueueRetryBody = {
   /** only this destination, as GET /queue names it */
   destination?: string;
 };
-export type PostQueueRetryResponse = unknown /* this route declares no response schema yet */;
+export type PostQueueRetryResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    /** emails made due now */
+    retried: number;
+  };
+};
 
 // GET /reports
 export type GetReportsQuery = {
@@ -1636,6 +2118,12 @@ export type GetReportsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     /** the group: its id, tag or domain; the day (YYYY-MM-DD) or the hour (ISO 8601) */
@@ -1664,7 +2152,6 @@ export type GetReportsResponse = {
     clickRate: number | null;
     clickToOpenRate: number | null;
   }[];
-  nextCursor: string | null;
 };
 
 // GET /reports/timeseries
@@ -1727,19 +2214,119 @@ export type GetSandboxMessagesQuery = {
   limit?: number;
   cursor?: number;
 };
-export type GetSandboxMessagesResponse = unknown /* this route declares no response schema yet */;
+export type GetSandboxMessagesResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
+  };
+  data: {
+    /** the caught copy */
+    id: number;
+    /** the email (msg_...) */
+    messageId: string;
+    envelope: {
+      from: string;
+      to: string[];
+    };
+    subject: string;
+    /** bytes of the MIME message */
+    size: number;
+    receivedAt: string;
+  }[];
+};
 
 // GET /sandbox/messages/{id}
-export type GetSandboxMessagesByIdResponse = unknown /* this route declares no response schema yet */;
+export type GetSandboxMessagesByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    messageId: string;
+    envelope: {
+      from: string;
+      to: string[];
+    };
+    subject: string;
+    receivedAt: string;
+    /** the MIME message as delivered */
+    raw: string;
+  };
+};
 
 // GET /sandbox/messages/{id}/content
-export type GetSandboxMessagesByIdContentResponse = unknown /* this route declares no response schema yet */;
+export type GetSandboxMessagesByIdContentResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    html: string | null;
+    /** the plain-text part */
+    text: string | null;
+    headers: {
+      name: string;
+      value: string;
+    }[];
+    attachments: {
+      filename: string | null;
+      contentType: string | null;
+      /** bytes */
+      size: number;
+    }[];
+  };
+};
 
 // GET /sandbox/messages/{id}/links
-export type GetSandboxMessagesByIdLinksResponse = unknown /* this route declares no response schema yet */;
+export type GetSandboxMessagesByIdLinksResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    url: string;
+    kind: "link" | "image";
+    /** the anchor's text (HTML links) */
+    text: string | null;
+    verdict: "ok" | "broken" | "unreachable" | "refused" | "skipped";
+    statusCode: number | null;
+    /** where the redirects ended, when there were any */
+    finalUrl: string | null;
+    redirects: number;
+    /** the target behind Mailroom's click-tracking URL, which is what was checked */
+    trackedTarget: string | null;
+    reason: string | null;
+    durationMs: number;
+  }[];
+};
 
 // GET /senders
-export type GetSendersResponse = unknown /* this route declares no response schema yet */;
+export type GetSendersResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    email: string;
+    verified: boolean;
+    verifiedBy: "link" | "domain" | "sandbox" | null;
+    verifiedAt: string | null;
+    confirmationSentAt: string | null;
+    createdAt: string;
+    /** why a confirmed address may not send (confirmed in sandbox mode, under a real transport) */
+    reason: string | null;
+    /** where its bounces go: a VERP Return-Path at this domain, processed by Mailroom; null when the address's domain is not verified and MAILROOM_BOUNCE_DOMAIN is unset: the Return-Path is then the address itself, and bounces reach its mailbox unprocessed */
+    bounceDomain: string | null;
+  }[];
+};
 
 // POST /senders
 export type PostSendersBody = {
@@ -1747,7 +2334,10 @@ export type PostSendersBody = {
   email: string;
 };
 export type PostSendersResponse = {
-  meta: unknown;
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
   data: {
     id: number;
     email: string;
@@ -1764,13 +2354,49 @@ export type PostSendersResponse = {
 };
 
 // GET /senders/{id}
-export type GetSendersByIdResponse = unknown /* this route declares no response schema yet */;
+export type GetSendersByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    email: string;
+    verified: boolean;
+    verifiedBy: "link" | "domain" | "sandbox" | null;
+    verifiedAt: string | null;
+    confirmationSentAt: string | null;
+    createdAt: string;
+    /** why a confirmed address may not send (confirmed in sandbox mode, under a real transport) */
+    reason: string | null;
+    /** where its bounces go: a VERP Return-Path at this domain, processed by Mailroom; null when the address's domain is not verified and MAILROOM_BOUNCE_DOMAIN is unset: the Return-Path is then the address itself, and bounces reach its mailbox unprocessed */
+    bounceDomain: string | null;
+  };
+};
 
 // DELETE /senders/{id}
 export type DeleteSendersByIdResponse = unknown /* this route declares no response schema yet */;
 
 // POST /senders/{id}/resend
-export type PostSendersByIdResendResponse = unknown /* this route declares no response schema yet */;
+export type PostSendersByIdResendResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    email: string;
+    verified: boolean;
+    verifiedBy: "link" | "domain" | "sandbox" | null;
+    verifiedAt: string | null;
+    confirmationSentAt: string | null;
+    createdAt: string;
+    /** why a confirmed address may not send (confirmed in sandbox mode, under a real transport) */
+    reason: string | null;
+    /** where its bounces go: a VERP Return-Path at this domain, processed by Mailroom; null when the address's domain is not verified and MAILROOM_BOUNCE_DOMAIN is unset: the Return-Path is then the address itself, and bounces reach its mailbox unprocessed */
+    bounceDomain: string | null;
+  };
+};
 
 // GET /session
 export type GetSessionResponse = {
@@ -1811,16 +2437,47 @@ export type PostSessionResponse = {
 };
 
 // DELETE /session
-export type DeleteSessionResponse = unknown /* this route declares no response schema yet */;
+export type DeleteSessionResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    signedOut: boolean;
+  };
+};
 
 // PUT /session/account
 export type PutSessionAccountBody = {
   account: string;
 };
-export type PutSessionAccountResponse = unknown /* this route declares no response schema yet */;
+export type PutSessionAccountResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    account: string;
+  };
+};
 
 // GET /smtp-credentials
-export type GetSmtpCredentialsResponse = unknown /* this route declares no response schema yet */;
+export type GetSmtpCredentialsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    type: "password" | "ip";
+    name: string;
+    /** type "password": the AUTH username */
+    username: string | null;
+    /** type "ip": the address or CIDR range */
+    address: string | null;
+    createdAt: string;
+  }[];
+};
 
 // POST /smtp-credentials
 export type PostSmtpCredentialsBody = {
@@ -1831,10 +2488,36 @@ export type PostSmtpCredentialsBody = {
   /** type "ip": an IPv4 or IPv6 address or CIDR range */
   address?: string;
 };
-export type PostSmtpCredentialsResponse = unknown /* this route declares no response schema yet */;
+export type PostSmtpCredentialsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    type: "password" | "ip";
+    name: string;
+    /** type "password": the AUTH username */
+    username: string | null;
+    /** type "ip": the address or CIDR range */
+    address: string | null;
+    createdAt: string;
+    /** type "password": the AUTH password, shown only in this answer */
+    password?: string;
+  };
+};
 
 // DELETE /smtp-credentials/{id}
-export type DeleteSmtpCredentialsByIdResponse = unknown /* this route declares no response schema yet */;
+export type DeleteSmtpCredentialsByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    revoked: boolean;
+  };
+};
 
 // POST /subscribe/{listToken}
 export type PostSubscribeByListTokenBody = {
@@ -1867,7 +2550,26 @@ export type GetSuppressionsQuery = {
   /** nextCursor of the previous page */
   cursor?: string;
 };
-export type GetSuppressionsResponse = unknown /* this route declares no response schema yet */;
+export type GetSuppressionsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
+  };
+  data: {
+    /** lower-cased (a HIPAA account: a keyed hash of it) */
+    address: string;
+    reason: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
+    /** the message whose bounce, complaint or unsubscribe added it; null for MANUAL and imports without one */
+    messageId: string | null;
+    createdAt: string;
+  }[];
+};
 
 // POST /suppressions
 export type PostSuppressionsBody = {
@@ -1884,7 +2586,32 @@ export type PostSuppressionsBody = {
   /** of the addresses given as strings; default MANUAL */
   reason?: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
 };
-export type PostSuppressionsResponse = unknown /* this route declares no response schema yet */;
+export type PostSuppressionsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  /** every address was already listed */
+  data: {
+    /** lower-cased (a HIPAA account: a keyed hash of it) */
+    address: string;
+    reason: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
+    /** the message whose bounce, complaint or unsubscribe added it; null for MANUAL and imports without one */
+    messageId: string | null;
+    createdAt: string;
+    /** false: the address was already listed and keeps its entry */
+    added: boolean;
+  } | {
+    /** lower-cased (a HIPAA account: a keyed hash of it) */
+    address: string;
+    reason: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
+    /** the message whose bounce, complaint or unsubscribe added it; null for MANUAL and imports without one */
+    messageId: string | null;
+    createdAt: string;
+    /** false: the address was already listed and keeps its entry */
+    added: boolean;
+  }[];
+};
 
 // GET /suppressions/export.csv
 export type GetSuppressionsExportCsvResponse = unknown /* this route declares no response schema yet */;
@@ -1893,13 +2620,45 @@ export type GetSuppressionsExportCsvResponse = unknown /* this route declares no
 export type PostSuppressionsImportQuery = {
   reason?: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
 };
-export type PostSuppressionsImportResponse = unknown /* this route declares no response schema yet */;
+export type PostSuppressionsImportResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    rows: number;
+    added: number;
+    alreadyListed: number;
+  };
+};
 
 // GET /suppressions/{address}
-export type GetSuppressionsByAddressResponse = unknown /* this route declares no response schema yet */;
+export type GetSuppressionsByAddressResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    /** lower-cased (a HIPAA account: a keyed hash of it) */
+    address: string;
+    reason: "HARD_BOUNCE" | "COMPLAINT" | "UNSUBSCRIBE" | "MANUAL";
+    /** the message whose bounce, complaint or unsubscribe added it; null for MANUAL and imports without one */
+    messageId: string | null;
+    createdAt: string;
+  };
+};
 
 // DELETE /suppressions/{address}
-export type DeleteSuppressionsByAddressResponse = unknown /* this route declares no response schema yet */;
+export type DeleteSuppressionsByAddressResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    address: string;
+    deleted: boolean;
+  };
+};
 
 // GET /templates
 export type GetTemplatesQuery = {
@@ -1911,6 +2670,12 @@ export type GetTemplatesResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     id: string;
@@ -1920,7 +2685,6 @@ export type GetTemplatesResponse = {
     createdAt: string;
     updatedAt: string;
   }[];
-  nextCursor: string | null;
 };
 
 // POST /templates
@@ -2109,6 +2873,12 @@ export type GetTemplatesByIdVersionsResponse = {
   meta: {
     timestamp: number;
     transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
   };
   data: {
     version: number;
@@ -2117,7 +2887,6 @@ export type GetTemplatesByIdVersionsResponse = {
     hasHtml: boolean;
     createdAt: string;
   }[];
-  nextCursor: string | null;
 };
 
 // GET /templates/{id}/versions/{version}
@@ -2148,7 +2917,27 @@ export type GetTemplatesByIdVersionsByVersionResponse = {
 };
 
 // GET /webhooks
-export type GetWebhooksResponse = unknown /* this route declares no response schema yet */;
+export type GetWebhooksResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    url: string;
+    description: string;
+    /** empty: every event type */
+    eventTypes: string[];
+    enabled: boolean;
+    ordered: boolean;
+    /** why Mailroom disabled it (its endpoint kept failing); null when enabled or disabled by the account */
+    disabledReason: string | null;
+    /** until when the previous secret also signs, after a rotation */
+    previousSecretUntil: string | null;
+    createdAt: string;
+    updatedAt: string;
+  }[];
+};
 
 // POST /webhooks
 export type PostWebhooksBody = {
@@ -2160,10 +2949,52 @@ export type PostWebhooksBody = {
   /** true (default): events arrive in order, one request at a time; false: up to 8 requests in flight, order not kept (for endpoints that need more throughput) */
   ordered?: boolean;
 };
-export type PostWebhooksResponse = unknown /* this route declares no response schema yet */;
+export type PostWebhooksResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    url: string;
+    description: string;
+    /** empty: every event type */
+    eventTypes: string[];
+    enabled: boolean;
+    ordered: boolean;
+    /** why Mailroom disabled it (its endpoint kept failing); null when enabled or disabled by the account */
+    disabledReason: string | null;
+    /** until when the previous secret also signs, after a rotation */
+    previousSecretUntil: string | null;
+    createdAt: string;
+    updatedAt: string;
+    /** the signing secret (whsec_...): shown only in this answer */
+    secret: string;
+  };
+};
 
 // GET /webhooks/{id}
-export type GetWebhooksByIdResponse = unknown /* this route declares no response schema yet */;
+export type GetWebhooksByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    url: string;
+    description: string;
+    /** empty: every event type */
+    eventTypes: string[];
+    enabled: boolean;
+    ordered: boolean;
+    /** why Mailroom disabled it (its endpoint kept failing); null when enabled or disabled by the account */
+    disabledReason: string | null;
+    /** until when the previous secret also signs, after a rotation */
+    previousSecretUntil: string | null;
+    createdAt: string;
+    updatedAt: string;
+  };
+};
 
 // PATCH /webhooks/{id}
 export type PatchWebhooksByIdBody = {
@@ -2177,10 +3008,39 @@ export type PatchWebhooksByIdBody = {
   /** false pauses it; true resumes it from its oldest pending event */
   enabled?: boolean;
 };
-export type PatchWebhooksByIdResponse = unknown /* this route declares no response schema yet */;
+export type PatchWebhooksByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    url: string;
+    description: string;
+    /** empty: every event type */
+    eventTypes: string[];
+    enabled: boolean;
+    ordered: boolean;
+    /** why Mailroom disabled it (its endpoint kept failing); null when enabled or disabled by the account */
+    disabledReason: string | null;
+    /** until when the previous secret also signs, after a rotation */
+    previousSecretUntil: string | null;
+    createdAt: string;
+    updatedAt: string;
+  };
+};
 
 // DELETE /webhooks/{id}
-export type DeleteWebhooksByIdResponse = unknown /* this route declares no response schema yet */;
+export type DeleteWebhooksByIdResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    deleted: boolean;
+  };
+};
 
 // GET /webhooks/{id}/attempts
 export type GetWebhooksByIdAttemptsQuery = {
@@ -2188,16 +3048,86 @@ export type GetWebhooksByIdAttemptsQuery = {
   /** nextCursor of the previous page */
   cursor?: string;
 };
-export type GetWebhooksByIdAttemptsResponse = unknown /* this route declares no response schema yet */;
+export type GetWebhooksByIdAttemptsResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+    pagination: {
+      /** the page size applied */
+      limit: number;
+      /** pass as cursor for the next page; null on the last page */
+      nextCursor: string | null;
+    };
+  };
+  data: {
+    id: number;
+    deliveryId: number;
+    /** the webhook; null for a message's callback URL */
+    webhookId: number | null;
+    eventId: number;
+    eventType: string;
+    messageId: string | null;
+    url: string;
+    attemptedAt: string;
+    durationMs: number;
+    /** the HTTP status answered; null when none was */
+    statusCode: number | null;
+    error: string | null;
+    /** the start of the answer body */
+    response: string | null;
+    /** pending (to be retried), delivered or failed */
+    deliveryStatus: string;
+  }[];
+};
 
 // POST /webhooks/{id}/deliveries/{deliveryId}/redeliver
-export type PostWebhooksByIdDeliveriesByDeliveryIdRedeliverResponse = unknown /* this route declares no response schema yet */;
+export type PostWebhooksByIdDeliveriesByDeliveryIdRedeliverResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    /** the new delivery */
+    deliveryId: number;
+  };
+};
 
 // POST /webhooks/{id}/rotate-secret
-export type PostWebhooksByIdRotateSecretResponse = unknown /* this route declares no response schema yet */;
+export type PostWebhooksByIdRotateSecretResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    id: number;
+    url: string;
+    description: string;
+    /** empty: every event type */
+    eventTypes: string[];
+    enabled: boolean;
+    ordered: boolean;
+    /** why Mailroom disabled it (its endpoint kept failing); null when enabled or disabled by the account */
+    disabledReason: string | null;
+    /** until when the previous secret also signs, after a rotation */
+    previousSecretUntil: string | null;
+    createdAt: string;
+    updatedAt: string;
+    /** the signing secret (whsec_...): shown only in this answer */
+    secret: string;
+  };
+};
 
 // POST /webhooks/{id}/test
-export type PostWebhooksByIdTestResponse = unknown /* this route declares no response schema yet */;
+export type PostWebhooksByIdTestResponse = {
+  meta: {
+    timestamp: number;
+    transactionId: string;
+  };
+  data: {
+    deliveryId: number;
+    eventId: number;
+  };
+};
 
 /** Every operation: what the transport needs to call it. */
 export const OPERATIONS = {
@@ -2355,6 +3285,11 @@ export class ApiKeysResource {
     return this.transport.request<GetApiKeysResponse>(OPERATIONS.getApiKeys, { query }, options);
   }
 
+  /** Every page of `list`, following the cursor until the last. */
+  listPages(query?: Omit<GetApiKeysQuery, 'cursor'>, options?: RequestOptions): AsyncGenerator<GetApiKeysResponse> {
+    return paginate<GetApiKeysResponse, GetApiKeysQuery['cursor']>((cursor) => this.list({ ...query, cursor }, options));
+  }
+
   /** Create an API key (the key is shown only in this response). `POST /api-keys` */
   create(body: PostApiKeysBody, options?: RequestOptions): Promise<PostApiKeysResponse> {
     return this.transport.request<PostApiKeysResponse>(OPERATIONS.postApiKeys, { body }, options);
@@ -2413,6 +3348,11 @@ export class CampaignsResource {
   /** The ledger: each contact the campaign has handled, in contact order, with its message and its status. `GET /campaigns/{id}/recipients` */
   listRecipients(id: string, query?: GetCampaignsByIdRecipientsQuery, options?: RequestOptions): Promise<GetCampaignsByIdRecipientsResponse> {
     return this.transport.request<GetCampaignsByIdRecipientsResponse>(OPERATIONS.getCampaignsByIdRecipients, { path: { id }, query }, options);
+  }
+
+  /** Every page of `listRecipients`, following the cursor until the last. */
+  listRecipientsPages(id: string, query?: Omit<GetCampaignsByIdRecipientsQuery, 'cursor'>, options?: RequestOptions): AsyncGenerator<GetCampaignsByIdRecipientsResponse> {
+    return paginate<GetCampaignsByIdRecipientsResponse, GetCampaignsByIdRecipientsQuery['cursor']>((cursor) => this.listRecipients(id, { ...query, cursor }, options));
   }
 
   /** Send the campaign to up to 10 addresses as a test (not counted, no campaignId); one result per address. `POST /campaigns/{id}/test` */

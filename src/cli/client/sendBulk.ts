@@ -5,7 +5,7 @@ import { loadProgress, progressPath, saveProgress } from './bulkProgress.js';
 import { clientFromEnv, ClientError, ClientUsageError } from './http.js';
 
 interface BulkAnswer {
-  results: ({ data: { id: string; to: string; status: string } } | { error: { code: string; message: string } })[];
+  data: ({ data: { id: string; to: string; status: string } } | { error: { code: string; message: string } })[];
 }
 
 interface Row {
@@ -102,7 +102,7 @@ export async function sendBulkCommand(args: string[], options: CliOptions): Prom
       headers: { 'idempotency-key': `mailroom-bulk-${fileHash.slice(0, 40)}-${progress.batchSize}-${batch}` },
     });
     let sent = 0;
-    body.results.forEach((result, index) => {
+    body.data.forEach((result, index) => {
       if ('data' in result) sent++;
       else failures.push({ row: start + index + 2, to: slice[index]!.to, code: result.error.code, message: result.error.message });
     });

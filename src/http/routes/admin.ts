@@ -8,7 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ApiError } from '../../shared/errors.js';
 import { requireSession } from '../auth.js';
 import { metaOf } from '../errors.js';
-import { ErrorResponse } from '../schemas.js';
+import { ErrorResponse, ListOf, One, SERIALIZED_AS_JSON } from '../schemas.js';
 
 const SwitchBody = Type.Object({ account: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) });
@@ -29,7 +29,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Database; sessions
 
   app.get(
     '/admin/accounts',
-    { schema: { summary: 'Every account of the installation (admin operators, console session)', tags: ['admin'], security: [], response: errors } },
+    { schema: { summary: 'Every account of the installation (admin operators, console session)', tags: ['admin'], security: [], response: { 200: ListOf(Type.Object({ name: Type.String(), status: Type.Union([Type.Literal('active'), Type.Literal('suspended')]), hipaa: Type.Boolean(), activeKeys: Type.Integer() })), ...errors } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       await admin(request);
       const accounts = await listAccounts(deps.db);
@@ -39,7 +39,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Database; sessions
 
   app.put<{ Body: Static<typeof SwitchBody> }>(
     '/session/account',
-    { schema: { summary: 'Switch the console session to another account (admin operators)', tags: ['admin'], security: [], body: SwitchBody, response: { ...errors, 400: ErrorResponse } } },
+    { schema: { summary: 'Switch the console session to another account (admin operators)', tags: ['admin'], security: [], body: SwitchBody, response: { 200: One(Type.Object({ account: Type.String() })), ...errors, 400: ErrorResponse } } },
     async (request) => {
       const session = await admin(request);
       if (!(await deps.sessions.switchAccount(session.id, request.body.account))) {
@@ -51,7 +51,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Database; sessions
 
   app.post<{ Params: Static<typeof NameParams> }>(
     '/admin/accounts/:name/reinstate',
-    { schema: { summary: 'Reinstate a suspended account: it may send again, and its rates start over (admin operators)', tags: ['admin'], security: [], params: NameParams, response: errors } },
+    { schema: { summary: 'Reinstate a suspended account: it may send again, and its rates start over (admin operators)', tags: ['admin'], security: [], params: NameParams, response: { 200: One(Type.Object({ account: Type.String(), status: Type.Literal('active') })), ...errors } } },
     async (request) => {
       const session = await admin(request);
       const by = `admin operator ${session.principal.operatorName} of ${session.principal.accountName} (console)`;

@@ -6,8 +6,8 @@ import { mayGrant, SCOPES } from '../../accounts/scopes.js';
 import type { Database } from '../../db/database.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ErrorResponse, Meta, PageMeta } from '../schemas.js';
 
 const ScopeList = Type.Array(Type.Union(SCOPES.map((scope) => Type.Literal(scope))), {
   minItems: 1, maxItems: SCOPES.length,
@@ -21,7 +21,8 @@ const CreateBody = Type.Object(
   { additionalProperties: false },
 );
 const ListQuery = Type.Object({
-  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the last id of the previous page' })),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$', description: 'nextCursor of the previous page' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the last id of the previous page (as cursor; cursor is preferred)' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
 });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
@@ -43,8 +44,8 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse };
 export function apiKeyRoutes(app: FastifyInstance, deps: { db: Database; authenticator: KeyAuthenticator }): void {
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api-keys',
-    { schema: { summary: 'Create an API key (the key is shown only in this response)', tags: ['api-keys'], body: CreateBody, response: { 200: Created, ...errors } } },
-    async (request) => {
+    { schema: { summary: 'Create an API key (the key is shown only in this response)', tags: ['api-keys'], body: CreateBody, response: { 201: Created, ...errors } } },
+    async (request, reply) => {
       const principal = principalOf(request);
       const scopes = request.body.scopes ?? null;
       if (!mayGrant(principal.scopes, scopes)) {
@@ -52,7 +53,7 @@ export function apiKeyRoutes(app: FastifyInstance, deps: { db: Database; authent
       }
       try {
         const created = await insertKey(deps.db, principal.accountId, principal.operatorId, { name: request.body.name ?? '', scopes });
-        return { meta: metaOf(request), data: created };
+        return reply.code(201).send({ meta: metaOf(request), data: created });
       } catch (error) {
         if (error instanceof AccountError) throw validationError([{ field: 'name', message: error.message }], `The key ${error.message}.`);
         throw error;
@@ -62,17 +63,18 @@ export function apiKeyRoutes(app: FastifyInstance, deps: { db: Database; authent
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api-keys',
-    { schema: { summary: "The account's API keys, revoked ones too (never the keys themselves), by id", tags: ['api-keys'], querystring: ListQuery, response: { 200: Type.Object({ meta: Meta, data: Type.Array(KeyInfo), next: Type.Union([Type.Integer(), Type.Null()]) }), ...errors } } },
+    { schema: { summary: "The account's API keys, revoked ones too (never the keys themselves), by id", tags: ['api-keys'], querystring: ListQuery, response: { 200: Type.Object({ meta: PageMeta, data: Type.Array(KeyInfo) }), ...errors } } },
     async (request) => {
-      const { after = 0, limit = 100 } = request.query;
+      const { cursor, limit = 100 } = request.query;
+      const after = cursor !== undefined ? Number(cursor) : request.query.after ?? 0;
       const data = await listAccountKeys(deps.db, principalOf(request).accountId, after, limit);
-      return { meta: metaOf(request), data, next: data.length === limit ? data.at(-1)!.id : null };
+      return { meta: pageMetaOf(request, limit, data.length === limit ? data.at(-1)!.id : null), data };
     },
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api-keys/:id',
-    { schema: { summary: 'Revoke an API key: it stops working at once on this server, within seconds on the others', tags: ['api-keys'], params: IdParams, response: { ...errors, 404: ErrorResponse } } },
+    { schema: { summary: 'Revoke an API key: it stops working at once on this server, within seconds on the others', tags: ['api-keys'], params: IdParams, response: { 200: Type.Object({ meta: Meta, data: Type.Object({ id: Type.Integer(), revoked: Type.Boolean() }) }), ...errors, 404: ErrorResponse } } },
     async (request) => {
       const id = Number(request.params.id);
       if (!(await revokeAccountKey(deps.db, principalOf(request).accountId, id))) {

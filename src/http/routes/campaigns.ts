@@ -13,8 +13,8 @@ import type { Clock } from '../../shared/clock.js';
 import { ApiError } from '../../shared/errors.js';
 import { getTemplate } from '../../templates/templates.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ErrorResponse, Meta, PageMeta } from '../schemas.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer> | ReturnType<typeof Type.Boolean>>(schema: T) => Type.Union([schema, Type.Null()]);
 const ListId = Type.String({ minLength: 1, maxLength: 64, description: 'a list id of the account (list_...)' });
@@ -55,7 +55,8 @@ const TestBody = Type.Object({
   to: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 10, description: 'addresses; a contact of the account with the address gives its placeholders' }),
 }, { additionalProperties: false });
 const RecipientsQuery = Type.Object({
-  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the last contactId of the previous page' })),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$', description: 'nextCursor of the previous page' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the last contactId of the previous page (as cursor; cursor is preferred)' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
 });
 
@@ -88,7 +89,7 @@ const Detail = Type.Object({
   }),
 });
 const One = Type.Object({ meta: Meta, data: CampaignData });
-const Page = Type.Object({ meta: Meta, data: Type.Array(CampaignData), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const Page = Type.Object({ meta: PageMeta, data: Type.Array(CampaignData) });
 const Deleted = Type.Object({ meta: Meta, data: Type.Object({ id: Type.String(), name: Type.String(), recipients: Type.Integer({ description: 'ledger rows removed (its messages stay)' }), deleted: Type.Boolean() }) });
 const TestResults = Type.Object({
   meta: Meta,
@@ -98,12 +99,11 @@ const TestResults = Type.Object({
   })),
 });
 const Recipients = Type.Object({
-  meta: Meta,
+  meta: PageMeta,
   data: Type.Array(Type.Object({
     contactId: Type.Integer(), email: Type.Union([Type.String(), Type.Null()]), outcome: Type.String(), refusal: Type.Union([Type.String(), Type.Null()]),
     messageId: Type.Union([Type.String(), Type.Null()]), status: Type.Union([Type.String(), Type.Null()]), at: Timestamp,
   })),
-  next: Type.Union([Type.Integer(), Type.Null()]),
 });
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
 
@@ -142,7 +142,7 @@ export function campaignRoutes(app: FastifyInstance, deps: CampaignRouteDeps): v
     async (request) => {
       const { limit = 50, cursor, state } = request.query;
       const page = await listCampaigns(db, principalOf(request).accountId, { limit, ...(cursor !== undefined ? { cursor } : {}), ...(state ? { state } : {}) });
-      return { meta: metaOf(request), data: page.items, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.items };
     },
   );
 
@@ -240,8 +240,9 @@ export function campaignRoutes(app: FastifyInstance, deps: CampaignRouteDeps): v
       const accountId = principalOf(request).accountId;
       const row = await load(accountId, request.params.id);
       const limit = request.query.limit ?? 100;
-      const entries = await ledgerPage(db, accountId, Number(row.seq), request.query.after ?? 0, limit);
-      return { meta: metaOf(request), data: entries, next: entries.length === limit ? entries.at(-1)!.contactId : null };
+      const after = request.query.cursor !== undefined ? Number(request.query.cursor) : request.query.after ?? 0;
+      const entries = await ledgerPage(db, accountId, Number(row.seq), after, limit);
+      return { meta: pageMetaOf(request, limit, entries.length === limit ? entries.at(-1)!.contactId : null), data: entries };
     },
   );
 }

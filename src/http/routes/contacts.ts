@@ -14,8 +14,8 @@ import { ApiError, validationError, type ErrorDetail } from '../../shared/errors
 import { ID_MAX, isStorableText } from '../../shared/storable.js';
 import { SUPPRESSION_REASONS } from '../../suppression/suppressions.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { Csv, ErrorResponse, Meta, PageMeta } from '../schemas.js';
 import { documentedOnly } from '../validation.js';
 import { listNotFound } from './lists.js';
 
@@ -90,7 +90,7 @@ const Tally = Type.Object({ added: Type.Integer(), updated: Type.Integer(), unch
 const AddOne = Type.Object({ meta: Meta, data: MemberData, result: Outcome });
 const AddMany = Type.Object({ meta: Meta, results: Type.Array(Type.Union([Type.Object({ data: MemberData, result: Outcome }), ItemError])), counts: Tally });
 const MemberOne = Type.Object({ meta: Meta, data: MemberData });
-const MemberPage = Type.Object({ meta: Meta, data: Type.Array(MemberData), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const MemberPage = Type.Object({ meta: PageMeta, data: Type.Array(MemberData) });
 const Removed = Type.Object({ meta: Meta, data: Type.Object({ id: Type.Integer(), email: Type.String(), removed: Type.Boolean() }) });
 const RemovedMany = Type.Object({
   meta: Meta,
@@ -194,13 +194,13 @@ export function contactRoutes(app: FastifyInstance, deps: { db: Database; clock:
         limit, ...(status === undefined ? {} : { status: status as ShownStatus }), ...(cursor === undefined ? {} : { after: Number(cursor) }),
       });
       if (!page) throw listNotFound(request.params.id);
-      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.data };
     },
   );
 
   app.get<{ Params: ListId }>(
     '/lists/:id/contacts.csv',
-    { schema: { summary: 'Every member as CSV, streamed: email, name, status, subscribed_at, created_at, attributes (JSON), suppression. POST /lists/{id}/imports reads it back.', tags: ['lists'], params: ListParams, response: { 404: ErrorResponse } } },
+    { schema: { summary: 'Every member as CSV, streamed: email, name, status, subscribed_at, created_at, attributes (JSON), suppression. POST /lists/{id}/imports reads it back.', tags: ['lists'], params: ListParams, response: { 200: Csv, 404: ErrorResponse } } },
     async (request, reply) => {
       const { accountId } = principalOf(request);
       const list = await getListRow(deps.db, accountId, request.params.id);

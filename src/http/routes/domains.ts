@@ -14,6 +14,7 @@ import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
 import { noBodyIsEmptyObject } from '../jsonBodies.js';
+import { SERIALIZED_AS_JSON } from '../schemas.js';
 
 export type { DomainSettings };
 
@@ -96,10 +97,10 @@ export function domainRoutes(app: FastifyInstance, deps: DomainRouteDeps): void 
         summary: 'Add a sending domain: creates its DKIM key and answers the DNS records to publish (DKIM, SPF, return-path MX, DMARC advice, tracking CNAME)',
         tags: ['domains'],
         body: CreateBody,
-        response: OneDomain,
+        response: { 201: OneDomain[200] },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { accountId } = principalOf(request);
       let name: string;
       try {
@@ -110,11 +111,11 @@ export function domainRoutes(app: FastifyInstance, deps: DomainRouteDeps): void 
       }
       const created = await createDomain(deps.db, deps.secrets, accountId, { ...request.body, domain: name }, deps.clock.now()).catch(selectorError);
       if (!created) throw new ApiError(409, 'CONFLICT', `${name} is already a domain of this account.`, [{ field: 'domain', message: 'already added' }]);
-      return { meta: metaOf(request), data: domainView(created, [], settings) };
+      return reply.code(201).send({ meta: metaOf(request), data: domainView(created, [], settings) });
     },
   );
 
-  app.get('/domains', { schema: { summary: 'List the domains with their records as last checked', tags: ['domains'] } }, async (request) => {
+  app.get('/domains', { schema: { summary: 'List the domains with their records as last checked', tags: ['domains'], response: { 200: Type.Object({ meta: Meta, data: Type.Array(DomainSchema) }) } }, ...SERIALIZED_AS_JSON }, async (request) => {
     const domains = await listDomains(deps.db, principalOf(request).accountId);
     const keys = await keysOfDomains(deps.db, domains.map((domain) => Number(domain.id)), deps.clock.now());
     return { meta: metaOf(request), data: domains.map((domain) => domainView(domain, keys.get(Number(domain.id)) ?? [], settings)) };
@@ -128,7 +129,7 @@ export function domainRoutes(app: FastifyInstance, deps: DomainRouteDeps): void 
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/domains/:id',
-    { schema: { summary: 'Remove a domain and its keys: its mail is no longer signed, nor accepted beyond the sandbox', tags: ['domains'], params: IdParams } },
+    { schema: { summary: 'Remove a domain and its keys: its mail is no longer signed, nor accepted beyond the sandbox', tags: ['domains'], params: IdParams, response: { 200: Type.Object({ meta: Meta, data: Type.Object({ id: Type.Integer(), domain: Type.String(), deleted: Type.Boolean() }) }) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       const deleted = await deleteDomain(deps.db, principalOf(request).accountId, id);

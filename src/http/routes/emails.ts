@@ -13,8 +13,9 @@ import { refuseForHipaa } from '../../hipaa/features.js';
 import { MessageData, SendEmailRequest, SendRequest } from '../../sending/schema.js';
 import { callbackAttempts, webhookAttemptsOfMessage } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ErrorResponse, ListOf, Meta, NullableString, One, PageOf, SERIALIZED_AS_JSON, Timestamp } from '../schemas.js';
+import { Attempt } from './webhooks.js';
 import { documentedOnly } from '../validation.js';
 
 const SendQuery = Type.Object({
@@ -42,11 +43,56 @@ const BulkBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** A stored message as the reads show it: the send's `data` and what was set and when. */
+const MessageView = Type.Object({
+  ...MessageData.properties,
+  campaignId: NullableString(),
+  tags: Type.Array(Type.String()),
+  cc: Type.Array(Type.String()),
+  bcc: Type.Array(Type.String()),
+  type: Type.Union([Type.Literal('transactional'), Type.Literal('marketing')]),
+  submittedBy: Type.Union([Type.Literal('http'), Type.Literal('smtp')]),
+  sendAt: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const Content = Type.Object({
+  html: NullableString(),
+  text: NullableString('the plain-text part'),
+  headers: Type.Array(Type.Object({ name: Type.String(), value: Type.String() })),
+  attachments: Type.Array(Type.Object({ filename: NullableString(), contentType: NullableString(), size: Type.Integer({ description: 'bytes' }) })),
+});
+/** An event of an email: the body of its webhook and callback requests (SPEC section 4). */
+export const EventView = Type.Object({
+  id: Type.Integer(),
+  type: Type.String({ description: 'the status it moved the message to, or OPENED, CLICKED, UNSUBSCRIBED...' }),
+  messageId: Type.String(),
+  externalId: NullableString(),
+  clientId: NullableString(),
+  alias: NullableString(),
+  campaignId: NullableString(),
+  tags: Type.Array(Type.String()),
+  to: Type.String(),
+  from: Type.String(),
+  timestamp: Timestamp,
+  details: Type.Record(Type.String(), Type.Unknown(), { description: "what happened: e.g. a REJECTED event's reason (SUPPRESSED, CANCELED, spelt as the message's reason), a bounce's replyCode and reason" }),
+});
+
 const Warnings = Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })));
 const SendResponse = Type.Object({
   meta: Meta,
   data: Type.Union([MessageData, Type.Array(MessageData, { description: 'with `to` as an array: one message per address, in its order' })]),
   warnings: Warnings,
+});
+const BulkResponse = Type.Object({
+  meta: Meta,
+  data: Type.Array(
+    Type.Union([
+      Type.Object({ data: MessageData, warnings: Warnings }),
+      Type.Object({ error: ErrorResponse.properties.error }),
+    ]),
+    { description: 'one result per message, in the order of messages: the message accepted, or why it was refused' },
+  ),
 });
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse };
 
@@ -107,8 +153,9 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
     '/emails/bulk',
     {
       bodyLimit: 64 * 1024 * 1024,
-      schema: { summary: 'Send up to 1,000 emails (e.g. one template, each recipient with its placeholders); one result per message, in order', tags: ['emails'], querystring: SendQuery, body: BulkBody, response: { ...errors } },
+      schema: { summary: 'Send up to 1,000 emails (e.g. one template, each recipient with its placeholders); one result per message, in order', tags: ['emails'], querystring: SendQuery, body: BulkBody, response: { 200: BulkResponse, ...errors } },
       ...documentedOnly('body'),
+      ...SERIALIZED_AS_JSON,
     },
     async (request, reply) => {
       const context = sendContext(request, metaOf(request), principalOf(request), sendAudit);
@@ -129,7 +176,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/emails/:id',
-    { schema: { summary: 'One email and its status', tags: ['emails'], params: IdParams } },
+    { schema: { summary: 'One email and its status', tags: ['emails'], params: IdParams, response: { 200: One(Type.Object({ ...MessageView.properties, reason: MessageData.properties.reason, suppressionReason: MessageData.properties.suppressionReason })) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const message = await getMessage(deps.db, principalOf(request).accountId, request.params.id);
       if (!message) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
@@ -139,7 +186,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/emails/:id/content',
-    { schema: { summary: "An email's content: its HTML and plain-text parts, its headers, and its attachments' names, types and sizes (the console's preview)", tags: ['emails'], params: IdParams } },
+    { schema: { summary: "An email's content: its HTML and plain-text parts, its headers, and its attachments' names, types and sizes (the console's preview)", tags: ['emails'], params: IdParams, response: { 200: One(Content) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const principal = principalOf(request);
       refuseForHipaa(principal, "Reading a message's content", 'a HIPAA message is stored only encrypted and is never shown');
@@ -151,7 +198,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/emails/:id/events',
-    { schema: { summary: "An email's events, oldest first", tags: ['emails'], params: IdParams } },
+    { schema: { summary: "An email's events, oldest first", tags: ['emails'], params: IdParams, response: { 200: ListOf(EventView) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const events = await getEvents(deps.db, principalOf(request).accountId, request.params.id);
       if (!events) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
@@ -161,7 +208,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/emails/:id/callbacks',
-    { schema: { summary: "Every attempt to POST an email's events to its callback URLs, oldest first", tags: ['emails'], params: IdParams } },
+    { schema: { summary: "Every attempt to POST an email's events to its callback URLs, oldest first", tags: ['emails'], params: IdParams, response: { 200: ListOf(Attempt) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const accountId = principalOf(request).accountId;
       if (!(await getMessage(deps.db, accountId, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
@@ -171,7 +218,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/emails/:id/webhook-attempts',
-    { schema: { summary: "Every attempt to send an email's events to the account's webhooks, oldest first (at most 500)", tags: ['emails'], params: IdParams } },
+    { schema: { summary: "Every attempt to send an email's events to the account's webhooks, oldest first (at most 500)", tags: ['emails'], params: IdParams, response: { 200: ListOf(Attempt) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const accountId = principalOf(request).accountId;
       if (!(await getMessage(deps.db, accountId, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'No email with this id.');
@@ -181,7 +228,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/emails',
-    { schema: { summary: 'Emails, newest first, filtered, cursor-paginated', tags: ['emails'], querystring: ListQuery } },
+    { schema: { summary: 'Emails, newest first, filtered, cursor-paginated', tags: ['emails'], querystring: ListQuery, response: { 200: PageOf(MessageView) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const query = request.query;
       const limit = query.limit ?? 20;
@@ -205,7 +252,7 @@ export function emailRoutes(app: FastifyInstance, deps: { db: Database; pipeline
         cursor: query.cursor ?? null,
         limit,
       });
-      return { meta: { ...metaOf(request), pagination: { limit, nextCursor: page.nextCursor } }, data: page.items };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.items };
     },
   );
 }

@@ -32,7 +32,17 @@ export function eventRoutes(app: FastifyInstance, deps: { db: Database; log: Log
   });
 
   app.get<{ Querystring: Static<typeof StreamQuery> }>('/events/stream', {
-    schema: { summary: "The account's events as Server-Sent Events (text/event-stream)", tags: ['events'], querystring: StreamQuery },
+    schema: {
+      summary: "The account's events as Server-Sent Events (text/event-stream)",
+      tags: ['events'],
+      querystring: StreamQuery,
+      response: {
+        200: {
+          description: 'A stream of Server-Sent Events: each `id: <event id>`, `event: <type>`, `data: <the event as a webhook payload, JSON>`; reconnect with Last-Event-ID to resume',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        },
+      },
+    },
   }, async (request, reply) => {
     const types = (request.query.types ?? '').split(',').map((type) => type.trim()).filter(Boolean);
     const unknown = types.filter((type) => !(SUBSCRIBABLE_EVENTS as readonly string[]).includes(type));

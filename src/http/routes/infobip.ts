@@ -32,6 +32,19 @@ const LogsQuery = Type.Object({
   sentUntil: Type.Optional(Type.String({ maxLength: 64 })),
   limit: Limit(1000),
 });
+const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema, Type.Null()]);
+const Status = Type.Object({ groupId: Type.Integer(), groupName: Type.String(), id: Type.Integer(), name: Type.String(), description: Type.String() });
+const Price = Type.Object({ pricePerMessage: Type.Number(), currency: Type.String() });
+const Report = Type.Object({
+  bulkId: Nullable(Type.String()), messageId: Type.String(), to: Type.String(), sentAt: Nullable(Type.String()), doneAt: Nullable(Type.String()),
+  messageCount: Type.Integer(), price: Price, status: Status,
+  error: Type.Object({ groupId: Type.Integer(), groupName: Type.String(), id: Type.Integer(), name: Type.String(), description: Type.String(), permanent: Type.Boolean() }),
+  channel: Type.Literal('EMAIL'),
+});
+const Log = Type.Object({
+  messageId: Type.String(), to: Type.String(), from: Type.String(), text: Type.String(), sentAt: Nullable(Type.String()), doneAt: Nullable(Type.String()),
+  messageCount: Type.Integer(), price: Price, status: Status, bulkId: Nullable(Type.String()), channel: Type.Literal('EMAIL'),
+});
 const ServiceError = Type.Object({ requestError: Type.Object({ serviceException: Type.Object({ messageId: Type.String(), text: Type.String() }, { additionalProperties: true }) }) });
 const errors = { 400: ServiceError, 401: ServiceError, 403: ServiceError, 413: ServiceError, 415: ServiceError, 429: ServiceError };
 
@@ -86,7 +99,7 @@ export async function infobipRoutes(app: FastifyInstance, deps: { db: Database; 
 
   app.get<{ Querystring: Static<typeof ReportsQuery> }>(
     '/email/1/reports',
-    { schema: { summary: "Delivery reports in Infobip's shape; each report is returned once", tags: ['infobip'], querystring: ReportsQuery, response: errors } },
+    { schema: { summary: "Delivery reports in Infobip's shape; each report is returned once", tags: ['infobip'], querystring: ReportsQuery, response: { 200: Type.Object({ results: Type.Array(Report) }), ...errors } } },
     async (request) => {
       const { bulkId, messageId, limit } = request.query;
       return { results: await takeReports(deps.db, principalOf(request).accountId, { bulkId: bulkId ?? null, messageId: messageId ?? null, limit: limit ?? 50 }) };
@@ -95,7 +108,7 @@ export async function infobipRoutes(app: FastifyInstance, deps: { db: Database; 
 
   app.get<{ Querystring: Static<typeof LogsQuery> }>(
     '/email/1/logs',
-    { schema: { summary: "Message logs in Infobip's shape, newest first", tags: ['infobip'], querystring: LogsQuery, response: errors } },
+    { schema: { summary: "Message logs in Infobip's shape, newest first", tags: ['infobip'], querystring: LogsQuery, response: { 200: Type.Object({ results: Type.Array(Log) }), ...errors } } },
     async (request) => {
       const query = request.query;
       return {

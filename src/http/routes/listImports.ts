@@ -8,8 +8,8 @@ import { IMPORT_ID, IMPORT_STATES } from '../../lists/imports.js';
 import { getListRow } from '../../lists/lists.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ErrorResponse, Meta, PageMeta } from '../schemas.js';
 import { documentedOnly } from '../validation.js';
 import { listNotFound } from './lists.js';
 
@@ -43,7 +43,7 @@ const ImportData = Type.Object({
   finishedAt: Type.Union([Timestamp, Type.Null()]),
 });
 const One = Type.Object({ meta: Meta, data: ImportData });
-const Page = Type.Object({ meta: Meta, data: Type.Array(ImportData), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const Page = Type.Object({ meta: PageMeta, data: Type.Array(ImportData) });
 
 type ListId = Static<typeof ListParams>;
 type ImportId = Static<typeof ImportParams>;
@@ -94,7 +94,7 @@ export function listImportRoutes(app: FastifyInstance, deps: { db: Database; imp
       if (cursor !== undefined && !IMPORT_ID.test(cursor)) throw validationError([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
       if (!(await getListRow(deps.db, accountId, request.params.id))) throw listNotFound(request.params.id);
       const page = await deps.imports.list(accountId, request.params.id, { limit, ...(cursor === undefined ? {} : { cursor }) });
-      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.data };
     },
   );
 

@@ -5,8 +5,8 @@ import { createList, deleteList, getList, LIST_ID, LIST_LIMITS, listLists, OPT_I
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ErrorResponse, Meta, PageMeta } from '../schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: LIST_LIMITS.name, description: 'one line' });
 const Description = Type.String({ maxLength: LIST_LIMITS.description });
@@ -57,7 +57,7 @@ const ListDetail = Type.Object({
 });
 const One = Type.Object({ meta: Meta, data: ListData });
 const Detail = Type.Object({ meta: Meta, data: ListDetail });
-const Page = Type.Object({ meta: Meta, data: Type.Array(ListData), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const Page = Type.Object({ meta: PageMeta, data: Type.Array(ListData) });
 const Deleted = Type.Object({ meta: Meta, data: Type.Object({ id: Type.String(), name: Type.String(), members: Type.Integer({ description: 'memberships removed' }), deleted: Type.Boolean() }) });
 
 type Id = Static<typeof IdParams>;
@@ -84,7 +84,7 @@ export function listRoutes(app: FastifyInstance, deps: { db: Database; clock: Cl
       const { limit = 50, cursor } = request.query;
       if (cursor !== undefined && !LIST_ID.test(cursor)) throw validationError([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
       const page = await listLists(deps.db, principalOf(request).accountId, { limit, ...(cursor === undefined ? {} : { cursor }) });
-      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.data };
     },
   );
 

@@ -13,8 +13,8 @@ import {
 } from '../../reports/reports.js';
 import { principalOf } from '../auth.js';
 import { refuseForHipaa } from '../../hipaa/features.js';
-import { metaOf } from '../errors.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { Csv, ErrorResponse, Meta, PageMeta } from '../schemas.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -65,7 +65,7 @@ const CountsSchema = {
   ...Object.fromEntries(RATE_NAMES.map((name) => [name, Rate])),
 } as Record<string, TSchema>;
 const Row = Type.Object({ key: Type.String({ description: 'the group: its id, tag or domain; the day (YYYY-MM-DD) or the hour (ISO 8601)' }), ...CountsSchema });
-const ReportResponse = Type.Object({ meta: Meta, data: Type.Array(Row), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const ReportResponse = Type.Object({ meta: PageMeta, data: Type.Array(Row) });
 const Point = Type.Object({ time: Type.String({ description: 'the bucket: a day (YYYY-MM-DD) or an hour (ISO 8601)' }), ...CountsSchema });
 const SeriesResponse = Type.Object({
   meta: Meta,
@@ -169,7 +169,7 @@ export function reportRoutes(app: FastifyInstance, deps: { db: Database; clock: 
       const { accountId } = principalOf(request);
       if (format === 'json') {
         const page = await readReport(deps.db, accountId, plan, range, limit, after);
-        return { meta: metaOf(request), data: page.rows.map((row) => ({ key: row.key, ...countsJson(row.counts) })), nextCursor: encodeCursor(page.next) };
+        return { meta: pageMetaOf(request, limit, encodeCursor(page.next)), data: page.rows.map((row) => ({ key: row.key, ...countsJson(row.counts) })) };
       }
       const first = await readReport(deps.db, accountId, plan, range, CSV_PAGE, after);
       const db = deps.db;
@@ -279,7 +279,7 @@ export function reportRoutes(app: FastifyInstance, deps: { db: Database; clock: 
     {
       schema: {
         summary: "Who received, opened, clicked, bounced, unsubscribed or complained, as CSV, streamed for any size: a row per message (clicked: per link; bounced and complained: per event)",
-        tags: ['reports'], params: CampaignParams, querystring: RecipientsQuery, response: { 404: ErrorResponse },
+        tags: ['reports'], params: CampaignParams, querystring: RecipientsQuery, response: { 200: Csv, 404: ErrorResponse },
       },
     },
     async (request, reply) => {

@@ -8,9 +8,37 @@ import { mimeView } from '../../sending/content.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { ID_MAX } from '../../shared/storable.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ListOf, NullableInteger, NullableString, One, PageOf, SERIALIZED_AS_JSON, Timestamp } from '../schemas.js';
+import { Content } from './emails.js';
 import type { TrackingLinks } from '../../tracking/links.js';
 import type { TargetResolver } from '../../webhooks/ssrf.js';
+
+const Envelope = Type.Object({ from: Type.String(), to: Type.Array(Type.String()) });
+const CaughtSummary = Type.Object({
+  id: Type.Integer({ description: 'the caught copy' }),
+  messageId: Type.String({ description: 'the email (msg_...)' }),
+  envelope: Envelope,
+  subject: Type.String(),
+  size: Type.Integer({ description: 'bytes of the MIME message' }),
+  receivedAt: Timestamp,
+});
+const Caught = Type.Object({
+  id: Type.Integer(), messageId: Type.String(), envelope: Envelope, subject: Type.String(), receivedAt: Timestamp,
+  raw: Type.String({ description: 'the MIME message as delivered' }),
+});
+const LinkResult = Type.Object({
+  url: Type.String(),
+  kind: Type.Union([Type.Literal('link'), Type.Literal('image')]),
+  text: NullableString("the anchor's text (HTML links)"),
+  verdict: Type.Union(['ok', 'broken', 'unreachable', 'refused', 'skipped'].map((verdict) => Type.Literal(verdict))),
+  statusCode: NullableInteger(),
+  finalUrl: NullableString('where the redirects ended, when there were any'),
+  redirects: Type.Integer(),
+  trackedTarget: NullableString("the target behind Mailroom's click-tracking URL, which is what was checked"),
+  reason: NullableString(),
+  durationMs: Type.Integer(),
+});
 
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
@@ -52,7 +80,7 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; target
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/sandbox/messages',
-    { schema: { summary: 'Messages caught by the sandbox transport, newest first', tags: ['sandbox'], querystring: ListQuery } },
+    { schema: { summary: 'Messages caught by the sandbox transport, newest first', tags: ['sandbox'], querystring: ListQuery, response: { 200: PageOf(CaughtSummary) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const limit = request.query.limit ?? 20;
       const rows = await listCaught(deps.db, principalOf(request).accountId, request.query.cursor ?? null, limit);
@@ -65,13 +93,13 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; target
         receivedAt: row.received_at.toISOString(),
       }));
       const nextCursor = rows.length === limit ? rows.at(-1)!.id : null;
-      return { meta: { ...metaOf(request), pagination: { limit, nextCursor } }, data };
+      return { meta: pageMetaOf(request, limit, nextCursor), data };
     },
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/sandbox/messages/:id/content',
-    { schema: { summary: "One caught message (by its id or its email's id): its HTML and plain-text parts, headers, and attachments' names, types and sizes", tags: ['sandbox'], params: IdParams } },
+    { schema: { summary: "One caught message (by its id or its email's id): its HTML and plain-text parts, headers, and attachments' names, types and sizes", tags: ['sandbox'], params: IdParams, response: { 200: One(Content) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const row = await caughtOf(deps.db, request);
       return { meta: metaOf(request), data: await mimeView(row.raw) };
@@ -80,7 +108,7 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; target
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/sandbox/messages/:id',
-    { schema: { summary: "One caught message with its raw MIME, by its id or its email's id (the newest copy)", tags: ['sandbox'], params: IdParams } },
+    { schema: { summary: "One caught message with its raw MIME, by its id or its email's id (the newest copy)", tags: ['sandbox'], params: IdParams, response: { 200: One(Caught) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const row = await caughtOf(deps.db, request);
       return {
@@ -104,7 +132,9 @@ export function sandboxRoutes(app: FastifyInstance, deps: { db: Database; target
         summary: "Checks each link and image of a caught message: what its target answers (HEAD, else GET; redirects followed; private addresses refused as for webhooks; Mailroom's open and unsubscribe links skipped, a tracked click's target checked)",
         tags: ['sandbox'],
         params: IdParams,
+        response: { 200: ListOf(LinkResult) },
       },
+      ...SERIALIZED_AS_JSON,
     },
     async (request) => {
       const row = await caughtOf(deps.db, request);

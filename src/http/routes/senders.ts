@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ListOf, Meta, One, SERIALIZED_AS_JSON } from '../schemas.js';
 import type { FastifyInstance } from 'fastify';
 import type { ConfirmOutcome, SenderRegistry } from '../../senders/senders.js';
 import { page } from '../../tracking/pages.js';
@@ -26,24 +27,25 @@ const Sender = Type.Object({
 /** Sender addresses of the account (SPEC section 7). */
 export function senderRoutes(app: FastifyInstance, deps: { senders: SenderRegistry }): void {
   app.post<{ Body: Static<typeof AddBody> }>('/senders', {
-    schema: { summary: 'Adds a sender address; mails it a confirmation link unless its domain is verified', tags: ['senders'], body: AddBody, response: { 200: Type.Object({ meta: Type.Unknown(), data: Sender }) } },
-  }, async (request) => {
+    schema: { summary: 'Adds a sender address; mails it a confirmation link unless its domain is verified', tags: ['senders'], body: AddBody, response: { 201: Type.Object({ meta: Meta, data: Sender }) } },
+  }, async (request, reply) => {
     const meta = metaOf(request);
-    return { meta, data: await deps.senders.add(principalOf(request), request.body.email, meta) };
+    return reply.code(201).send({ meta, data: await deps.senders.add(principalOf(request), request.body.email, meta) });
   });
-  app.get('/senders', { schema: { summary: 'Sender addresses, with verified: true|false', tags: ['senders'] } }, async (request) => {
+  app.get('/senders', { schema: { summary: 'Sender addresses, with verified: true|false', tags: ['senders'], response: { 200: ListOf(Sender) } }, ...SERIALIZED_AS_JSON }, async (request) => {
     return { meta: metaOf(request), data: await deps.senders.list(principalOf(request).accountId) };
   });
-  app.get<{ Params: Static<typeof IdParams> }>('/senders/:id', { schema: { summary: 'One sender address', tags: ['senders'], params: IdParams } }, async (request) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/senders/:id', { schema: { summary: 'One sender address', tags: ['senders'], params: IdParams, response: { 200: One(Sender) } }, ...SERIALIZED_AS_JSON }, async (request) => {
     return { meta: metaOf(request), data: await deps.senders.get(principalOf(request).accountId, request.params.id) };
   });
   app.post<{ Params: Static<typeof IdParams> }>('/senders/:id/resend', {
-    schema: { summary: 'Mails a new confirmation link (the earlier ones stop working); at most one a minute', tags: ['senders'], params: IdParams },
+    schema: { summary: 'Mails a new confirmation link (the earlier ones stop working); at most one a minute', tags: ['senders'], params: IdParams, response: { 200: One(Sender) } },
+    ...SERIALIZED_AS_JSON,
   }, async (request) => {
     const meta = metaOf(request);
     return { meta, data: await deps.senders.resend(principalOf(request), request.params.id, meta) };
   });
-  app.delete<{ Params: Static<typeof IdParams> }>('/senders/:id', { schema: { summary: 'Removes a sender address', tags: ['senders'], params: IdParams } }, async (request, reply) => {
+  app.delete<{ Params: Static<typeof IdParams> }>('/senders/:id', { schema: { summary: 'Removes a sender address', tags: ['senders'], params: IdParams, response: { 204: Type.Null({ description: 'Removed (no body)' }) } } }, async (request, reply) => {
     await deps.senders.remove(principalOf(request).accountId, request.params.id);
     return reply.status(204).send();
   });

@@ -96,7 +96,7 @@ export function sessionRoutes(app: FastifyInstance, deps: { db: Database; sessio
 
   app.delete(
     '/session',
-    { schema: { summary: 'Sign out: the session ends at once and the cookie is cleared', tags: ['session'], security: [], response: { 401: ErrorResponse, 403: ErrorResponse } } },
+    { schema: { summary: 'Sign out: the session ends at once and the cookie is cleared', tags: ['session'], security: [], response: { 200: Type.Object({ meta: Meta, data: Type.Object({ signedOut: Type.Boolean() }) }), 401: ErrorResponse, 403: ErrorResponse } } },
     async (request, reply) => {
       const { token } = await requireSession(request, deps.sessions).catch((error: unknown) => {
         // A dead session's cookie is cleared too.

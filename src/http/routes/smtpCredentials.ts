@@ -7,6 +7,7 @@ import { oneLineProblem } from '../../shared/characters.js';
 import { ApiError, validationError } from '../../shared/errors.js';
 import { principalOf } from '../auth.js';
 import { metaOf } from '../errors.js';
+import { ErrorResponse, ListOf, NullableString, One, SERIALIZED_AS_JSON, Timestamp } from '../schemas.js';
 
 const CreateBody = Type.Object(
   {
@@ -19,6 +20,18 @@ const CreateBody = Type.Object(
   { additionalProperties: false },
 );
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
+const Credential = Type.Object({
+  id: Type.Integer(),
+  type: Type.Union([Type.Literal('password'), Type.Literal('ip')]),
+  name: Type.String(),
+  username: NullableString('type "password": the AUTH username'),
+  address: NullableString('type "ip": the address or CIDR range'),
+  createdAt: Timestamp,
+});
+const Created = Type.Object({
+  ...Credential.properties,
+  password: Type.Optional(Type.String({ description: 'type "password": the AUTH password, shown only in this answer' })),
+});
 
 /**
  * SMTP credentials of the account: passwords for AUTH (the password is in the creation response
@@ -32,8 +45,8 @@ export function smtpCredentialRoutes(
   const ipRules = deps.ipCredentialRules ?? defaultIpCredentialRules();
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/smtp-credentials',
-    { schema: { summary: 'Create an SMTP credential (a password is shown only in this response)', tags: ['smtp'], body: CreateBody } },
-    async (request) => {
+    { schema: { summary: 'Create an SMTP credential (a password is shown only in this response)', tags: ['smtp'], body: CreateBody, response: { 201: One(Created), 409: ErrorResponse, 422: ErrorResponse } }, ...SERIALIZED_AS_JSON },
+    async (request, reply) => {
       const principal = principalOf(request);
       const { type, name = '', address } = request.body;
       const nameProblem = oneLineProblem(name);
@@ -47,18 +60,18 @@ export function smtpCredentialRoutes(
         data = await addIpCredential(deps.db, ipRules, principal, name, address);
       }
       deps.smtpCredentials.forget();
-      return { meta: metaOf(request), data };
+      return reply.code(201).send({ meta: metaOf(request), data });
     },
   );
 
-  app.get('/smtp-credentials', { schema: { summary: 'List the SMTP credentials (never their passwords)', tags: ['smtp'] } }, async (request) => ({
+  app.get('/smtp-credentials', { schema: { summary: 'List the SMTP credentials (never their passwords)', tags: ['smtp'], response: { 200: ListOf(Credential) } }, ...SERIALIZED_AS_JSON }, async (request) => ({
     meta: metaOf(request),
     data: await listCredentials(deps.db, principalOf(request).accountId),
   }));
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/smtp-credentials/:id',
-    { schema: { summary: 'Revoke an SMTP credential', tags: ['smtp'], params: IdParams } },
+    { schema: { summary: 'Revoke an SMTP credential', tags: ['smtp'], params: IdParams, response: { 200: One(Type.Object({ id: Type.Integer(), revoked: Type.Boolean() })) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       if (!(await revokeCredential(deps.db, principalOf(request).accountId, id))) {

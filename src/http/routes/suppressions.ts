@@ -11,7 +11,8 @@ import {
 } from '../../suppression/suppressions.js';
 import type { SendPipeline } from '../../sending/pipeline.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { Csv, ErrorResponse, NullableString, One, PageOf, SERIALIZED_AS_JSON, Timestamp } from '../schemas.js';
 
 const Reason = Type.Union(SUPPRESSION_REASONS.map((reason) => Type.Literal(reason)));
 const Entry = Type.Object({
@@ -35,6 +36,14 @@ const ListQuery = Type.Object({
 const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: 320 }) });
 const ImportQuery = Type.Object({ reason: Type.Optional(Reason) });
 
+const Suppression = Type.Object({
+  address: Type.String({ description: 'lower-cased (a HIPAA account: a keyed hash of it)' }),
+  reason: Reason,
+  messageId: NullableString('the message whose bounce, complaint or unsubscribe added it; null for MANUAL and imports without one'),
+  createdAt: Timestamp,
+});
+const Added = Type.Object({ ...Suppression.properties, added: Type.Boolean({ description: 'false: the address was already listed and keeps its entry' }) });
+
 /** 20 MB: a 100,000-row import with every column, with room to spare. */
 const CSV_LIMIT = 20 * 1024 * 1024;
 
@@ -54,19 +63,19 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/suppressions',
-    { schema: { summary: 'List suppressed addresses, newest first', tags: ['suppressions'], querystring: ListQuery } },
+    { schema: { summary: 'List suppressed addresses, newest first', tags: ['suppressions'], querystring: ListQuery, response: { 200: PageOf(Suppression) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const { reason, limit = 100, cursor } = request.query;
       if (cursor !== undefined && !isValidCursor(cursor)) throw validationError([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
       const page = await listSuppressions(deps.db, principalOf(request).accountId, { reason: reason as SuppressionReason | undefined, limit, ...(cursor ? { cursor } : {}) });
-      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.data };
     },
   );
 
   app.post<{ Body: Static<typeof AddBody> }>(
     '/suppressions',
-    { schema: { summary: 'Suppress an address ({address, reason}) or up to 1,000 ({addresses: [...]}); listed addresses keep their entry', tags: ['suppressions'], body: AddBody } },
-    async (request) => {
+    { schema: { summary: 'Suppress an address ({address, reason}) or up to 1,000 ({addresses: [...]}); listed addresses keep their entry', tags: ['suppressions'], body: AddBody, response: { 201: One(Type.Union([Added, Type.Array(Added)], { description: 'the entry ({address}) or one per address, in order ({addresses})' })), 200: One(Type.Union([Added, Type.Array(Added)], { description: 'every address was already listed' })) } }, ...SERIALIZED_AS_JSON },
+    async (request, reply) => {
       const body = request.body;
       const many = 'addresses' in body;
       const entries = many ? body.addresses.map((entry) => (typeof entry === 'string' ? { address: entry, reason: body.reason, bare: true } : entry)) : [body];
@@ -80,13 +89,14 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
       const added = await addSuppressions(deps.db, accountId, normalized, deps.clock.now());
       deps.pipeline.suppressionsChanged(accountId);
       const data = await Promise.all(normalized.map(async (entry) => ({ ...(await getSuppression(deps.db, accountId, entry.address))!, added: added.has(entry.address) })));
-      return { meta: metaOf(request), data: many ? data : data[0] };
+      // As POST /lists/{id}/contacts: 201 when an entry was made, 200 when every address was already listed.
+      return reply.code(added.size > 0 ? 201 : 200).send({ meta: metaOf(request), data: many ? data : data[0] });
     },
   );
 
   app.get(
     '/suppressions/export.csv',
-    { schema: { summary: 'The whole list as CSV: address, reason, messageId, createdAt', tags: ['suppressions'] } },
+    { schema: { summary: 'The whole list as CSV: address, reason, messageId, createdAt', tags: ['suppressions'], response: { 200: Csv } } },
     async (request, reply) => {
       const entries = await exportSuppressions(deps.db, principalOf(request).accountId);
       return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="suppressions.csv"').send(suppressionsToCsv(entries));
@@ -100,7 +110,9 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
         summary: 'Import a CSV (Content-Type: text/csv): a header naming address (or email) and optionally reason, messageId, createdAt; or addresses in the first column. All rows or none.',
         tags: ['suppressions'],
         querystring: ImportQuery,
+        response: { 200: One(Type.Object({ rows: Type.Integer(), added: Type.Integer(), alreadyListed: Type.Integer() })), 413: ErrorResponse, 415: ErrorResponse },
       },
+      ...SERIALIZED_AS_JSON,
     },
     async (request) => {
       if (typeof request.body !== 'string') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv.');
@@ -117,7 +129,7 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
 
   app.get<{ Params: Static<typeof AddressParams> }>(
     '/suppressions/:address',
-    { schema: { summary: 'Is this address suppressed? 200 with its entry, or 404', tags: ['suppressions'], params: AddressParams } },
+    { schema: { summary: 'Is this address suppressed? 200 with its entry, or 404', tags: ['suppressions'], params: AddressParams, response: { 200: One(Suppression) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const principal = principalOf(request);
       const address = checked(request.params.address, 'address');
@@ -129,7 +141,7 @@ export function suppressionRoutes(app: FastifyInstance, deps: { db: Database; cl
 
   app.delete<{ Params: Static<typeof AddressParams> }>(
     '/suppressions/:address',
-    { schema: { summary: 'Remove an address from the list: it may be sent to again', tags: ['suppressions'], params: AddressParams } },
+    { schema: { summary: 'Remove an address from the list: it may be sent to again', tags: ['suppressions'], params: AddressParams, response: { 200: One(Type.Object({ address: Type.String(), deleted: Type.Boolean() })) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const principal = principalOf(request);
       const { accountId } = principal;

@@ -11,9 +11,9 @@ import {
 import { principalOf } from '../auth.js';
 import type { Principal } from '../../accounts/apiKeys.js';
 import { refuseForHipaa } from '../../hipaa/features.js';
-import { metaOf } from '../errors.js';
+import { metaOf, pageMetaOf } from '../errors.js';
 import { noBodyIsEmptyObject } from '../jsonBodies.js';
-import { ErrorResponse, Meta } from '../schemas.js';
+import { ErrorResponse, Meta, PageMeta } from '../schemas.js';
 
 const Name = Type.String({
   minLength: 1, maxLength: LIMITS.nameLength, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
@@ -65,14 +65,12 @@ const TemplateData = Type.Object({
 });
 const One = Type.Object({ meta: Meta, data: TemplateData });
 const ListResponse = Type.Object({
-  meta: Meta,
+  meta: PageMeta,
   data: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), version: Type.Integer(), subject: Type.String(), createdAt: Timestamp, updatedAt: Timestamp })),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 const VersionsResponse = Type.Object({
-  meta: Meta,
+  meta: PageMeta,
   data: Type.Array(Type.Object({ version: Type.Integer(), subject: Type.String(), hasText: Type.Boolean(), hasHtml: Type.Boolean(), createdAt: Timestamp })),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 const Rendered = Type.Object({ meta: Meta, data: Type.Object({ subject: Type.String(), text: Nullable('the rendered text part'), html: Nullable('the rendered HTML part') }) });
 const Deleted = Type.Object({ meta: Meta, data: Type.Object({ id: Type.String(), name: Type.String(), deleted: Type.Boolean() }) });
@@ -106,7 +104,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
       const { limit = 50, cursor } = request.query;
       if (cursor !== undefined && !isValidNameCursor(cursor)) throw validationError([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
       const page = await listTemplates(deps.db, principalOf(request).accountId, { limit, ...(cursor === undefined ? {} : { cursor }) });
-      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.data };
     },
   );
 
@@ -148,7 +146,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Database; clock
       const { limit = 50, cursor } = request.query;
       const page = await listVersions(deps.db, principalOf(request).accountId, request.params.id, { limit, ...(cursor === undefined ? {} : { before: cursor }) });
       if (!page) throw notFound(request.params.id);
-      return { meta: metaOf(request), data: page.data, nextCursor: page.nextCursor };
+      return { meta: pageMetaOf(request, limit, page.nextCursor), data: page.data };
     },
   );
 

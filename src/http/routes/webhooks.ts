@@ -10,7 +10,8 @@ import {
   createWebhook, deleteWebhook, getWebhook, listAttempts, listWebhooks, redeliver, rotateSecret, sendTestEvent, SUBSCRIBABLE_EVENTS, updateWebhook,
 } from '../../webhooks/webhooks.js';
 import { principalOf } from '../auth.js';
-import { metaOf } from '../errors.js';
+import { metaOf, pageMetaOf } from '../errors.js';
+import { ErrorResponse, ListOf, NullableInteger, NullableString, One, PageOf, SERIALIZED_AS_JSON, Timestamp } from '../schemas.js';
 
 const EventTypes = Type.Array(Type.Union(SUBSCRIBABLE_EVENTS.map((type) => Type.Literal(type))), {
   maxItems: SUBSCRIBABLE_EVENTS.length,
@@ -30,6 +31,36 @@ const DeliveryParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' 
 const AttemptsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' })),
+});
+
+const Webhook = Type.Object({
+  id: Type.Integer(),
+  url: Type.String(),
+  description: Type.String(),
+  eventTypes: Type.Array(Type.String(), { description: 'empty: every event type' }),
+  enabled: Type.Boolean(),
+  ordered: Type.Boolean(),
+  disabledReason: NullableString('why Mailroom disabled it (its endpoint kept failing); null when enabled or disabled by the account'),
+  previousSecretUntil: Type.Union([Timestamp, Type.Null()], { description: 'until when the previous secret also signs, after a rotation' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+const WithSecret = Type.Object({ ...Webhook.properties, secret: Type.String({ description: 'the signing secret (whsec_...): shown only in this answer' }) });
+/** A delivery attempt to a webhook or a message's callback URL (also GET /emails/{id}/callbacks and /webhook-attempts). */
+export const Attempt = Type.Object({
+  id: Type.Integer(),
+  deliveryId: Type.Integer(),
+  webhookId: NullableInteger("the webhook; null for a message's callback URL"),
+  eventId: Type.Integer(),
+  eventType: Type.String(),
+  messageId: NullableString(),
+  url: Type.String(),
+  attemptedAt: Timestamp,
+  durationMs: Type.Integer(),
+  statusCode: NullableInteger('the HTTP status answered; null when none was'),
+  error: NullableString(),
+  response: NullableString('the start of the answer body'),
+  deliveryStatus: Type.String({ description: 'pending (to be retried), delivered or failed' }),
 });
 
 export interface WebhookRouteDeps {
@@ -62,23 +93,23 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/webhooks',
-    { schema: { summary: 'Create a webhook (its signing secret is shown only in this response)', tags: ['webhooks'], body: CreateBody } },
-    async (request) => {
+    { schema: { summary: 'Create a webhook (its signing secret is shown only in this response)', tags: ['webhooks'], body: CreateBody, response: { 201: One(WithSecret) } }, ...SERIALIZED_AS_JSON },
+    async (request, reply) => {
       checkDescription(request.body.description);
       await checkUrl(request.body.url);
       const data = await createWebhook(deps.db, deps.secrets, principalOf(request).accountId, {
         url: request.body.url, description: request.body.description ?? '', eventTypes: request.body.eventTypes ?? [], ordered: request.body.ordered ?? true,
       }, deps.clock.now());
-      return { meta: metaOf(request), data };
+      return reply.code(201).send({ meta: metaOf(request), data });
     },
   );
 
-  app.get('/webhooks', { schema: { summary: 'List the webhooks (never their secrets)', tags: ['webhooks'] } }, async (request) => ({
+  app.get('/webhooks', { schema: { summary: 'List the webhooks (never their secrets)', tags: ['webhooks'], response: { 200: ListOf(Webhook) } }, ...SERIALIZED_AS_JSON }, async (request) => ({
     meta: metaOf(request),
     data: await listWebhooks(deps.db, principalOf(request).accountId, deps.clock.now()),
   }));
 
-  app.get<{ Params: Static<typeof IdParams> }>('/webhooks/:id', { schema: { summary: 'One webhook', tags: ['webhooks'], params: IdParams } }, async (request) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/webhooks/:id', { schema: { summary: 'One webhook', tags: ['webhooks'], params: IdParams, response: { 200: One(Webhook) } }, ...SERIALIZED_AS_JSON }, async (request) => {
     const id = Number(request.params.id);
     const data = await getWebhook(deps.db, principalOf(request).accountId, id, deps.clock.now());
     if (!data) throw notFound(id);
@@ -87,7 +118,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
     '/webhooks/:id',
-    { schema: { summary: 'Change a webhook: URL, description, event types, or enabled', tags: ['webhooks'], params: IdParams, body: UpdateBody } },
+    { schema: { summary: 'Change a webhook: URL, description, event types, or enabled', tags: ['webhooks'], params: IdParams, body: UpdateBody, response: { 200: One(Webhook) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       checkDescription(request.body.description);
@@ -100,7 +131,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/webhooks/:id',
-    { schema: { summary: 'Delete a webhook (its pending deliveries are dropped)', tags: ['webhooks'], params: IdParams } },
+    { schema: { summary: 'Delete a webhook (its pending deliveries are dropped)', tags: ['webhooks'], params: IdParams, response: { 200: One(Type.Object({ id: Type.Integer(), deleted: Type.Boolean() })) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       if (!(await deleteWebhook(deps.db, principalOf(request).accountId, id, deps.clock.now()))) throw notFound(id);
@@ -110,7 +141,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
 
   app.post<{ Params: Static<typeof IdParams> }>(
     '/webhooks/:id/rotate-secret',
-    { schema: { summary: 'A new signing secret (shown only here); the old one also signs for 24 hours', tags: ['webhooks'], params: IdParams } },
+    { schema: { summary: 'A new signing secret (shown only here); the old one also signs for 24 hours', tags: ['webhooks'], params: IdParams, response: { 200: One(WithSecret) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       const data = await rotateSecret(deps.db, deps.secrets, principalOf(request).accountId, id, deps.clock.now());
@@ -121,7 +152,7 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
 
   app.post<{ Params: Static<typeof IdParams> }>(
     '/webhooks/:id/test',
-    { schema: { summary: 'Send a WEBHOOK_TEST event to this webhook; its attempt shows in /attempts', tags: ['webhooks'], params: IdParams } },
+    { schema: { summary: 'Send a WEBHOOK_TEST event to this webhook; its attempt shows in /attempts', tags: ['webhooks'], params: IdParams, response: { 200: One(Type.Object({ deliveryId: Type.Integer(), eventId: Type.Integer() })), 409: ErrorResponse } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       const accountId = principalOf(request).accountId;
@@ -136,19 +167,20 @@ export function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): voi
 
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof AttemptsQuery> }>(
     '/webhooks/:id/attempts',
-    { schema: { summary: 'Delivery attempts to this webhook, newest first', tags: ['webhooks'], params: IdParams, querystring: AttemptsQuery } },
+    { schema: { summary: 'Delivery attempts to this webhook, newest first', tags: ['webhooks'], params: IdParams, querystring: AttemptsQuery, response: { 200: PageOf(Attempt) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       const accountId = principalOf(request).accountId;
       if (!(await getWebhook(deps.db, accountId, id, deps.clock.now()))) throw notFound(id);
-      const { items, nextCursor } = await listAttempts(deps.db, accountId, id, request.query.cursor ? Number(request.query.cursor) : null, request.query.limit ?? 50);
-      return { meta: { ...metaOf(request), pagination: { nextCursor } }, data: items };
+      const limit = request.query.limit ?? 50;
+      const { items, nextCursor } = await listAttempts(deps.db, accountId, id, request.query.cursor ? Number(request.query.cursor) : null, limit);
+      return { meta: pageMetaOf(request, limit, nextCursor), data: items };
     },
   );
 
   app.post<{ Params: Static<typeof DeliveryParams> }>(
     '/webhooks/:id/deliveries/:deliveryId/redeliver',
-    { schema: { summary: 'Send a delivery\'s event to this webhook again', tags: ['webhooks'], params: DeliveryParams } },
+    { schema: { summary: 'Send a delivery\'s event to this webhook again', tags: ['webhooks'], params: DeliveryParams, response: { 200: One(Type.Object({ deliveryId: Type.Integer({ description: 'the new delivery' }) })) } }, ...SERIALIZED_AS_JSON },
     async (request) => {
       const id = Number(request.params.id);
       const deliveryId = Number(request.params.deliveryId);

@@ -158,7 +158,7 @@ describe('bulk, on a process without a dispatcher (which would look the host up 
     messages[3] = { ...messages[3]!, callbacks: ['https://bulk.example.com/ok', 'http://inside.example.com/'] };
     const response = await api.api('/emails/bulk', { method: 'POST', json: { messages } });
     assert.equal(response.status, 200);
-    const { results } = (await response.json()) as { results: Answer[] };
+    const { data: results } = (await response.json()) as { data: Answer[] };
     assert.equal(results.filter((result) => result.data).length, 999);
     assert.equal(results[3]!.error?.code, 'VALIDATION_ERROR');
     assert.deepEqual(results[3]!.error.details.map((detail) => detail.field), ['callbacks[1]']);

@@ -71,6 +71,6 @@ test('two API processes under concurrent load never accept more than the day all
     headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ defaults: SEED_REQUEST, messages: [{ to: 'late1@example.com' }, { to: 'late2@example.com' }] }),
   });
-  const { results } = (await bulk.json()) as { results: { error?: { code: string } }[] };
+  const { data: results } = (await bulk.json()) as { data: { error?: { code: string } }[] };
   assert.deepEqual(results.map((result) => result.error?.code), ['RATE_LIMITED', 'RATE_LIMITED']);
 });
