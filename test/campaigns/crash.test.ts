@@ -157,8 +157,8 @@ async function startCampaign(mailroom: MailroomProcess, t: TestContext): Promise
   const list = (await call<{ data: { id: string } }>(mailroom, '/lists', { method: 'POST', json: { name: 'Crash' } }, 201)).data;
   for (let from = 0; from < TOTAL; from += 1_000) {
     const contacts = Array.from({ length: Math.min(1_000, TOTAL - from) }, (_, index) => ({ email: address(from + index), status: 'subscribed' }));
-    const added = await call<{ results: { data?: unknown; error?: unknown }[] }>(mailroom, `/lists/${list.id}/contacts`, { method: 'POST', json: { contacts } });
-    assert.ok(added.results.every((result) => result.data), 'every contact added');
+    const added = await call<{ data: { data?: unknown; error?: unknown }[] }>(mailroom, `/lists/${list.id}/contacts`, { method: 'POST', json: { contacts } });
+    assert.ok(added.data.every((result) => result.data), 'every contact added');
   }
   const counted = (await call<{ data: { counts: { subscribed: number } } }>(mailroom, `/lists/${list.id}`)).data;
   assert.equal(counted.counts.subscribed, TOTAL);

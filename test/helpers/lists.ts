@@ -43,7 +43,7 @@ export async function createList(app: TestApp, body: Record<string, unknown> = {
   return (await json<{ data: ListBody }>(await app.api('/lists', { method: 'POST', json: body, ...(key ? { key } : {}) }), 201)).data;
 }
 
-export async function addContacts(app: TestApp, listId: string, contacts: Record<string, unknown>[]): Promise<{ results: ({ data: MemberBody; result: string } | ErrorBody)[]; counts: Record<string, number> }> {
+export async function addContacts(app: TestApp, listId: string, contacts: Record<string, unknown>[]): Promise<{ data: ({ data: MemberBody; result: string } | ErrorBody)[]; counts: Record<string, number> }> {
   return json(await app.api(`/lists/${listId}/contacts`, { method: 'POST', json: { contacts } }));
 }
 

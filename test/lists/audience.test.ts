@@ -45,7 +45,7 @@ test('subscribed members of the lists, once each, minus exclusions and suppressi
   const exclude = await createList(app, { name: 'Do not mail' });
   const ids = new Map<string, number>();
   const add = async (listId: string, contacts: Record<string, unknown>[]) => {
-    for (const entry of (await addContacts(app, listId, contacts)).results) if ('data' in entry) ids.set(entry.data.email, (entry.data as MemberBody).id);
+    for (const entry of (await addContacts(app, listId, contacts)).data) if ('data' in entry) ids.set(entry.data.email, (entry.data as MemberBody).id);
   };
   await add(news.id, [
     { email: 'a@example.com', name: 'A', attributes: { city: 'Oslo' } }, { email: 'both@example.com' }, { email: 'pending@example.com', status: 'unconfirmed' },

@@ -95,22 +95,22 @@ test('status rules: defaults per opt-in mode, a re-add without a status keeps it
   const single = await createList(app, { name: 'Single opt-in' });
   const double = await createList(app, { name: 'Double opt-in', optIn: 'double' });
   const onDouble = await addContacts(app, double.id, [{ email: 'new@example.com' }, { email: 'vouched@example.com', status: 'subscribed' }]);
-  assert.deepEqual(onDouble.results.map((entry) => 'data' in entry && [entry.data.listStatus, entry.data.subscribedAt !== null]), [['unconfirmed', false], ['subscribed', true]]);
+  assert.deepEqual(onDouble.data.map((entry) => 'data' in entry && [entry.data.listStatus, entry.data.subscribedAt !== null]), [['unconfirmed', false], ['subscribed', true]]);
 
   // Re-adding a subscribed contact without a status never turns it unconfirmed (the rule that
   // keeps anyone from unsubscribing someone else by signing them up again).
   const again = await addContacts(app, double.id, [{ email: 'vouched@example.com' }, { email: 'vouched@example.com', name: 'V' }]);
-  assert.deepEqual(again.results.map((entry) => 'data' in entry && [entry.result, entry.data.listStatus]), [['unchanged', 'subscribed'], ['updated', 'subscribed']]);
+  assert.deepEqual(again.data.map((entry) => 'data' in entry && [entry.result, entry.data.listStatus]), [['unchanged', 'subscribed'], ['updated', 'subscribed']]);
 
   const onSingle = await addContacts(app, single.id, [{ email: 'new@example.com' }]);
-  assert.equal((onSingle.results[0] as { data: MemberBody }).data.listStatus, 'subscribed', 'a contact on two lists has a status on each');
+  assert.equal((onSingle.data[0] as { data: MemberBody }).data.listStatus, 'subscribed', 'a contact on two lists has a status on each');
 
   const unsubscribed = await json<{ data: MemberBody }>(await patch(`/lists/${single.id}/contacts/new@example.com`, { status: 'unsubscribed' }));
   assert.deepEqual([unsubscribed.data.listStatus, unsubscribed.data.unsubscribedAt !== null], ['unsubscribed', true]);
   const readded = await addContacts(app, single.id, [{ email: 'new@example.com' }]);
-  assert.deepEqual(readded.results.map((entry) => 'data' in entry && [entry.result, entry.data.listStatus]), [['unchanged', 'unsubscribed']], 'an unsubscribed member is not resubscribed quietly');
+  assert.deepEqual(readded.data.map((entry) => 'data' in entry && [entry.result, entry.data.listStatus]), [['unchanged', 'unsubscribed']], 'an unsubscribed member is not resubscribed quietly');
   const resubscribed = await addContacts(app, single.id, [{ email: 'new@example.com', status: 'subscribed' }]);
-  assert.deepEqual(resubscribed.results.map((entry) => 'data' in entry && [entry.result, entry.data.listStatus]), [['updated', 'subscribed']]);
+  assert.deepEqual(resubscribed.data.map((entry) => 'data' in entry && [entry.result, entry.data.listStatus]), [['updated', 'subscribed']]);
   const onDoubleStill = await json<{ data: MemberBody }>(await app.api(`/lists/${double.id}/contacts/new@example.com`));
   assert.equal(onDoubleStill.data.listStatus, 'unconfirmed');
   await assertCountsExact(app.mailroom.db);
@@ -122,9 +122,9 @@ test('bulk: up to 1,000 per call, one result each in order, the valid ones store
   // An address given twice in one call is applied in order: the second is an update.
   contacts[999] = { email: 'bulk0@example.com', name: 'Zero' };
   const answer = await addContacts(app, list.id, contacts);
-  assert.equal(answer.results.length, 1000);
+  assert.equal(answer.data.length, 1000);
   assert.deepEqual(answer.counts, { added: 989, updated: 1, unchanged: 0, refused: 10 });
-  answer.results.forEach((entry, i) => {
+  answer.data.forEach((entry, i) => {
     if (i % 100 === 7) assert.deepEqual((entry as ErrorBody).error.details.map((detail) => detail.field), [`contacts[${i}].email`]);
     else if (i === 999) assert.deepEqual([(entry as { result: string }).result, (entry as { data: MemberBody }).data.name], ['updated', 'Zero']);
     else assert.equal((entry as { data: MemberBody }).data.email, `bulk${i}@example.com`);
@@ -139,10 +139,10 @@ test('bulk: up to 1,000 per call, one result each in order, the valid ones store
   const allRefused = await addContacts(app, list.id, [{ email: 'nope' }]);
   assert.deepEqual(allRefused.counts, { added: 0, updated: 0, unchanged: 0, refused: 1 });
 
-  const removed = await json<{ results: ({ contact: string | number; removed: boolean } | ErrorBody)[]; removed: number }>(await app.api(`/lists/${list.id}/contacts/remove`, {
+  const removed = await json<{ data: ({ contact: string | number; removed: boolean } | ErrorBody)[]; removed: number }>(await app.api(`/lists/${list.id}/contacts/remove`, {
     method: 'POST', json: { contacts: ['bulk1@example.com', stored[2]!.id, 'bulk1@example.com', 'never@example.com', 'not an address', 123456789] },
   }));
-  assert.deepEqual(removed.results.map((entry) => ('error' in entry ? 'error' : entry.removed)), [true, true, false, false, 'error', false]);
+  assert.deepEqual(removed.data.map((entry) => ('error' in entry ? 'error' : entry.removed)), [true, true, false, false, 'error', false]);
   assert.equal(removed.removed, 2);
   assert.equal((await members(app, list.id)).length, 987);
   await json(await app.api(`/lists/${list.id}/contacts/bulk3@example.com`, { method: 'DELETE' }));
@@ -157,7 +157,7 @@ test('PATCH: name and attributes are the contact\'s (replaced), the status this 
   const b = await createList(app, { name: 'Patch B' });
   const added = await addContacts(app, a.id, [{ email: 'pat@example.com', name: 'Pat', attributes: { x: 1, y: 2 } }]);
   await addContacts(app, b.id, [{ email: 'pat@example.com' }]);
-  const id = (added.results[0] as { data: MemberBody }).data.id;
+  const id = (added.data[0] as { data: MemberBody }).data.id;
   const changed = await json<{ data: MemberBody }>(await patch(`/lists/${a.id}/contacts/${id}`, { name: null, attributes: { z: 'only' }, status: 'unconfirmed' }));
   assert.deepEqual([changed.data.name, changed.data.attributes, changed.data.listStatus], [null, { z: 'only' }, 'unconfirmed']);
   const onB = await json<{ data: MemberBody }>(await app.api(`/lists/${b.id}/contacts/pat@example.com`));
@@ -236,7 +236,7 @@ test('a contact across lists, looked up by address or id, and erased from all of
 test('tenant isolation: another account gets 404 on every route with real ids of this one', async () => {
   const list = await createList(app, { name: 'Private' });
   const added = await addContacts(app, list.id, [{ email: 'private@example.com', name: 'Secret Name' }]);
-  const contactId = (added.results[0] as { data: MemberBody }).data.id;
+  const contactId = (added.data[0] as { data: MemberBody }).data.id;
   const job = await json<{ data: { id: string } }>(await app.api(`/lists/${list.id}/imports`, { method: 'POST', body: 'email\nimported@example.com\n', headers: { 'content-type': 'text/csv' } }), 202);
   const as = (path: string, init: RequestInit & { json?: unknown } = {}) => app.api(path, { ...init, key: otherKey });
   const calls: [string, RequestInit & { json?: unknown }][] = [
@@ -261,9 +261,9 @@ test('tenant isolation: another account gets 404 on every route with real ids of
   assert.ok(theirs.data.every((entry) => entry.id !== list.id));
   // Their own list of the same address is theirs alone.
   const own = await createList(app, { name: 'Theirs' }, otherKey);
-  const mine = await json<{ results: { data: MemberBody }[] }>(await as(`/lists/${own.id}/contacts`, { method: 'POST', json: { contacts: [{ email: 'private@example.com' }] } }));
-  assert.notEqual(mine.results[0]!.data.id, contactId);
-  assert.equal(mine.results[0]!.data.name, null);
+  const mine = await json<{ data: { data: MemberBody }[] }>(await as(`/lists/${own.id}/contacts`, { method: 'POST', json: { contacts: [{ email: 'private@example.com' }] } }));
+  assert.notEqual(mine.data[0]!.data.id, contactId);
+  assert.equal(mine.data[0]!.data.name, null);
   // Untouched for the owner.
   const still = await json<{ data: MemberBody }>(await app.api(`/lists/${list.id}/contacts/${contactId}`));
   assert.deepEqual([still.data.name, still.data.listStatus], ['Secret Name', 'subscribed']);

@@ -1756,7 +1756,7 @@ export type PostListsByIdContactsResponse = {
     timestamp: number;
     transactionId: string;
   };
-  results: ({
+  data: ({
     data: {
       id: number;
       email: string;
@@ -1811,7 +1811,7 @@ export type PostListsByIdContactsRemoveResponse = {
     timestamp: number;
     transactionId: string;
   };
-  results: ({
+  data: ({
     contact: string | number;
     /** false: not a member of the list */
     removed: boolean;

@@ -88,13 +88,13 @@ const Outcome = Type.Union([Type.Literal('added'), Type.Literal('updated'), Type
 const ItemError = Type.Object({ error: ErrorResponse.properties.error });
 const Tally = Type.Object({ added: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer(), refused: Type.Integer() });
 const AddOne = Type.Object({ meta: Meta, data: MemberData, result: Outcome });
-const AddMany = Type.Object({ meta: Meta, results: Type.Array(Type.Union([Type.Object({ data: MemberData, result: Outcome }), ItemError])), counts: Tally });
+const AddMany = Type.Object({ meta: Meta, data: Type.Array(Type.Union([Type.Object({ data: MemberData, result: Outcome }), ItemError])), counts: Tally });
 const MemberOne = Type.Object({ meta: Meta, data: MemberData });
 const MemberPage = Type.Object({ meta: PageMeta, data: Type.Array(MemberData) });
 const Removed = Type.Object({ meta: Meta, data: Type.Object({ id: Type.Integer(), email: Type.String(), removed: Type.Boolean() }) });
 const RemovedMany = Type.Object({
   meta: Meta,
-  results: Type.Array(Type.Union([Type.Object({ contact: Type.Union([Type.String(), Type.Integer()]), removed: Type.Boolean({ description: 'false: not a member of the list' }) }), ItemError])),
+  data: Type.Array(Type.Union([Type.Object({ contact: Type.Union([Type.String(), Type.Integer()]), removed: Type.Boolean({ description: 'false: not a member of the list' }) }), ItemError])),
   removed: Type.Integer(),
 });
 const ContactOne = Type.Object({ meta: Meta, data: ContactData });
@@ -180,7 +180,7 @@ export function contactRoutes(app: FastifyInstance, deps: { db: Database; clock:
         counts[outcome]++;
         return { data: member, result: outcome };
       });
-      return { meta: metaOf(request), results, counts };
+      return { meta: metaOf(request), data: results, counts };
     },
   );
 
@@ -230,7 +230,7 @@ export function contactRoutes(app: FastifyInstance, deps: { db: Database; clock:
       if (!removed) throw listNotFound(request.params.id);
       let next = 0;
       const results = keys.map((key, index) => (Array.isArray(key) ? errorOf(key) : { contact: refs[index]!, removed: removed[next++]! }));
-      return { meta: metaOf(request), results, removed: removed.filter(Boolean).length };
+      return { meta: metaOf(request), data: results, removed: removed.filter(Boolean).length };
     },
   );
 
