@@ -128,3 +128,14 @@ test('POST /emails/bulk answers data: one result per message, in order', async (
   assert.equal('error' in data[1]! && data[1].error.code, 'VALIDATION_ERROR');
   assert.equal('data' in data[2]! && data[2].data.to, 'three@example.com');
 });
+
+test('contacts added or removed in bulk answer data too: one result per contact, in order', async () => {
+  const list = (await call('/lists', { method: 'POST', json: { name: 'Shape' } })).body.data as { id: string };
+  const added = await call(`/lists/${list.id}/contacts`, { method: 'POST', json: { contacts: [{ email: 'a@example.com' }, { email: 'not an address' }] } });
+  assert.equal(added.body.results, undefined, 'no results field');
+  const data = added.body.data as ({ result: string } | { error: { code: string } })[];
+  assert.deepEqual(data.map((entry) => ('error' in entry ? entry.error.code : entry.result)), ['added', 'VALIDATION_ERROR']);
+  const removed = await call(`/lists/${list.id}/contacts/remove`, { method: 'POST', json: { contacts: ['a@example.com', 'b@example.com'] } });
+  assert.equal(removed.body.results, undefined, 'no results field');
+  assert.deepEqual((removed.body.data as { removed: boolean }[]).map((entry) => entry.removed), [true, false]);
+});
