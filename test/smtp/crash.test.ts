@@ -93,7 +93,7 @@ test('SIGKILL during DATA: every message answered 250 is stored, with one row pe
       headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'ip', address: '127.0.0.1', name: 'crash test' }),
     });
-    assert.equal(created.status, 200, await created.clone().text());
+    assert.equal(created.status, 201, await created.clone().text());
 
     // The kill: once this many messages are acknowledged, the first client to send a final "."
     // while enough others are also waiting for the reply to theirs kills the process 0 to 3 ms
