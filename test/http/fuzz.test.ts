@@ -10,7 +10,8 @@ import { buildRequest, HOSTILE_JSON, HOSTILE_URL, operationsOf, sample, targetsO
 /**
  * Every operation of the OpenAPI document, attacked field by field (SPEC section 11: never a 500
  * for anything a client sends; a refused request stores nothing). Two parts:
- * - a sweep: each parameter and body field of each operation gets each hostile value once;
+ * - a sweep: each parameter and body field of each operation gets hostile values (each of them
+ *   once with npm run test:fuzz; a stride of them in npm test, see STRIDE);
  * - a property run (fast-check, fixed seed): random operations with one to three fields
  *   attacked at once.
  * After every answer: no 5xx, an error is SPEC-shaped JSON, a 4xx left every table as it was,
@@ -21,6 +22,13 @@ import { buildRequest, HOSTILE_JSON, HOSTILE_URL, operationsOf, sample, targetsO
  */
 const RUNS = Number(process.env.MAILROOM_FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.MAILROOM_FUZZ_SEED ?? 15);
+/**
+ * The sweep's stride: field number i gets the hostile values j with (i + j) % STRIDE === 0, so
+ * every field is attacked and every value is used, on a third of the pairs. The whole cross
+ * product (about 9,000 requests, two minutes of the suite's ten) runs with npm run test:fuzz
+ * (MAILROOM_FUZZ_RUNS set).
+ */
+const STRIDE = process.env.MAILROOM_FUZZ_RUNS ? 1 : 3;
 
 let app: TestApp;
 let dns: TestDnsServer;
@@ -153,14 +161,17 @@ async function attack(request: BuiltRequest): Promise<Outcome> {
   return { status: response.status, problem: null };
 }
 
-test('sweep: every field of every operation with every hostile value', async () => {
+test('sweep: every field of every operation with hostile values (every one of them under test:fuzz)', async () => {
   const problems: string[] = [];
   const statuses = new Map<number, number>();
   let requests = 0;
+  let fieldNumber = 0;
   for (const operation of operations) {
     for (const field of targetsOf(operation, operation.body ? sample(operation.body) : null)) {
       const values = field.startsWith('body:') ? HOSTILE_JSON : HOSTILE_URL;
-      for (const value of values) {
+      const offset = fieldNumber++;
+      for (const [index, value] of values.entries()) {
+        if ((offset + index) % STRIDE !== 0) continue;
         const outcome = await attack(buildRequest(operation, seeds, [{ field, value }]));
         requests++;
         statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
@@ -169,7 +180,7 @@ test('sweep: every field of every operation with every hostile value', async () 
     }
   }
   assert.deepEqual(problems, [], `${problems.length} problems in ${requests} requests`);
-  assert.ok(requests > 2_000, `only ${requests} requests: the document lost its operations?`);
+  assert.ok(requests > 2_000 / STRIDE, `only ${requests} requests: the document lost its operations?`);
   // The attacks were refused, not ignored: most answers are 400s.
   assert.ok((statuses.get(400) ?? 0) > requests / 2, `status counts: ${JSON.stringify([...statuses])}`);
 });
