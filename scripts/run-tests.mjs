@@ -25,11 +25,18 @@ const rank = (path) => {
   return index === -1 ? LONGEST_FIRST.length : index;
 };
 files.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-// The resilience tests (workers and feeders SIGKILLed while they run, memory under twenty 10 MB
-// messages, `npm start` killed, first starts that fail) take about 240 s of the unit run's CPU on
-// two cores: `npm test` leaves them out to stay under ten minutes, `npm run test:resilience` runs them alone, and CI runs them on both databases.
+// The process tests: Mailroom run as separate processes that are killed, restarted or driven
+// from the command line (workers, feeders and SMTP servers SIGKILLed mid-work, twenty 10 MB
+// messages' memory, `npm start` killed, first starts that fail, the CLI against a running
+// server). Each starts processes of its own, slow on two cores: `npm test` leaves them out to
+// stay under ten minutes, `npm run test:resilience` runs them alone, and CI runs them on both
+// databases (.ci/run steps 4 and 5).
 // MAILROOM_TEST_RESILIENCE: unset, without them; 1, with them; only, nothing else.
-const RESILIENCE = ['queue/chaos.test.ts', 'campaigns/crash.test.ts', 'sending/largeMessagesMemory.test.ts', 'cli/npmStart.test.ts', 'cli/firstStart.test.ts'];
+const RESILIENCE = [
+  'queue/chaos.test.ts', 'queue/crash.test.ts', 'queue/crashRecovery.test.ts', 'queue/shutdown.test.ts', 'smtp/crash.test.ts',
+  'campaigns/crash.test.ts', 'sending/largeMessagesMemory.test.ts',
+  'cli/npmStart.test.ts', 'cli/firstStart.test.ts', 'cli/cli.test.ts', 'cli/client.test.ts', 'cli/whileRunning.test.ts',
+];
 const resilience = process.env.MAILROOM_TEST_RESILIENCE ?? '';
 const isResilience = (path) => RESILIENCE.some((suffix) => path.endsWith(suffix));
 if (root === 'test' && only.length === 0 && resilience !== '1') {
