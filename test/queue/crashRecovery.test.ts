@@ -126,8 +126,12 @@ test('PostgreSQL: a worker that dies while another runs has its messages taken o
     await api.exited;
     const [queuedBefore] = await db.query<{ n: number }>('SELECT count(*) AS n FROM queue');
     // Worker-only processes are ready when they log "delivery worker started" (info).
-    const survivor = await spawn('worker', { MAILROOM_WORKER_CONCURRENCY: '4', MAILROOM_LOG_LEVEL: 'info' });
-    const victim = await spawn('worker', { MAILROOM_WORKER_CONCURRENCY: '200', MAILROOM_LOG_LEVEL: 'info' });
+    // Started together: started one after the other, the survivor had the queue to itself while
+    // the victim's process started, and on a loaded machine (seen in CI) emptied it first.
+    const [survivor, victim] = await Promise.all([
+      spawn('worker', { MAILROOM_WORKER_CONCURRENCY: '4', MAILROOM_LOG_LEVEL: 'info' }),
+      spawn('worker', { MAILROOM_WORKER_CONCURRENCY: '200', MAILROOM_LOG_LEVEL: 'info' }),
+    ]);
     const largestHolder = `SELECT COALESCE(max(n), 0) AS n FROM (SELECT count(*) AS n FROM queue WHERE lease_token IS NOT NULL GROUP BY split_part(lease_token, '.', 1)) held`;
     await eventually(async () => (await countOf(db, largestHolder)) > 50 || undefined, 30_000, 'the victim holds leases');
     victim.child.kill('SIGKILL');
