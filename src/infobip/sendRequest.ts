@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { htmlToPlainText } from '../sending/render.js';
 import { ApiError } from '../shared/errors.js';
 import { renderTemplate } from '../templates/render.js';
 import { badRequest, type InfobipForm } from './form.js';
@@ -153,10 +152,8 @@ export function toSendRequests(form: InfobipForm, accountId: number): MappedSend
     if (templateId !== undefined) return Object.keys(placeholders).length === 0 ? request : { ...request, placeholders };
     // Without a template, Infobip fills {{name}} in the request's own subject, text and HTML, and
     // so does this door (with Mailroom's template renderer).
-    const rendered = Object.keys(placeholders).length === 0 ? request : { ...request, ...renderInline(accountId, request, placeholders) };
-    // Infobip takes html alone; Mailroom's send request needs text: derived, as a template's is.
-    if (rendered.text === undefined && typeof rendered.html === 'string') return { ...rendered, text: htmlToPlainText(rendered.html) };
-    return rendered;
+    // Infobip takes html alone, and so does the pipeline (it derives the text part).
+    return Object.keys(placeholders).length === 0 ? request : { ...request, ...renderInline(accountId, request, placeholders) };
   });
   return { bulkId, requests, messageIds: recipients.map((recipient) => recipient.messageId), recipients: recipients.map((recipient) => recipient.to) };
 }
