@@ -2,7 +2,9 @@
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { URL, fileURLToPath } from 'node:url';
+import { removeTranspiled, transpileTests } from './transpile-tests.mjs';
 
 const root = process.argv[2] ?? 'test';
 const only = process.argv.slice(3);
@@ -48,9 +50,24 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.MAILROOM_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
-);
+// The Mailroom suites (test, test-interop) run transpiled (scripts/transpile-tests.mjs says why);
+// MAILROOM_TEST_TSX=1 runs them through tsx instead. The console's tests stay on tsx (they are few,
+// and import the console's own TSX).
+const transpile = (root === 'test' || root === 'test-interop') && process.env.MAILROOM_TEST_TSX !== '1';
+let out = null;
+const stop = () => {
+  if (out) removeTranspiled(out);
+};
+let args;
+if (transpile) {
+  const repository = fileURLToPath(new URL('..', import.meta.url));
+  out = await transpileTests(repository);
+  process.once('SIGINT', () => (stop(), process.exit(130)));
+  process.once('SIGTERM', () => (stop(), process.exit(143)));
+  args = files.map((path) => join(out, relative(repository, resolve(path)).replace(/\.ts$/, '.js')));
+} else {
+  args = ['--import', 'tsx', ...files];
+}
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...args], { stdio: 'inherit' });
+stop();
 process.exit(result.status ?? 1);

@@ -15,7 +15,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { loadKeyRing } from '../src/config/secrets.js';
 import { Sealer } from '../src/crypto/sealed.js';
@@ -27,8 +26,8 @@ import { TEST_KEY } from '../test/helpers/app.js';
 import { freePort } from '../test/helpers/process.js';
 import { plainToken, SmtpClient } from '../test/helpers/smtpClient.js';
 import { findExecutable, INSTALL_HINT } from './peers.js';
+import { CLI_ARGS } from '../test/helpers/paths.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 let dataDir: string;
 before(async () => {
@@ -96,7 +95,7 @@ test('PGlite: the WAL is fdatasynced before the 250 to DATA and before the 200 t
   const smtpPort = await freePort();
   const child = spawn(
     strace,
-    ['-f', '-qq', '-y', '-s', '96', '-e', 'trace=fdatasync,fsync,write,writev', '-o', traceFile, process.execPath, '--import', 'tsx', CLI, 'start', '--roles', 'api,smtp'],
+    ['-f', '-qq', '-y', '-s', '96', '-e', 'trace=fdatasync,fsync,write,writev', '-o', traceFile, process.execPath, ...CLI_ARGS, 'start', '--roles', 'api,smtp'],
     {
       env: {
         ...process.env,

@@ -3,13 +3,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { TEST_KEY, eventually } from '../helpers/app.js';
 import { createTestStore, type TestStore } from '../helpers/database.js';
 import { freePort, prepareStore, runCli, spawnMailroom, type MailroomProcess } from '../helpers/process.js';
+import { CLI_ARGS } from '../helpers/paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let store: TestStore;
 let server: MailroomProcess;
 let work: string;
@@ -98,7 +97,7 @@ test('send-bulk killed mid-run and run again sends every row exactly once', asyn
   writeFileSync(csv, `email,code\n${rows.join('\n')}\n`);
   const args = ['send-bulk', '--csv', csv, '--template', 'welcome', '--from', 'news@example.com', '--batch-size', '4', '--rate', '8'];
   // The first run is killed (SIGKILL: no clean-up) once it has finished two batches of six.
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_ARGS, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let progress = '';
   child.stderr.on('data', (chunk: Buffer) => (progress += chunk.toString()));
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -135,7 +134,7 @@ test('send-bulk killed mid-run and run again sends every row exactly once', asyn
 });
 
 test('tail prints each new event as one line', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'tail', '--type', 'QUEUED'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_ARGS, 'tail', '--type', 'QUEUED'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { createTestStore, type TestStore } from '../helpers/database.js';
 import { freePort } from '../helpers/process.js';
+import { CLI_ARGS } from '../helpers/paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const KEY_LINE = /^ {4}(mr_\S+)$/m;
 
 interface Started { code: Promise<number | string>; output: () => { stdout: string; stderr: string }; stop: () => Promise<number | string> }
@@ -16,7 +15,7 @@ const children: ChildProcess[] = [];
 
 /** `mailroom start` as a user runs it on a fresh installation: no bootstrap key configured. */
 function start(store: TestStore, ports: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--roles', 'api,worker'], {
+  const child = spawn(process.execPath, [...CLI_ARGS, 'start', '--roles', 'api,worker'], {
     env: { ...process.env, ...store.env, ...ports, MAILROOM_LOG_LEVEL: 'warn', MAILROOM_BOOTSTRAP_API_KEY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

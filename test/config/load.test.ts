@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
-const cwd = () => mkdtempSync(join(tmpdir(), 'mailroom-config-'));
+const made: string[] = [];
+const cwd = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-config-'));
+  made.push(dir);
+  return dir;
+};
+after(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 test('defaults follow SPEC section 1', () => {
   const dir = cwd();

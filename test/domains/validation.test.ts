@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { countOf, createTestStore, type TestStore } from '../helpers/database.js';
 import { prepareStore } from '../helpers/process.js';
+import { CLI_ARGS } from '../helpers/paths.js';
 
 /**
  * Domain names are refused, never cleaned up, when they hold control or invisible characters:
  * IDNA (domainToASCII) silently drops CR, LF, TAB and zero-width characters, so
  * "example.com\r\nx" used to be stored as "example.comx". Through the API and the CLI alike.
  */
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 const HIDDEN = ['example.com\r\nx', 'exa\tmple.com', 'example.com\t', '\texample.com', 'example.com\n', 'exa\u200bmple.com', 'ex\u00adample.com', 'exa\u202emple.com', 'exa\u2060mple.com', 'example.com\u0000'];
 
@@ -53,7 +52,7 @@ test('a plain name is still accepted as it was: case, a final dot and surroundin
 
 function mailroom(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, MAILROOM_LOG_LEVEL: 'warn', ...store.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], { env: { ...process.env, MAILROOM_LOG_LEVEL: 'warn', ...store.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

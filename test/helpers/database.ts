@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -26,9 +26,27 @@ export interface TestStore {
   dispose(): Promise<void>;
 }
 
+/**
+ * Where test data directories live: /dev/shm (memory) where the machine has it. A PGlite data
+ * directory is 41 MB in 1,200 files; copying the template onto a disk file system cost 1.3 s of
+ * kernel time per store (and its writes and removal more), on tmpfs 0.1 s. The suite starts a
+ * few hundred stores.
+ */
+const TEST_ROOT = ((): string => {
+  try {
+    if (statSync('/dev/shm').isDirectory()) {
+      accessSync('/dev/shm', constants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    // no /dev/shm (macOS) or not writable: the system's temporary directory
+  }
+  return tmpdir();
+})();
+
 async function pgliteTemplate(): Promise<string> {
   const hash = createHash('sha256').update(listMigrations().map((m) => m.sql).join('\n')).digest('hex').slice(0, 12);
-  const template = join(tmpdir(), `mailroom-test-template-${hash}`);
+  const template = join(TEST_ROOT, `mailroom-test-template-${hash}`);
   if (existsSync(join(template, 'ready'))) return template;
   const building = `${template}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   mkdirSync(building, { recursive: true });
@@ -54,7 +72,7 @@ async function pgliteTemplate(): Promise<string> {
 
 /** A store on the suite's database (PostgreSQL when MAILROOM_TEST_DATABASE_URL is set), or on PGlite when asked (tests that run on both in one run). */
 export async function createTestStore(options: { pglite?: boolean } = {}): Promise<TestStore> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mailroom-test-'));
+  const dataDir = mkdtempSync(join(TEST_ROOT, 'mailroom-test-'));
   if (onPostgres && !options.pglite) {
     const name = `mr_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });

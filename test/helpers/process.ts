@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { bootstrapAccounts } from '../../src/accounts/bootstrap.js';
 import { requireAccount } from '../../src/accounts/accounts.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -8,8 +7,8 @@ import { addDomain } from '../../src/domains/domains.js';
 import { createLogger } from '../../src/shared/log.js';
 import { TEST_KEY } from './app.js';
 import { sealerOf, type TestStore } from './database.js';
+import { CLI_ARGS } from './paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,11 +47,11 @@ export interface MailroomProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs `mailroom start` as a real process (through tsx) and waits until it is ready. */
+/** Runs `mailroom start` as a real process and waits until it is ready. */
 export async function spawnMailroom(env: Record<string, string>, roles: string): Promise<MailroomProcess> {
   const port = await freePort();
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--roles', roles], {
+  const child = spawn(process.execPath, [...CLI_ARGS, 'start', '--roles', roles], {
     env: {
       ...process.env,
       MAILROOM_HTTP_PORT: String(port),
@@ -85,10 +84,10 @@ export async function spawnMailroom(env: Record<string, string>, roles: string):
   return { child, url, output: () => output, exited };
 }
 
-/** Runs one `mailroom ...` command line (through tsx) to its end. */
+/** Runs one `mailroom ...` command line to its end. */
 export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       env: { ...process.env, MAILROOM_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

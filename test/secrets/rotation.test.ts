@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { KeyRing, keyIdOf } from '../../src/crypto/keyring.js';
 import { Sealer } from '../../src/crypto/sealed.js';
@@ -11,6 +10,7 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestStore, type TestStore } from '../helpers/database.js';
 import { dkimResults, sandboxRaw, sendMessage, signedWith } from '../helpers/signedMail.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhookReceiver.js';
+import { CLI_ARGS } from '../helpers/paths.js';
 
 /**
  * A change of the master key (docs/SECURITY.md): start with key A; restart with B and A as a
@@ -18,7 +18,6 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhookRe
  * re-seals every secret with B; then B alone is enough. B alone before the rotation fails
  * clearly, naming A's key id.
  */
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const [A, B] = [randomBytes(32), randomBytes(32)];
 const [idA, idB] = [keyIdOf(A), keyIdOf(B)];
 const KEY_A = { MAILROOM_ENCRYPTION_KEY: A.toString('base64') };
@@ -28,7 +27,7 @@ const PUBLIC_URL = 'http://mail.rotation.test';
 
 function mailroom(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       env: { ...process.env, MAILROOM_LOG_LEVEL: 'warn', ...store.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,8 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseBounce, type BounceReport } from '../../../src/bounces/parser/index.js';
+import { SHARED } from '../../helpers/paths.js';
 
 /** The shared corpus of real bounces (sisimai's set-of-emails) and what sisimai expects of each. */
-export const CORPUS = new URL('../../../../shared/data/bounces/', import.meta.url);
+export const CORPUS = pathToFileURL(join(SHARED, 'data', 'bounces') + '/');
 
 interface ExpectedRecipient {
   status: string;
