@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { parseBounce } from '../bounces/parser/index.js';
+import { splitMbox } from '../bounces/parser/mbox.js';
 
 const USAGE = 'usage: mailroom bounce parse FILE...';
 
 /**
- * `mailroom bounce parse FILE...`: one JSON line per file, in the order given. A file that cannot
- * be read is reported on stderr and makes the exit code 1, but does not stop the others.
+ * `mailroom bounce parse FILE...`: one JSON line per message, in the order given, with the file's
+ * name and the message's index in it: a file is one message (index 0) or an mbox of many. A file
+ * that cannot be read is reported on stderr and makes the exit code 1, but does not stop the others.
  */
 export async function bounceCommand(args: string[]): Promise<number> {
   const [subcommand, ...files] = args;
@@ -23,9 +25,11 @@ export async function bounceCommand(args: string[]): Promise<number> {
       exitCode = 1;
       continue;
     }
-    const report = parseBounce(raw);
-    const recipients = report.recipients.map(({ address, status, replyCode, reason, hard }) => ({ address, status, replyCode, reason, hard }));
-    process.stdout.write(`${JSON.stringify({ file, bounce: report.bounce, recipients })}\n`);
+    splitMbox(raw).forEach((message, index) => {
+      const report = parseBounce(message);
+      const recipients = report.recipients.map(({ address, status, replyCode, reason, hard }) => ({ address, status, replyCode, reason, hard }));
+      process.stdout.write(`${JSON.stringify({ file, index, bounce: report.bounce, recipients })}\n`);
+    });
   }
   return exitCode;
 }

@@ -14,7 +14,7 @@ Server and administration (on the embedded database they run inside a running se
                                                          console sign-in (the password from MAILROOM_OPERATOR_PASSWORD, standard input or a prompt)
   mailroom keys rotate-encryption                        re-wrap every stored key and secret with the current MAILROOM_ENCRYPTION_KEY
   mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME
-  mailroom bounce parse FILE...                          print one JSON line per returned message
+  mailroom bounce parse FILE...                          one JSON line per returned message (a file or an mbox)
   mailroom secrets rotate | status                       re-seal stored secrets with the current key; count them per key
   mailroom audit verify [--account NAME]                 check the audit log's hash chains (HIPAA accounts)
 
@@ -43,7 +43,7 @@ export const COMMAND_HELP: Record<string, string> = {
   operators: 'mailroom operators create NAME --account A [--password] [--admin] | passwd NAME --account A | list --account A\n' +
     '  The password comes from MAILROOM_OPERATOR_PASSWORD, the first line of standard input, or a prompt; it is read here, then sent to the server when it runs the command.',
   domains: 'mailroom domains add DOMAIN --account NAME [--verified] [--ed25519] | list --account NAME',
-  bounce: 'mailroom bounce parse FILE...\n  Prints one JSON line per returned message.',
+  bounce: 'mailroom bounce parse FILE...\n  Prints one JSON line per returned message: {file, index, bounce, recipients}. A FILE is one message\n  (index 0) or an mbox file, read as each of its messages in order.',
   secrets: 'mailroom secrets rotate | status',
   audit: 'mailroom audit verify [--account NAME]',
   send: 'mailroom send --from A --to B --subject S (--text T | --html H) [--template ID --placeholders JSON]\n' +
