@@ -8,6 +8,7 @@ import { header, parseMessage, walk, type MimePart } from './mime.js';
 import { oneLine } from './oneLine.js';
 import { findOriginalPart, readOriginal } from './original.js';
 import { readPlainText, reportText } from './plainText.js';
+import { readUnknownFormat } from './unknownFormat.js';
 import { dsnFieldsInText, isDsnPart, readDsnFields } from './rfc3464.js';
 import type { BounceKind, BounceReason, BounceRecipient, BounceReport, Finding } from './types.js';
 
@@ -26,6 +27,12 @@ function withFormatReason(root: MimePart, finding: Finding): Finding {
 /** Only these say the address itself is bad, and then only when the failure is permanent. */
 const HARD_REASONS = new Set<BounceReason>(['userunknown', 'hostunknown', 'hasmoved', 'notaccept']);
 const NOT_BOUNCES = new Set<BounceReason>(['feedback', 'vacation', 'delivered']);
+/**
+ * RFC 3463 statuses that say the address itself is bad, permanently: bad mailbox (5.1.1), bad
+ * destination system (5.1.2), bad address syntax (5.1.3), mailbox has moved (5.1.6) and, from
+ * RFC 7505, a domain that accepts no mail (5.1.10).
+ */
+const HARD_STATUS = /^5\.1\.(?:1|2|3|6|10)$/;
 
 /**
  * Reads one returned message: a DSN, a feedback report, an auto-reply or one of the many
@@ -58,16 +65,29 @@ function detect(root: MimePart, text: string, exclude: string[]): Detection {
   const ses = /amazonses|amazonaws/i.test(header(root, 'from') ?? '') || /^\s*\{/.test(text) ? readSesNotification(text) : null;
   if (ses) return ses;
 
-  if (looksLikeBounce(root)) {
+  // RFC 6522/3464: a delivery report is one whatever else its headers say. Exchange and others
+  // put `Auto-Submitted: auto-replied` on their DSNs, which RFC 3834 reserves for replies; the
+  // auto-reply reading below is only for messages that are not reports.
+  const report = isDeliveryReport(root);
+  if (report || looksLikeBounce(root)) {
     const findings = readPlainText(text, exclude);
     if (findings.length > 0) return { kind: 'bounce', findings: findings.map((finding) => withFormatReason(root, finding)) };
     const failed = findAddresses(header(root, 'x-failed-recipients') ?? '');
     if (failed.length > 0) {
       return { kind: 'bounce', findings: failed.map((address) => withFormatReason(root, { address, diagnostic: oneLine(reportText(text)) })) };
     }
+    const unknown = readUnknownFormat(text, exclude);
+    if (unknown) return { kind: 'bounce', findings: [unknown] };
+    if (report) return { kind: 'bounce', findings: [] };
   }
   if (looksLikeAutoreply(root)) return { kind: 'autoreply', findings: readAutoreply(root, text) };
   return { kind: 'none', findings: [] };
+}
+
+/** A multipart/report of delivery status (RFC 6522 report-type, or a delivery-status part in it). */
+function isDeliveryReport(root: MimePart): boolean {
+  if (root.type !== 'multipart/report') return false;
+  return /delivery-status/i.test(root.params['report-type'] ?? '') || walk(root).some(isDsnPart);
 }
 
 function fromDsn(dsn: Finding[], text: string, exclude: string[]): Detection {
@@ -136,12 +156,14 @@ function toRecipient(finding: Finding): BounceRecipient {
   const code = consistent(status, replyCode) ? replyCode : '';
   const reason: BounceReason = finding.reason ?? classifyReason({ text: finding.diagnostic, status, replyCode: code, command: commandOf(finding) }).reason;
   const permanent = !status.startsWith('4') && !code.startsWith('4') && finding.action !== 'delayed';
+  // A format no rule knows has no reason to go on, only its codes: the class is the status's own.
+  const hard = finding.unknownFormat ? HARD_STATUS.test(status) : HARD_REASONS.has(reason) && permanent && !NOT_BOUNCES.has(reason);
   const recipient: BounceRecipient = {
     address: finding.address,
     status,
     replyCode: code,
     reason,
-    hard: HARD_REASONS.has(reason) && permanent && !NOT_BOUNCES.has(reason),
+    hard,
     diagnostic: finding.diagnostic,
   };
   if (finding.action) recipient.action = finding.action;

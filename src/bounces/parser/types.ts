@@ -63,4 +63,6 @@ export interface Finding {
   /** A reason the format itself states unambiguously (a JSON bounce type, a vendor code). */
   reason?: BounceReason;
   feedbackType?: string;
+  /** Read from a format no rule knows (unknownFormat.ts): the class comes from the status alone. */
+  unknownFormat?: boolean;
 }

@@ -72,3 +72,38 @@ test('garbage in: no throw, no bounce', () => {
     assert.equal(report.bounce, false);
   }
 });
+
+const summary = (raw: Buffer) => parseBounce(raw).recipients.map(({ address, status, reason, hard }) => ({ address, status, reason, hard }));
+
+test('recipients come from the report, never from the returned message quoted after it without a marker (a newsletter\'s To, Cc, Reply-To and List-* fields)', () => {
+  const report = parseBounce(fixture('newsletter-no-marker.eml'));
+  assert.equal(report.kind, 'bounce');
+  // Each once, in the report's order, although the transcript names the first again.
+  assert.deepEqual(summary(fixture('newsletter-no-marker.eml')), [
+    { address: 'subscriber@example.net', status: '5.1.1', reason: 'userunknown', hard: true },
+    { address: 'second@example.net', status: '5.2.2', reason: 'mailboxfull', hard: false },
+  ]);
+});
+
+test('a multipart/report of delivery status is a bounce although it says Auto-Submitted: auto-replied', () => {
+  const report = parseBounce(fixture('dsn-auto-submitted.eml'));
+  assert.equal(report.kind, 'bounce');
+  assert.equal(report.bounce, true);
+  // Its delivery-status part names no recipient and its text is in no known format: the address
+  // and the status it names, and no reason it does not state.
+  assert.deepEqual(summary(fixture('dsn-auto-submitted.eml')), [{ address: 'billing@example.com', status: '5.1.1', reason: 'undefined', hard: true }]);
+});
+
+test('an unknown format yields the address it names, the status it carries and reason "undefined"; the class is the status\'s', () => {
+  const report = parseBounce(fixture('unknown-format.eml'));
+  assert.equal(report.kind, 'bounce');
+  assert.deepEqual(summary(fixture('unknown-format.eml')), [{ address: 'ana@example.es', status: '5.2.2', reason: 'undefined', hard: false }]);
+  const badMailbox = fixture('unknown-format.eml').toString('utf8').replace('5.2.2 (bandeja llena)', '5.1.1 (no existe)');
+  assert.deepEqual(summary(Buffer.from(badMailbox)), [{ address: 'ana@example.es', status: '5.1.1', reason: 'undefined', hard: true }]);
+  // A reply code alone gives no class of its own: 550 may be a policy as well as a bad mailbox.
+  const replyOnly = fixture('unknown-format.eml').toString('utf8').replace('estado 5.2.2 (bandeja llena)', 'respuesta: 550 rechazado');
+  assert.deepEqual(summary(Buffer.from(replyOnly)), [{ address: 'ana@example.es', status: '', reason: 'undefined', hard: false }]);
+  // With no code at all there is nothing to go on: not read as a bounce of anyone.
+  const noCode = fixture('unknown-format.eml').toString('utf8').replace('estado 5.2.2 (bandeja llena)', 'rechazado');
+  assert.deepEqual(parseBounce(noCode).recipients, []);
+});
