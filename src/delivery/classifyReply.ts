@@ -1,10 +1,12 @@
-import { replyRules, type CodeMatch, type ReplyRule, type RuleMatch } from './replyRules.js';
+import { replyRules, type CodeMatch, type ReplyRule, type RuleMatch, type SmtpCommand } from './replyRules.js';
 import type { ReplyClassification } from './transport.js';
 
 export interface ReplyInput {
   code: number | null;
   text: string;
   errorCode?: string | null;
+  /** The command the reply answered, when known. */
+  command?: SmtpCommand | null;
 }
 
 /** What the rules are tested against, computed once per reply. */
@@ -13,6 +15,7 @@ interface Facts {
   enhancedCode: string | null;
   text: string;
   errorCode: string | null;
+  command: SmtpCommand | null;
 }
 
 /** Used only if replyRules ever loses its final catch-all: a failure must never throw in the delivery path. */
@@ -28,6 +31,7 @@ export function classifyReply(input: ReplyInput): ReplyClassification {
     enhancedCode: enhancedCodeOf(input.text, code),
     text: flatten(input.text),
     errorCode: input.errorCode ?? null,
+    command: input.command ?? null,
   };
   const rule = replyRules.find((candidate) => matches(candidate.match, facts)) ?? FALLBACK;
   const { outcome, reason, bounceClass } = rule.result;
@@ -53,7 +57,7 @@ export function classifySmtpError(error: unknown): ReplyClassification & { reply
   const code = typeof fields.responseCode === 'number' ? fields.responseCode : response ? leadingCode(response) : null;
   const text = response ?? message;
   const reply = response ?? (errorCode && !message.startsWith(errorCode) ? `${errorCode}: ${message}` : message);
-  return { ...classifyReply({ code, text, errorCode }), reply };
+  return { ...classifyReply({ code, text, errorCode, command: commandOf(fields.command) }), reply };
 }
 
 function matches(match: RuleMatch, facts: Facts): boolean {
@@ -62,7 +66,20 @@ function matches(match: RuleMatch, facts: Facts): boolean {
   if (match.enhanced !== undefined && (facts.enhancedCode === null || !enhancedMatches(match.enhanced, facts.enhancedCode))) return false;
   if (match.text && !match.text.test(facts.text)) return false;
   if (match.errorCodes && (facts.errorCode === null || !match.errorCodes.includes(facts.errorCode.toUpperCase()))) return false;
+  if (match.commands && (facts.command === null || !match.commands.includes(facts.command))) return false;
+  if (match.unless?.enhanced && facts.enhancedCode !== null && match.unless.enhanced.test(facts.enhancedCode)) return false;
+  if (match.unless?.text && match.unless.text.test(facts.text)) return false;
   return true;
+}
+
+/** Nodemailer's name for the command an error answered ("MAIL FROM", "RCPT TO", "DATA"), as the rules name it. */
+function commandOf(command: unknown): SmtpCommand | null {
+  if (typeof command !== 'string') return null;
+  const word = command.trim().toUpperCase();
+  if (word.startsWith('MAIL')) return 'MAIL';
+  if (word.startsWith('RCPT')) return 'RCPT';
+  if (word === 'DATA' || word.startsWith('BDAT')) return 'DATA';
+  return null;
 }
 
 function codeMatches(entry: CodeMatch, code: number): boolean {

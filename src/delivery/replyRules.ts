@@ -1,3 +1,7 @@
+import {
+  anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, HOST_UNKNOWN, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR,
+  RATE, RECIPIENT_FILTER, RELAY, REPUTATION, SAYS_NO_SUCH_RECIPIENT, SENDER, SIZE, SPAM, SUSPEND, SYSTEM, TLS, USER_UNKNOWN, VIRUS, YAHOO_NO_ACCOUNT,
+} from '../classification/phrases.js';
 import type { BounceClass, ReplyClassification } from './transport.js';
 
 /**
@@ -15,7 +19,7 @@ export type BounceReason =
   | 'blocked' | 'badreputation' | 'filtered' | 'spamdetected' | 'virusdetected' | 'policyviolation'
   | 'authfailure' | 'requireptr' | 'securityerror' | 'failedstarttls' | 'norelaying' | 'rejected'
   | 'notcompliantrfc' | 'contenterror' | 'syntaxerror' | 'speeding' | 'toomanyconn'
-  | 'networkerror' | 'systemerror' | 'undefined';
+  | 'networkerror' | 'systemerror' | 'mailererror' | 'undefined';
 
 /** An exact reply code (551) or an inclusive range ({ from: 500, to: 599 }). */
 export type CodeMatch = number | { from: number; to: number };
@@ -28,7 +32,14 @@ export interface RuleMatch {
   text?: RegExp;
   /** Node and Nodemailer error codes, for failures that came with no reply. */
   errorCodes?: readonly string[];
+  /** The command the reply answered (MAIL, RCPT, DATA), when it is known: the rule needs one of these. */
+  commands?: readonly SmtpCommand[];
+  /** The rule does not apply when the enhanced code or the text matches these. */
+  unless?: { enhanced?: RegExp; text?: RegExp };
 }
+
+/** The SMTP commands a reply can answer, as the bounce parser names them too. */
+export type SmtpCommand = 'MAIL' | 'RCPT' | 'DATA';
 
 export interface RuleResult {
   outcome: ReplyClassification['outcome'];
@@ -52,74 +63,9 @@ const defer = (reason: BounceReason): RuleResult => ({ outcome: 'deferred', reas
 /** HARD only where the address itself is bad: only then may it be suppressed. */
 const bounce = (reason: BounceReason, bounceClass: BounceClass = 'SOFT'): RuleResult => ({ outcome: 'bounced', reason, bounceClass });
 
-/** One case-insensitive pattern from several, so that each phrase reads on its own line. */
-const anyOf = (...patterns: RegExp[]): RegExp => new RegExp(patterns.map((pattern) => pattern.source).join('|'), 'i');
 
 // Phrases shared by the 4xx and 5xx rules of the same reason.
 const GREYLIST = anyOf(/\bgr[ae]y-?list(?:ed|ing)?\b/, /postgrey/, /come back (?:later|in)/);
-const TLS = anyOf(/starttls/, /\btls\b.{0,40}(?:required|not available|failed|negotiation|handshake)/, /encryption required/);
-const PTR = anyOf(/\bptr\b/, /reverse (?:dns|host ?name|lookup|mapping)/, /\brdns\b/, /cannot find your hostname/);
-const AUTH = anyOf(
-  /\b(?:spf|dkim|dmarc)\b/, /sender policy framework/, /domainkeys/, /authentication (?:checks|information|level)/,
-  /unauthenticated (?:e-?mail|mail|message|sender)/, /(?:sender|mail|message|it) is unauthenticated/,
-);
-const VIRUS = anyOf(/\bvirus/, /malware/, /infected/, /trojan/);
-const RECIPIENT_FILTER = anyOf(
-  /blocked senders/, /user entry/, /:blocked\)/, /recipient (?:has )?(?:blocked|refused) /, /rejected by (?:the )?recipient/,
-  /sender is on .{0,30}block/,
-);
-const BLOCKLIST = anyOf(
-  /block ?list/, /black ?list/, /deny ?list/, /\bdnsbls?\b/, /\brbl\b/, /spamhaus/, /spamcop/, /blocked (?:using|by)/,
-  /(?<!not )listed (?:at|on|in|by)\b/, /\[(?:ts0[1-3]|bl2[1-3])\]/, /banned sending ip/, /not accepted from (?:this|your) ip/,
-  /connections will not be accepted/, /(?:your|sending|client) ip(?: address)? (?:has been|is|was) (?:blocked|banned|rejected|refused)/,
-  /client host (?:\S+ )?blocked/, /envelope blocked/, /blocked - see/, /\bip\b.{0,40}not authori[sz]ed to send/,
-);
-const REPUTATION = anyOf(/reputation/);
-const NOT_RFC = anyOf(
-  /rfc ?(?:5322|2822|822)/, /not (?:rfc )?compliant/, /message-id header/, /multiple (?:from|date|subject|to) headers/,
-  /multiple addresses in from/, /duplicate header/, /bare (?:lf|linefeed)/, /line (?:too long|length exceeded)/,
-);
-const SPAM = anyOf(/\bspam\b/, /unsolicited/, /junk (?:e-?)?mail/, /content filter/, /message content rejected/, /spam ?score/, /scored too high/, /\bube\b/);
-const CONNECTIONS = anyOf(/too many (?:concurrent |simultaneous |open |smtp )*(?:connections|sessions)/, /connection limit/, /server (?:is )?(?:too )?busy|too busy/);
-const MAILBOX_FULL = anyOf(
-  /mailbox (?:is )?full/, /over ?quota/, /quota (?:exceeded|full)/, /exceeded (?:the |its |their )?(?:storage|quota)/,
-  /insufficient (?:storage|space) for/, /out of storage space/, /mailbox size limit/, /(?:inbox|mailfolder|account) is full/,
-);
-const CONTENT = anyOf(/invalid mime/, /mime (?:content|structure)/, /malformed/, /invalid (?:header|content)/, /header (?:line )?too long/);
-const SIZE = anyOf(/message (?:size|length)/, /too (?:big|large)/, /size (?:limit|exceeds)/, /exceeds? .{0,40}(?:size|databytes)/, /maximum (?:message )?size/);
-const RATE = anyOf(
-  /rate.?limit/, /at a rate that/, /too many (?:messages|mails|emails|recipients)/, /sending (?:rate|limit|quota)/, /unexpected volume/,
-  /throttl/, /reached its limit/, /slow down/, /too fast/, /(?:emails|messages) per (?:hour|minute|day)/, /exceeded .{0,40}limit/,
-);
-const SUSPEND = anyOf(
-  /(?:account|mailbox|user)\b.{0,40}\b(?:disabled|suspended|deactivated|discontinued|inactive|locked|frozen|expired)\b/,
-  /(?:disabled|suspended|inactive) (?:account|mailbox|user)/, /account (?:is|has been) blocked/,
-);
-const MOVED = anyOf(/has moved/, /moved (?:to|permanently)/, /no longer (?:with|at|works) /, /new (?:e-?mail )?address is/);
-const RELAY = anyOf(/relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed)/, /unable to relay/, /allowed rcpthosts/, /no relaying/, /we do not relay/);
-const SENDER = anyOf(
-  /sender (?:address |domain )?(?:rejected|denied|invalid|unknown)/, /sender verif\w* failed/, /domain of sender address/,
-  /envelope sender domain/, /sender domain (?:must exist|not found|does not exist)/, /unresolvable .{0,30}from address/,
-);
-const NOT_ACCEPT = anyOf(/does not accept (?:e-?)?mail/, /not accepting (?:e-?)?mail/, /accepts no (?:e-?)?mail/, /null ?mx/);
-const USER_UNKNOWN = anyOf(
-  /user unknown/, /unknown (?:user|recipient|mailbox|local.?part|or illegal alias)/, /no such (?:user|mailbox|recipient|account|person)/,
-  /(?:user|recipient|mailbox|address|account)\b.{0,50}\b(?:does not|doesn't|not) exist/, /recipient ?not ?found/, /user ?not ?found/,
-  /mailbox (?:not found|unavailable)/, /invalid (?:recipient|mailbox|user|address)/, /not a valid (?:mailbox|recipient|user)/,
-  /no mailbox here/, /doesn't have an? .{0,40}account/, /addressee unknown/, /bad destination mailbox/, /user not listed/,
-);
-const HOST_UNKNOWN = anyOf(
-  /host (?:or domain name )?not found/, /domain (?:name )?(?:not found|does not exist|unknown)/, /unknown (?:domain|host)/,
-  /unrout(?:e)?able/, /no such domain/, /host unknown/, /no mx (?:record|for)/,
-);
-const AUTH_REQUIRED = anyOf(/not authenticated/, /authentication (?:is )?required/, /must (?:first )?authenticate/, /authrequired/);
-const POLICY = anyOf(/polic(?:y|ies)/, /prohibited/, /administratively/, /access denied/, /not authori[sz]ed/, /not allowed/);
-const SYSTEM = anyOf(
-  /temporar(?:y|ily) (?:local |system )?(?:problem|failure|error|unavailable|rejected|lookup failure)/, /local (?:problem|error)/,
-  /insufficient (?:system )?(?:storage|resources|disk)/, /system (?:resources|not accepting)/, /disk space/, /qq temporary problem/,
-  /internal (?:resources|error)/, /service (?:is )?(?:currently |temporarily )?(?:not available|unavailable)/,
-);
-
 export const replyRules: readonly ReplyRule[] = [
   {
     id: 'relay-auth-rejected', description: 'The relay refused our own credentials: a configuration problem, never the recipient\'s bounce',
@@ -199,6 +145,10 @@ export const replyRules: readonly ReplyRule[] = [
 
   // 5xx: always a bounce; the phrases decide the reason, since servers put 5.7.1 on nearly everything.
   {
+    id: 'mailer-error', description: 'The receiving system\'s local delivery program failed (Sendmail "unknown mailer error")',
+    match: { codes: PERMANENT, text: MAILER_ERROR }, result: bounce('mailererror'),
+  },
+  {
     id: 'tls-required', description: 'The server insists on TLS we did not provide',
     match: { codes: PERMANENT, text: TLS }, result: bounce('failedstarttls'),
   },
@@ -261,10 +211,6 @@ export const replyRules: readonly ReplyRule[] = [
     match: { codes: PERMANENT, text: SUSPEND }, result: bounce('suspend'),
   },
   {
-    id: 'user-not-local', description: '551: the user is not here, try the forward path',
-    match: { codes: [551] }, result: bounce('hasmoved', 'HARD'),
-  },
-  {
     id: 'has-moved', description: 'The recipient has moved to another address',
     match: { codes: PERMANENT, text: MOVED }, result: bounce('hasmoved', 'HARD'),
   },
@@ -280,11 +226,27 @@ export const replyRules: readonly ReplyRule[] = [
     id: 'does-not-accept-mail', description: 'The domain accepts no mail (null MX, RFC 7505)',
     match: { codes: PERMANENT, text: NOT_ACCEPT }, result: bounce('notaccept', 'HARD'),
   },
+  // As the bounce parser reads a DSN: every refusal of MAIL FROM is about the sender, whatever
+  // words it uses ("... does not exist"), unless a phrase above said more.
+  {
+    id: 'mail-from-refused', description: 'MAIL FROM was refused: the sender\'s problem, never the recipient\'s address',
+    match: { codes: PERMANENT, commands: ['MAIL'] }, result: bounce('rejected'),
+  },
+  {
+    id: 'user-not-local', description: '551: the user is not here, try the forward path',
+    match: { codes: [551] }, result: bounce('hasmoved', 'HARD'),
+  },
   {
     id: 'office365-recipient-rejected',
     description: 'Office 365 directory-based edge blocking: the recipient does not exist in the tenant',
     match: { codes: PERMANENT, enhanced: '5.4.1', text: /recipient address rejected: access denied/i },
     result: bounce('userunknown', 'HARD'),
+  },
+  // "Unknown user" in answer to DATA: a content filter's wording, as the bounce parser reads it too.
+  {
+    id: 'user-unknown-after-data', description: '"User unknown" after DATA: a content filter hiding what it did; the address may be fine',
+    match: { codes: PERMANENT, text: USER_UNKNOWN, commands: ['DATA'], unless: { enhanced: /^5\.1\./, text: anyOf(SAYS_NO_SUCH_RECIPIENT, YAHOO_NO_ACCOUNT) } },
+    result: bounce('filtered'),
   },
   {
     id: 'user-unknown', description: 'The mailbox does not exist',
@@ -341,8 +303,8 @@ export const replyRules: readonly ReplyRule[] = [
     match: { codes: PERMANENT, enhanced: '5.6' }, result: bounce('contenterror'),
   },
   {
-    id: 'security-policy-status', description: 'Any other 5.7.x: security or policy',
-    match: { codes: PERMANENT, enhanced: '5.7' }, result: bounce('policyviolation'),
+    id: 'security-policy-status', description: 'Any other 5.7.x: security or policy (RFC 3463 X.7.0 "other or undefined security status")',
+    match: { codes: PERMANENT, enhanced: '5.7' }, result: bounce('securityerror'),
   },
   {
     id: 'command-rejected', description: '500-504: the server did not understand a command or its arguments',

@@ -1,3 +1,7 @@
+import {
+  anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, HOST_UNKNOWN, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR, RATE,
+  RECIPIENT_FILTER, RELAY, REPUTATION, SAYS_NO_SUCH_RECIPIENT, SENDER, SIZE, SPAM, SUSPEND, SYSTEM, TLS, USER_UNKNOWN, VIRUS, YAHOO_NO_ACCOUNT,
+} from '../../classification/phrases.js';
 import type { BounceReason } from './types.js';
 
 /**
@@ -24,22 +28,7 @@ export interface ReasonRule {
   reason: BounceReason;
 }
 
-/** One pattern from several, so that each phrase reads on its own. */
-const anyOf = (...patterns: RegExp[]): RegExp => new RegExp(patterns.map((pattern) => pattern.source).join('|'), 'i');
-
 const PERMANENT = [{ from: 500, to: 599 }] as const;
-
-// Phrases shared by several rules.
-const USER_UNKNOWN = anyOf(
-  /user ?unknown/, /unknown (?:user|recipient|mailbox|local.?part|or illegal alias)/, /no such (?:user|mailbox|recipient|account|person|address)/,
-  /(?:user|recipient|mailbox|address|account)\b.{0,50}\b(?:does not|doesn't|not) exist/, /recipient ?not ?found/, /user ?not ?found/,
-  /mailbox (?:not found|unavailable)/, /invalid (?:recipient|mailbox|user|address)/, /not a valid (?:mailbox|recipient|user)/, /no mailbox here/,
-  /addressee unknown/, /bad destination mailbox/, /user not listed/, /doesn't have an? .{0,40}account/,
-);
-const HOST_UNKNOWN = anyOf(
-  /host (?:or domain name )?not found/, /domain (?:name )?(?:not found|does not exist|unknown)/, /unknown (?:domain|host)/, /unrout(?:e)?able/,
-  /no such domain/, /host unknown/, /name or service not known/, /nxdomain/, /domain is not reachable/, /could not find a gateway for/,
-);
 
 export const reasonRules: readonly ReasonRule[] = [
   // What the report says happened to the message as a whole, before what the remote server said.
@@ -49,47 +38,52 @@ export const reasonRules: readonly ReasonRule[] = [
   { id: 'status-disabled-account', match: { status: /^[45]\.7\.13$/ }, reason: 'suspend' },
 
   // Phrases, most specific first.
-  { id: 'mailer-error', match: { text: anyOf(/pipe to \|/, /mailer error/, /\bx-unix;/, /command (?:died|failed|output)/, /local delivery failed/) }, reason: 'mailererror' },
-  { id: 'not-rfc-compliant', match: { text: anyOf(/\brfc ?(?:5322|2822|822) (?:compliant|standard)/, /not (?:rfc ?\d* )?compliant/, /message-id header/, /multiple (?:from|date|subject|to) headers/, /multiple addresses in from/, /duplicate header/, /bare (?:lf|linefeed)/) }, reason: 'notcompliantrfc' },
+  { id: 'mailer-error', match: { text: MAILER_ERROR }, reason: 'mailererror' },
+  { id: 'not-rfc-compliant', match: { text: NOT_RFC }, reason: 'notcompliantrfc' },
   // Before the authentication rule: such notices go on to explain SPF and DKIM to the sender.
   { id: 'spam-classified', match: { text: anyOf(/spam classification/, /classified as spam/, /judged to be spam/) }, reason: 'spamdetected' },
-  { id: 'dmarc-spf-dkim', match: { text: anyOf(/\bdmarc\b/, /\bspf\b/, /\bdkim\b/, /domainkeys/, /sender policy framework/, /authentication (?:checks|information) failed/, /unauthenticated (?:e-?mail|mail|sender)/) }, reason: 'authfailure' },
-  { id: 'ptr-required', match: { text: anyOf(/\bptr\b/, /reverse (?:dns|host ?name|lookup|mapping)/, /\brdns\b/, /cannot find your hostname/, /no reverse/, /unverif(?:y|i)able sending ips?/, /mismatches client ip/) }, reason: 'requireptr' },
-  { id: 'tls-required', match: { text: anyOf(/starttls/, /\btls\b.{0,40}(?:required|not available|failed|negotiation|handshake)/, /encryption required/, /(?:does not|doesn't) support tls/) }, reason: 'failedstarttls' },
-  { id: 'virus', match: { text: anyOf(/\bvirus/, /malware/, /infected/, /trojan/) }, reason: 'virusdetected' },
-  { id: 'mailbox-full', match: { text: anyOf(/mailbox (?:is )?full/, /over ?quota/, /quota (?:exceeded|full)/, /exceeded (?:the |its |their )?(?:storage|quota)/, /storage quota/, /insufficient (?:storage|space) for/, /out of storage space/, /mailbox size limit/, /(?:inbox|mailfolder|account|mailbox) (?:is )?full/, /mailbox exceeded/, /messages in recipient's mailbox exceeded/, /disk quota/, /user has exceeded/, /not enough (?:storage|space)/) }, reason: 'mailboxfull' },
-  { id: 'size-limit', match: { text: anyOf(/message (?:size|length) exceeds/, /mail size limit/, /message (?:is )?too (?:big|large)/, /size (?:limit|exceeds)/, /exceeds? .{0,40}(?:size|databytes)/, /maximum (?:message )?size/, /line limit exceeded/) }, reason: 'mesgtoobig' },
-  { id: 'too-many-connections', match: { text: anyOf(/too many (?:concurrent |simultaneous |open |smtp )*(?:connections|sessions)/, /connection limit/, /too many recipients(?! this| per| in)/) }, reason: 'toomanyconn' },
-  { id: 'bad-reputation', match: { text: anyOf(/reputation/, /user complaints/) }, reason: 'badreputation' },
-  { id: 'rate-limited', match: { text: anyOf(/rate.?limit/, /at a rate that/, /too many (?:messages|mails|emails|recipients)/, /sending (?:rate|limit|quota)/, /unexpected volume/, /throttl/, /slow down/, /too fast/, /(?:emails|messages) per (?:hour|minute|day)/) }, reason: 'speeding' },
-  { id: 'has-moved', match: { text: anyOf(/has moved/, /moved (?:to|permanently)/, /no longer (?:with|at|works) /, /new (?:e-?mail )?address is/) }, reason: 'hasmoved' },
-  { id: 'relay-denied', match: { text: anyOf(/relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed)/, /unable to relay/, /allowed rcpthosts/, /no relaying/, /we do not relay/, /not permitted to relay/) }, reason: 'norelaying' },
-  { id: 'null-mx', match: { text: anyOf(/does not accept (?:e-?)?mail/, /not accepting (?:e-?)?mail/, /accepts no (?:e-?)?mail/, /null ?mx/, /indicated no smtp service/, /no mx record found/) }, reason: 'notaccept' },
-  { id: 'account-disabled', match: { text: anyOf(/(?:account|mailbox|user)\b.{0,40}\b(?:disabled|suspended|deactivated|discontinued|inactive|locked|frozen)\b/, /(?:disabled|suspended|inactive|deactivated) (?:account|mailbox|user)/, /account (?:is|has been) blocked/) }, reason: 'suspend' },
-  { id: 'blocklisted', match: { text: anyOf(/block ?list/, /black ?list/, /deny ?list/, /\bdnsbls?\b/, /\brbl\b/, /spamhaus/, /spamcop/, /blocked (?:using|by|for)/, /(?<!not )listed (?:at|on|in|by)\b/, /banned sending ip/, /connections will not be accepted/, /(?:your|sending|client) ip(?: address)? (?:has been|is|was) (?:blocked|banned|rejected|refused)/, /client host (?:\S+ )?blocked/, /please use the smtp server of your isp/, /use your provider'?s? smtp/, /dynamic (?:ip|address)/, /may not be mail exchanger/, /refused to talk to me/, /open relay/) }, reason: 'blocked' },
+  { id: 'dmarc-spf-dkim', match: { text: AUTH }, reason: 'authfailure' },
+  { id: 'ptr-required', match: { text: PTR }, reason: 'requireptr' },
+  { id: 'tls-required', match: { text: TLS }, reason: 'failedstarttls' },
+  { id: 'virus', match: { text: VIRUS }, reason: 'virusdetected' },
+  { id: 'mailbox-full', match: { text: MAILBOX_FULL }, reason: 'mailboxfull' },
+  // Before the size rule: Exchange's MIME errors mention sizes of single header values.
+  { id: 'content-error', match: { text: CONTENT }, reason: 'contenterror' },
+  { id: 'size-limit', match: { text: SIZE }, reason: 'mesgtoobig' },
+  { id: 'too-many-connections', match: { text: anyOf(CONNECTIONS, /too many recipients(?! this| per| in)/) }, reason: 'toomanyconn' },
+  { id: 'recipient-filter', match: { text: RECIPIENT_FILTER }, reason: 'filtered' },
+  { id: 'blocklisted', match: { text: BLOCKLIST }, reason: 'blocked' },
+  // After the blocklists ("blocked using Barracuda Reputation" names a DNSBL, BRBL), before the
+  // rates (Yahoo's TSS04 "unexpected volume or user complaints" is about reputation).
+  { id: 'bad-reputation', match: { text: REPUTATION }, reason: 'badreputation' },
+  { id: 'rate-limited', match: { text: RATE }, reason: 'speeding' },
+  { id: 'has-moved', match: { text: MOVED }, reason: 'hasmoved' },
+  { id: 'relay-denied', match: { text: RELAY }, reason: 'norelaying' },
+  { id: 'null-mx', match: { text: NOT_ACCEPT }, reason: 'notaccept' },
+  { id: 'account-disabled', match: { text: SUSPEND }, reason: 'suspend' },
   // Orange's documented code for mail its filter judged spam ("Mail rejete. Mail rejected. OFR_506").
-  { id: 'spam', match: { text: anyOf(/\bspam\b/, /unsolicited/, /junk (?:e-?)?mail/, /content filter/, /message content rejected/, /spam ?score/, /scored too high/, /\bube\b/, /\bofr_506\b/) }, reason: 'spamdetected' },
+  { id: 'spam', match: { text: SPAM }, reason: 'spamdetected' },
   { id: 'content-policy', match: { text: anyOf(/blocked because (?:its|of its) content/, /content (?:policy|presents)/) }, reason: 'policyviolation' },
-  { id: 'recipient-filter', match: { text: anyOf(/blocked senders/, /rejected by (?:the )?recipient(?! domain)/, /recipient (?:has )?(?:blocked|refused)/, /sender is on .{0,30}block/, /filter(?:ed)? (?:by|rejected)/) }, reason: 'filtered' },
-  { id: 'sender-rejected', match: { text: anyOf(/sender (?:address |domain )?(?:was )?(?:rejected|denied|invalid|unknown)/, /sender verif\w* failed/, /domain of sender address/, /envelope sender domain/, /sender domain (?:must exist|not found|does not exist)/, /from:? domain is invalid/, /invalid sender/, /not (?:a )?member of this (?:mailing )?list/, /permission to post/, /'send mail as'/, /not a registered gateway user/) }, reason: 'rejected' },
+  { id: 'sender-rejected', match: { text: anyOf(SENDER, /not (?:a )?member of this (?:mailing )?list/, /permission to post/, /'send mail as'/, /not a registered gateway user/) }, reason: 'rejected' },
   // Statements that the MTA gave up after retrying, whatever the last attempt ran into.
   { id: 'gave-up', match: { text: anyOf(/retry timeout exceeded/, /message expired/, /envelope expired/, /aborted after \d/, /could not deliver for the last/, /unable to deliver this message after/, /still undelivered after/, /have been failing for a long time/) }, reason: 'expired' },
   // Every refusal of MAIL FROM is about the sender, whatever words it uses ("... does not exist").
   { id: 'mail-from-refused', match: { command: ['MAIL'] }, reason: 'rejected' },
-  // Office 365 directory-based edge blocking: the tenant has no such recipient.
-  { id: 'office365-recipient-access-denied', match: { text: /recipient address rejected: access denied/i }, reason: 'userunknown' },
+  // Office 365 directory-based edge blocking (550 5.4.1): the tenant has no such recipient. With
+  // another status the same words are Postfix's access(5) REJECT default text: a policy.
+  { id: 'office365-recipient-access-denied', match: { text: /recipient address rejected: access denied/i, status: '5.4.1' }, reason: 'userunknown' },
   // Wordings that only an MTA describing its own lookup uses.
-  { id: 'mta-says-no-such-recipient', match: { text: anyOf(/recipient name is not recognized/, /invalid final delivery userid/, /does not like recipient/, /unable to deliver message to <?address>? \(and other recipients/, /invalid recipient/, /address couldn't be found/, /\baddress not found\b/) }, reason: 'userunknown' },
+  { id: 'mta-says-no-such-recipient', match: { text: SAYS_NO_SUCH_RECIPIENT }, reason: 'userunknown' },
   { id: 'user-unknown-at-rcpt', match: { text: USER_UNKNOWN, command: ['RCPT'] }, reason: 'userunknown' },
   { id: 'user-unknown-status', match: { text: USER_UNKNOWN, status: /^[45]\.1\./ }, reason: 'userunknown' },
   // Yahoo's own words for an address that does not exist ("554 delivery error: dd This user
   // doesn't have a yahoo.com account"), whichever command it answered.
-  { id: 'yahoo-no-account', match: { text: /doesn't have an? (?:yahoo|ymail|rocketmail|aol)\.[a-z.]+ account/ }, reason: 'userunknown' },
+  { id: 'yahoo-no-account', match: { text: YAHOO_NO_ACCOUNT }, reason: 'userunknown' },
   // "Unknown user" outside RCPT TO (after DATA, or not said when): a filter's wording, the address may be fine.
   { id: 'user-unknown-elsewhere', match: { text: USER_UNKNOWN }, reason: 'filtered' },
   { id: 'dns-temporary', match: { text: anyOf(HOST_UNKNOWN, /dns error/, /lookup failure/), status: /^4\./ }, reason: 'networkerror' },
   { id: 'host-unknown', match: { text: HOST_UNKNOWN }, reason: 'hostunknown' },
-  { id: 'system-trouble', match: { text: anyOf(/internal (?:system )?error/, /system (?:error|failure)/, /temporar(?:y|ily) (?:local |system )?(?:problem|error)/, /temporary (?:local|system) failure/, /local (?:problem|error)/, /insufficient system/, /disk space/, /mail system (?:is )?full/, /service (?:currently |temporarily )?unavailable/, /queue file write error/, /unable to contact ldap/, /could not load\b/) }, reason: 'systemerror' },
+  { id: 'system-trouble', match: { text: SYSTEM }, reason: 'systemerror' },
   {
     id: 'expired-text',
     match: {
@@ -104,8 +98,8 @@ export const reasonRules: readonly ReasonRule[] = [
     reason: 'expired',
   },
   { id: 'network-trouble', match: { text: anyOf(/socket error/, /connection (?:refused|reset)/, /could not connect/, /routing loop/, /mail loop/, /too many hops/, /no route to host/, /lost connection/, /host name lookup failure/) }, reason: 'networkerror' },
-  { id: 'auth-required', match: { text: anyOf(/not authenticated/, /authentication (?:is )?required/, /must (?:first )?authenticate/) }, reason: 'securityerror' },
-  { id: 'policy', match: { text: anyOf(/polic(?:y|ies)/, /prohibited/, /administratively/, /access denied/, /not authori[sz]ed/, /not allowed/) }, reason: 'policyviolation' },
+  { id: 'auth-required', match: { text: AUTH_REQUIRED }, reason: 'securityerror' },
+  { id: 'policy', match: { text: POLICY }, reason: 'policyviolation' },
 
   // No telling phrase (or one in another language): the RFC 3463 status decides.
   { id: 'status-user-unknown', match: { status: /^5\.1\.[013]$/ }, reason: 'userunknown' },
@@ -127,5 +121,7 @@ export const reasonRules: readonly ReasonRule[] = [
   { id: 'status-security', match: { status: /^[45]\.7\./ }, reason: 'securityerror' },
   { id: 'status-syntax', match: { status: /^[45]\.5\./ }, reason: 'syntaxerror' },
   { id: 'reply-syntax', match: { codes: [{ from: 500, to: 504 }] }, reason: 'syntaxerror' },
+  // RFC 5321 3.4: 551 "User not local; please try <forward-path>".
+  { id: 'user-not-local', match: { codes: [551] }, reason: 'hasmoved' },
   { id: 'reply-permanent', match: { codes: PERMANENT }, reason: 'undefined' },
 ];
