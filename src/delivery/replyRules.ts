@@ -2,6 +2,8 @@ import {
   anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, HOST_UNKNOWN, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR,
   RATE, RECIPIENT_FILTER, RELAY, REPUTATION, SAYS_NO_SUCH_RECIPIENT, SENDER, SIZE, SPAM, SUSPEND, SYSTEM, TLS, USER_UNKNOWN, VIRUS, YAHOO_NO_ACCOUNT,
 } from '../classification/phrases.js';
+import { HARD_REASONS, type ReplyReason } from '../classification/reasons.js';
+import { STATUS_MEANINGS } from '../classification/statuses.js';
 import type { BounceClass, ReplyClassification } from './transport.js';
 
 /**
@@ -12,14 +14,8 @@ import type { BounceClass, ReplyClassification } from './transport.js';
  * so they must stay stable once released.
  */
 
-/** The bounce vocabulary of shared/data/bounces (sisimai's reason names), restricted to the ones used here. */
-export type BounceReason =
-  | 'userunknown' | 'hostunknown' | 'hasmoved' | 'notaccept'
-  | 'mailboxfull' | 'suspend' | 'mesgtoobig'
-  | 'blocked' | 'badreputation' | 'filtered' | 'spamdetected' | 'virusdetected' | 'policyviolation'
-  | 'authfailure' | 'requireptr' | 'securityerror' | 'failedstarttls' | 'norelaying' | 'rejected'
-  | 'notcompliantrfc' | 'contenterror' | 'syntaxerror' | 'speeding' | 'toomanyconn'
-  | 'networkerror' | 'systemerror' | 'mailererror' | 'undefined';
+/** The reasons a live reply can carry (src/classification/reasons.ts). */
+export type BounceReason = ReplyReason;
 
 /** An exact reply code (551) or an inclusive range ({ from: 500, to: 599 }). */
 export type CodeMatch = number | { from: number; to: number };
@@ -269,43 +265,10 @@ export const replyRules: readonly ReplyRule[] = [
     match: { codes: PERMANENT, text: POLICY }, result: bounce('policyviolation'),
   },
 
-  // No telling phrase (often a reply in another language): the RFC 3463 enhanced code decides.
-  {
-    id: 'user-unknown-status', description: '5.1.0 address rejected (Google Workspace), 5.1.1 bad mailbox, 5.1.3 bad address syntax',
-    match: { codes: PERMANENT, enhanced: /^5\.1\.[013]$/ }, result: bounce('userunknown', 'HARD'),
-  },
-  {
-    id: 'host-unknown-status', description: '5.1.2 bad destination system, 5.4.4 unable to route',
-    match: { codes: PERMANENT, enhanced: /^5\.(?:1\.2|4\.4)$/ }, result: bounce('hostunknown', 'HARD'),
-  },
-  {
-    id: 'has-moved-status', description: '5.1.6 mailbox has moved, no forwarding address',
-    match: { codes: PERMANENT, enhanced: '5.1.6' }, result: bounce('hasmoved', 'HARD'),
-  },
-  {
-    id: 'sender-status', description: '5.1.7/5.1.8 bad sender address, 5.7.27 sender domain has a null MX',
-    match: { codes: PERMANENT, enhanced: /^5\.(?:1\.[78]|7\.27)$/ }, result: bounce('rejected'),
-  },
-  {
-    id: 'mailbox-full-status', description: '5.2.2 mailbox full',
-    match: { codes: PERMANENT, enhanced: '5.2.2' }, result: bounce('mailboxfull'),
-  },
-  {
-    id: 'system-status', description: '5.3.x mail system status',
-    match: { codes: PERMANENT, enhanced: '5.3' }, result: bounce('systemerror'),
-  },
-  {
-    id: 'network-status', description: '5.4.x network and routing status',
-    match: { codes: PERMANENT, enhanced: '5.4' }, result: bounce('networkerror'),
-  },
-  {
-    id: 'content-status', description: '5.6.x media (content) status',
-    match: { codes: PERMANENT, enhanced: '5.6' }, result: bounce('contenterror'),
-  },
-  {
-    id: 'security-policy-status', description: 'Any other 5.7.x: security or policy (RFC 3463 X.7.0 "other or undefined security status")',
-    match: { codes: PERMANENT, enhanced: '5.7' }, result: bounce('securityerror'),
-  },
+  // No telling phrase (often a reply in another language): the enhanced code decides, as its RFC defines it.
+  ...STATUS_MEANINGS.map(({ replyRule, source, status, reason }): ReplyRule => ({
+    id: replyRule, description: source, match: { codes: PERMANENT, enhanced: status }, result: bounce(reason, HARD_REASONS.has(reason) ? 'HARD' : 'SOFT'),
+  })),
   {
     id: 'command-rejected', description: '500-504: the server did not understand a command or its arguments',
     match: { codes: [{ from: 500, to: 504 }] }, result: bounce('syntaxerror'),

@@ -2,6 +2,7 @@ import { findAddress, findAddresses, sameAddress } from './address.js';
 import { readSesNotification } from './amazonSes.js';
 import { isFeedbackReport, readFeedbackReport } from './arf.js';
 import { looksLikeAutoreply, readAutoreply } from './autoreply.js';
+import { HARD_REASONS } from '../../classification/reasons.js';
 import { classifyReason } from './classify.js';
 import { consistent, enhancedStatusOf, replyCodeOf } from './codes.js';
 import { header, parseMessage, walk, type MimePart } from './mime.js';
@@ -24,8 +25,6 @@ function withFormatReason(root: MimePart, finding: Finding): Finding {
   return finding;
 }
 
-/** Only these say the address itself is bad, and then only when the failure is permanent. */
-const HARD_REASONS = new Set<BounceReason>(['userunknown', 'hostunknown', 'hasmoved', 'notaccept']);
 const NOT_BOUNCES = new Set<BounceReason>(['feedback', 'vacation', 'delivered']);
 /**
  * RFC 3463 statuses that say the address itself is bad, permanently: bad mailbox (5.1.1), bad

@@ -2,6 +2,7 @@ import {
   anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, HOST_UNKNOWN, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR, RATE,
   RECIPIENT_FILTER, RELAY, REPUTATION, SAYS_NO_SUCH_RECIPIENT, SENDER, SIZE, SPAM, SUSPEND, SYSTEM, TLS, USER_UNKNOWN, VIRUS, YAHOO_NO_ACCOUNT,
 } from '../../classification/phrases.js';
+import { STATUS_MEANINGS } from '../../classification/statuses.js';
 import type { BounceReason } from './types.js';
 
 /**
@@ -101,25 +102,8 @@ export const reasonRules: readonly ReasonRule[] = [
   { id: 'auth-required', match: { text: AUTH_REQUIRED }, reason: 'securityerror' },
   { id: 'policy', match: { text: POLICY }, reason: 'policyviolation' },
 
-  // No telling phrase (or one in another language): the RFC 3463 status decides.
-  { id: 'status-user-unknown', match: { status: /^5\.1\.[013]$/ }, reason: 'userunknown' },
-  { id: 'status-host-unknown', match: { status: /^5\.(?:1\.2|4\.4)$/ }, reason: 'hostunknown' },
-  { id: 'status-has-moved', match: { status: '5.1.6' }, reason: 'hasmoved' },
-  { id: 'status-sender', match: { status: /^[45]\.1\.[78]$/ }, reason: 'rejected' },
-  { id: 'status-null-mx', match: { status: /^5\.1\.10$/ }, reason: 'notaccept' },
-  { id: 'status-disabled', match: { status: /^[45]\.2\.1$/ }, reason: 'suspend' },
-  { id: 'status-mailbox-full', match: { status: /^[45]\.2\.2$/ }, reason: 'mailboxfull' },
-  { id: 'status-too-big', match: { status: /^[45]\.3\.4$/ }, reason: 'mesgtoobig' },
-  { id: 'status-not-accepting', match: { status: /^[45]\.3\.2$/ }, reason: 'notaccept' },
-  { id: 'status-system', match: { status: /^[45]\.3\./ }, reason: 'systemerror' },
-  { id: 'status-expired', match: { status: /^[45]\.4\.7$/ }, reason: 'expired' },
-  { id: 'status-network', match: { status: /^[45]\.4\./ }, reason: 'networkerror' },
-  { id: 'status-content', match: { status: /^[45]\.6\./ }, reason: 'contenterror' },
-  { id: 'status-auth', match: { status: /^5\.7\.(?:2[346]|509)$/ }, reason: 'authfailure' },
-  { id: 'status-ptr', match: { status: '5.7.25' }, reason: 'requireptr' },
-  { id: 'status-policy', match: { status: /^5\.7\.9$/ }, reason: 'policyviolation' },
-  { id: 'status-security', match: { status: /^[45]\.7\./ }, reason: 'securityerror' },
-  { id: 'status-syntax', match: { status: /^[45]\.5\./ }, reason: 'syntaxerror' },
+  // No telling phrase (or one in another language): the status decides, as its RFC defines it.
+  ...STATUS_MEANINGS.map(({ bounceRule, status, reason }): ReasonRule => ({ id: bounceRule, match: { status }, reason })),
   { id: 'reply-syntax', match: { codes: [{ from: 500, to: 504 }] }, reason: 'syntaxerror' },
   // RFC 5321 3.4: 551 "User not local; please try <forward-path>".
   { id: 'user-not-local', match: { codes: [551] }, reason: 'hasmoved' },

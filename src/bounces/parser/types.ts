@@ -1,14 +1,6 @@
-import type { BounceReason as ReplyReason } from '../../delivery/replyRules.js';
+import type { BounceReason } from '../../classification/reasons.js';
 
-/**
- * The reason vocabulary of shared/data/bounces (sisimai's names): the outbound classifier's
- * reasons plus those only a returned message can tell (a delay that ran out, a complaint, a
- * vacation notice, a successful-delivery report, a mailer that could not run).
- */
-export type BounceReason =
-  | ReplyReason
-  | 'expired' | 'exceedlimit' | 'mailererror' | 'onhold'
-  | 'feedback' | 'vacation' | 'delivered';
+export type { BounceReason } from '../../classification/reasons.js';
 
 export interface BounceRecipient {
   /** The failed recipient, domain lower-cased; '' only when the report does not name it. */
