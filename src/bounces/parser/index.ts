@@ -44,8 +44,32 @@ export function parseBounce(raw: Buffer | string): BounceReport {
   // The bounce goes back to the sender, and quotes the sender: neither is a failed recipient.
   const exclude = [findAddress(header(root, 'to') ?? ''), findAddress(original.from ?? ''), original.returnPath ?? ''].filter(Boolean);
   const { kind, findings } = detect(root, text, exclude);
-  const recipients = findings.map(toRecipient);
+  const recipients = eachOnce(findings).map(toRecipient);
   return { kind, bounce: kind === 'bounce', recipients, original };
+}
+
+/**
+ * Each recipient once, where the report first names it. Some MTAs write a recipient's DSN block
+ * twice (its Original-Recipient and its Final-Recipient apart, or a delay and then the failure);
+ * the failure is what counts, and a block that has a diagnostic lends it to one that has none.
+ */
+function eachOnce(findings: Finding[]): Finding[] {
+  const byAddress = new Map<string, Finding>();
+  const out: Finding[] = [];
+  for (const finding of findings) {
+    const key = finding.address.toLowerCase();
+    const seen = key ? byAddress.get(key) : undefined;
+    if (!seen) {
+      if (key) byAddress.set(key, finding);
+      out.push(finding);
+      continue;
+    }
+    const failedLater = finding.action === 'failed' && seen.action !== 'failed';
+    const merged: Finding = failedLater ? { ...finding, diagnostic: finding.diagnostic || seen.diagnostic } : { ...seen, diagnostic: seen.diagnostic || finding.diagnostic };
+    out[out.indexOf(seen)] = merged;
+    byAddress.set(key, merged);
+  }
+  return out;
 }
 
 interface Detection {

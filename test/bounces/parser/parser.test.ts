@@ -107,3 +107,14 @@ test('an unknown format yields the address it names, the status it carries and r
   const noCode = fixture('unknown-format.eml').toString('utf8').replace('estado 5.2.2 (bandeja llena)', 'rechazado');
   assert.deepEqual(parseBounce(noCode).recipients, []);
 });
+
+test('a recipient a DSN names in two blocks is listed once, where it first appears, with the failure', () => {
+  const report = parseBounce(fixture('dsn-repeated-recipient.eml'));
+  assert.deepEqual(
+    report.recipients.map(({ address, status, reason, hard, action }) => ({ address, status, reason, hard, action })),
+    [
+      { address: 'First@example.org', status: '5.1.1', reason: 'userunknown', hard: true, action: 'failed' },
+      { address: 'second@example.org', status: '5.2.2', reason: 'mailboxfull', hard: false, action: 'failed' },
+    ],
+  );
+});
