@@ -1,4 +1,4 @@
-import { findAddress, findAddresses, sameAddress } from './address.js';
+import { findAddress, findAddresses } from './address.js';
 import { readSesNotification } from './amazonSes.js';
 import { isFeedbackReport, readFeedbackReport } from './arf.js';
 import { looksLikeAutoreply, readAutoreply } from './autoreply.js';
@@ -54,20 +54,19 @@ export function parseBounce(raw: Buffer | string): BounceReport {
  * the failure is what counts, and a block that has a diagnostic lends it to one that has none.
  */
 function eachOnce(findings: Finding[]): Finding[] {
-  const byAddress = new Map<string, Finding>();
+  const positions = new Map<string, number>();
   const out: Finding[] = [];
   for (const finding of findings) {
     const key = finding.address.toLowerCase();
-    const seen = key ? byAddress.get(key) : undefined;
-    if (!seen) {
-      if (key) byAddress.set(key, finding);
+    const position = key ? positions.get(key) : undefined;
+    if (position === undefined) {
+      if (key) positions.set(key, out.length);
       out.push(finding);
       continue;
     }
+    const seen = out[position]!;
     const failedLater = finding.action === 'failed' && seen.action !== 'failed';
-    const merged: Finding = failedLater ? { ...finding, diagnostic: finding.diagnostic || seen.diagnostic } : { ...seen, diagnostic: seen.diagnostic || finding.diagnostic };
-    out[out.indexOf(seen)] = merged;
-    byAddress.set(key, merged);
+    out[position] = failedLater ? { ...finding, diagnostic: finding.diagnostic || seen.diagnostic } : { ...seen, diagnostic: seen.diagnostic || finding.diagnostic };
   }
   return out;
 }
@@ -119,8 +118,10 @@ function fromDsn(dsn: Finding[], text: string, exclude: string[]): Detection {
   }
   // The Diagnostic-Code is often empty or generic where the text part says more: lend it the text's block.
   const fromText = readPlainText(text, exclude);
+  const textByAddress = new Map<string, Finding>();
+  for (const candidate of fromText) if (candidate.address && !textByAddress.has(candidate.address.toLowerCase())) textByAddress.set(candidate.address.toLowerCase(), candidate);
   const findings = dsn.map((finding, index): Finding => {
-    const block = fromText.find((candidate) => sameAddress(candidate.address, finding.address))
+    const block = (finding.address ? textByAddress.get(finding.address.toLowerCase()) : undefined)
       ?? (fromText.length === dsn.length ? fromText[index] : undefined);
     if (!block) return finding;
     // The text part often names the refused command ("in reply to RCPT TO command") that the DSN fields leave out.

@@ -100,13 +100,22 @@ export function readPlainText(text: string, exclude: readonly string[]): Finding
   const wanted = hits.filter((hit) => !exclude.some((address) => sameAddress(address, hit.address)));
   const chosen = wanted.length > 0 ? wanted : hits;
 
+  // Linear in the number of hits: a report of 50,000 recipient lines is input from anyone.
+  const hitLines = new Set(chosen.map((hit) => hit.line));
+  // For each hit, the next one naming another address (a run of the same address shares it).
+  const nextOther: Array<Hit | undefined> = [];
+  for (let index = chosen.length - 1; index >= 0; index -= 1) {
+    const following = chosen[index + 1];
+    nextOther[index] = following && !sameAddress(following.address, chosen[index]!.address) ? following : nextOther[index + 1];
+  }
   const findings = new Map<string, Finding>();
   chosen.forEach((hit, index) => {
-    const next = chosen.slice(index + 1).find((other) => !sameAddress(other.address, hit.address));
+    if (findings.get(hit.address.toLowerCase())?.diagnostic) return;
+    const next = nextOther[index];
     // A later line naming the same address (a transcript after a summary) continues this block.
     const body = lines.slice(hit.line + 1, next ? next.line : lines.length);
     // Sendmail transcripts put the refused command (">>> MAIL From:<...>", "<<< 501 ...") just above the address.
-    for (let above = hit.line - 1; above >= 0 && /^\s*(?:>>>|<<<)/.test(lines[above] ?? '') && !chosen.some((other) => other.line === above); above -= 1) {
+    for (let above = hit.line - 1; above >= 0 && /^\s*(?:>>>|<<<)/.test(lines[above] ?? '') && !hitLines.has(above); above -= 1) {
       body.unshift(lines[above] ?? '');
     }
     const diagnostic = oneLine([hit.rest, ...body].join('\n'));

@@ -118,3 +118,25 @@ test('a recipient a DSN names in two blocks is listed once, where it first appea
     ],
   );
 });
+
+test('hostile shapes of input (megabyte runs with and without "@", a megabyte header, half a million header lines, tens of thousands of recipients) are read in linear time', { timeout: 60_000 }, () => {
+  // Each took minutes to hours with a regex that backtracks from every character; linear, each is
+  // well under a second. The timeout only stops a regression from hanging the suite.
+  const head = 'From: postmaster@relay.example\nTo: sender@mailroom.test\nSubject: Undeliverable\n';
+  const shapes = [
+    `${head}\n550 5.1.1 failed\n${'a'.repeat(2_000_000)}\n`,
+    `${head}\n550 5.1.1 failed\n${'a@'.repeat(1_000_000)}\n`,
+    `${head}X-Long: ${'b'.repeat(2_000_000)}\n\n550 5.1.1 failed for user@example.org\n`,
+    `${head}\n550 5.1.1 failed\n${'Received: x\n  y@example.org\n'.repeat(250_000)}`,
+    `${head}\n${'<user@example.org>: 550 5.1.1 unknown\n'.repeat(50_000)}`,
+    `${head}\n${Array.from({ length: 20_000 }, (_, i) => `<user${i}@example.org>: 550 5.1.1 unknown`).join('\n')}\n`,
+    [
+      head, 'MIME-Version: 1.0', 'Content-Type: multipart/report; report-type=delivery-status; boundary="b"', '', '--b', 'Content-Type: message/delivery-status', '',
+      'Reporting-MTA: dns; relay.example', '', ...Array.from({ length: 20_000 }, (_, i) => `Final-Recipient: rfc822; u${i}@example.org\nAction: failed\nStatus: 5.1.1\n`), '--b--', '',
+    ].join('\n'),
+  ];
+  for (const shape of shapes) {
+    const report = parseBounce(shape);
+    assert.equal(report.kind, 'bounce');
+  }
+});
