@@ -230,3 +230,28 @@ export const SAYS_NO_SUCH_RECIPIENT = anyOf(
 
 /** Yahoo's own words for an address that does not exist ("554 delivery error: dd This user doesn't have a yahoo.com account"), whichever command it answered. */
 export const YAHOO_NO_ACCOUNT = /doesn't have an? (?:yahoo|ymail|rocketmail|aol)\.[a-z.]+ account/i;
+
+/**
+ * A content policy, not spam: Gmail 552 5.7.0 "This message was blocked because its content
+ * presents a potential security issue" (support.google.com/a/answer/3726730).
+ */
+export const CONTENT_POLICY = anyOf(/blocked because (?:its|of its) content/, /content (?:policy|presents)/);
+
+/**
+ * The MTA gave up retrying, whatever its last attempt ran into: Exim "retry timeout exceeded",
+ * Postfix "message expired" (maximal_queue_lifetime; Exchange's 5.4.300 "Message expired"),
+ * Sendmail "Message could not be delivered for the last N days", qmail "I'm not going to try
+ * again; this message has been in the queue too long", Gmail "Delivery to the following
+ * recipient has been delayed ... have been failing for a long time".
+ */
+export const GAVE_UP = anyOf(
+  /retry timeout exceeded/, /message expired/, /envelope expired/, /aborted after \d/, /could not deliver for the last/, /unable to deliver this message after/,
+  /still undelivered after/, /have been failing for a long time/,
+);
+
+/**
+ * Network and routing trouble: sockets and connections (Postfix "lost connection with ...",
+ * "Connection refused"), and loops (Postfix "mail forwarding loop", Exim "Too many Received
+ * headers", Gmail 554 5.6.0 "mail loop detected", Sendmail "Too many hops").
+ */
+export const NETWORK = anyOf(/socket error/, /connection (?:refused|reset)/, /could not connect/, /routing loop/, /mail (?:forwarding )?loop/, /too many hops/, /no route to host/, /lost connection/, /host name lookup failure/);

@@ -1,5 +1,5 @@
 import {
-  anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, HOST_UNKNOWN, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR,
+  anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, CONTENT_POLICY, GAVE_UP, HOST_UNKNOWN, NETWORK, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR,
   RATE, RECIPIENT_FILTER, RELAY, REPUTATION, SAYS_NO_SUCH_RECIPIENT, SENDER, SIZE, SPAM, SUSPEND, SYSTEM, TLS, USER_UNKNOWN, VIRUS, YAHOO_NO_ACCOUNT,
 } from '../classification/phrases.js';
 import { HARD_REASONS, type ReplyReason } from '../classification/reasons.js';
@@ -182,6 +182,10 @@ export const replyRules: readonly ReplyRule[] = [
     match: { codes: PERMANENT, text: SPAM }, result: bounce('spamdetected'),
   },
   {
+    id: 'content-policy', description: 'A content policy, not spam (Gmail "its content presents a potential security issue")',
+    match: { codes: PERMANENT, text: CONTENT_POLICY }, result: bounce('policyviolation'),
+  },
+  {
     id: 'too-many-connections', description: 'Too many connections',
     match: { codes: PERMANENT, text: CONNECTIONS }, result: bounce('toomanyconn'),
   },
@@ -217,6 +221,10 @@ export const replyRules: readonly ReplyRule[] = [
   {
     id: 'sender-rejected', description: 'The envelope sender was refused',
     match: { codes: PERMANENT, text: SENDER }, result: bounce('rejected'),
+  },
+  {
+    id: 'gave-up', description: 'A relay that held the message gave up retrying ("Message expired", "retry timeout exceeded")',
+    match: { codes: PERMANENT, text: GAVE_UP }, result: bounce('expired'),
   },
   {
     id: 'does-not-accept-mail', description: 'The domain accepts no mail (null MX, RFC 7505)',
@@ -259,6 +267,10 @@ export const replyRules: readonly ReplyRule[] = [
   {
     id: 'system-error', description: 'The receiving system is out of service',
     match: { codes: PERMANENT, text: SYSTEM }, result: bounce('systemerror'),
+  },
+  {
+    id: 'network-trouble', description: 'Network or routing trouble behind the server, a mail loop above all',
+    match: { codes: PERMANENT, text: NETWORK }, result: bounce('networkerror'),
   },
   {
     id: 'policy-rejection', description: 'Refused by a local policy',

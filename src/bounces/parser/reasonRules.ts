@@ -1,5 +1,5 @@
 import {
-  anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, HOST_UNKNOWN, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR, RATE,
+  anyOf, AUTH, AUTH_REQUIRED, BLOCKLIST, CONNECTIONS, CONTENT, CONTENT_POLICY, GAVE_UP, HOST_UNKNOWN, NETWORK, MAILBOX_FULL, MAILER_ERROR, MOVED, NOT_ACCEPT, NOT_RFC, POLICY, PTR, RATE,
   RECIPIENT_FILTER, RELAY, REPUTATION, SAYS_NO_SUCH_RECIPIENT, SENDER, SIZE, SPAM, SUSPEND, SYSTEM, TLS, USER_UNKNOWN, VIRUS, YAHOO_NO_ACCOUNT,
 } from '../../classification/phrases.js';
 import { STATUS_MEANINGS } from '../../classification/statuses.js';
@@ -64,10 +64,10 @@ export const reasonRules: readonly ReasonRule[] = [
   { id: 'account-disabled', match: { text: SUSPEND }, reason: 'suspend' },
   // Orange's documented code for mail its filter judged spam ("Mail rejete. Mail rejected. OFR_506").
   { id: 'spam', match: { text: SPAM }, reason: 'spamdetected' },
-  { id: 'content-policy', match: { text: anyOf(/blocked because (?:its|of its) content/, /content (?:policy|presents)/) }, reason: 'policyviolation' },
+  { id: 'content-policy', match: { text: CONTENT_POLICY }, reason: 'policyviolation' },
   { id: 'sender-rejected', match: { text: anyOf(SENDER, /not (?:a )?member of this (?:mailing )?list/, /permission to post/, /'send mail as'/, /not a registered gateway user/) }, reason: 'rejected' },
   // Statements that the MTA gave up after retrying, whatever the last attempt ran into.
-  { id: 'gave-up', match: { text: anyOf(/retry timeout exceeded/, /message expired/, /envelope expired/, /aborted after \d/, /could not deliver for the last/, /unable to deliver this message after/, /still undelivered after/, /have been failing for a long time/) }, reason: 'expired' },
+  { id: 'gave-up', match: { text: GAVE_UP }, reason: 'expired' },
   // Every refusal of MAIL FROM is about the sender, whatever words it uses ("... does not exist").
   { id: 'mail-from-refused', match: { command: ['MAIL'] }, reason: 'rejected' },
   // Office 365 directory-based edge blocking (550 5.4.1): the tenant has no such recipient. With
@@ -98,7 +98,7 @@ export const reasonRules: readonly ReasonRule[] = [
     },
     reason: 'expired',
   },
-  { id: 'network-trouble', match: { text: anyOf(/socket error/, /connection (?:refused|reset)/, /could not connect/, /routing loop/, /mail loop/, /too many hops/, /no route to host/, /lost connection/, /host name lookup failure/) }, reason: 'networkerror' },
+  { id: 'network-trouble', match: { text: NETWORK }, reason: 'networkerror' },
   { id: 'auth-required', match: { text: AUTH_REQUIRED }, reason: 'securityerror' },
   { id: 'policy', match: { text: POLICY }, reason: 'policyviolation' },
 
