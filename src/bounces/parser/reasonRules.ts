@@ -35,13 +35,14 @@ export const reasonRules: readonly ReasonRule[] = [
   // What the report says happened to the message as a whole, before what the remote server said.
   { id: 'delivered-status', match: { status: /^2\./ }, reason: 'delivered' },
   // RFC 3463 codes whose meaning no server bends: they decide before any phrase.
-  { id: 'status-exceed-limit', match: { status: /^[45]\.2\.3$/ }, reason: 'exceedlimit' },
-  { id: 'status-disabled-account', match: { status: /^[45]\.7\.13$/ }, reason: 'suspend' },
+  { id: 'status-exceed-limit', match: { status: /^[45]\.2\.3$/ }, reason: 'exceedlimit' }, // X.2.3 message length exceeds administrative limit
+  { id: 'status-disabled-account', match: { status: /^[45]\.7\.13$/ }, reason: 'suspend' }, // IANA X.7.13 user account disabled
 
   // Phrases, most specific first.
   { id: 'mailer-error', match: { text: MAILER_ERROR }, reason: 'mailererror' },
   { id: 'not-rfc-compliant', match: { text: NOT_RFC }, reason: 'notcompliantrfc' },
-  // Before the authentication rule: such notices go on to explain SPF and DKIM to the sender.
+  // Filtering gateways stating their verdict ("classified as spam", "judged to be spam"); before the
+  // authentication rule: such notices go on to explain SPF and DKIM to the sender.
   { id: 'spam-classified', match: { text: anyOf(/spam classification/, /classified as spam/, /judged to be spam/) }, reason: 'spamdetected' },
   { id: 'dmarc-spf-dkim', match: { text: AUTH }, reason: 'authfailure' },
   { id: 'ptr-required', match: { text: PTR }, reason: 'requireptr' },
@@ -51,6 +52,7 @@ export const reasonRules: readonly ReasonRule[] = [
   // Before the size rule: Exchange's MIME errors mention sizes of single header values.
   { id: 'content-error', match: { text: CONTENT }, reason: 'contenterror' },
   { id: 'size-limit', match: { text: SIZE }, reason: 'mesgtoobig' },
+  // With RFC 3463's X.5.3 "too many recipients" in words (not a per-hour sending limit, which is RATE).
   { id: 'too-many-connections', match: { text: anyOf(CONNECTIONS, /too many recipients(?! this| per| in)/) }, reason: 'toomanyconn' },
   { id: 'recipient-filter', match: { text: RECIPIENT_FILTER }, reason: 'filtered' },
   { id: 'blocklisted', match: { text: BLOCKLIST }, reason: 'blocked' },
@@ -65,6 +67,8 @@ export const reasonRules: readonly ReasonRule[] = [
   // Orange's documented code for mail its filter judged spam ("Mail rejete. Mail rejected. OFR_506").
   { id: 'spam', match: { text: SPAM }, reason: 'spamdetected' },
   { id: 'content-policy', match: { text: CONTENT_POLICY }, reason: 'policyviolation' },
+  // The sender's own refusals, and the lists' (Mailman "not a member of this list", Google Groups
+  // "permission to post", Gmail's unverified "send mail as" address).
   { id: 'sender-rejected', match: { text: anyOf(SENDER, /not (?:a )?member of this (?:mailing )?list/, /permission to post/, /'send mail as'/, /not a registered gateway user/) }, reason: 'rejected' },
   // Statements that the MTA gave up after retrying, whatever the last attempt ran into.
   { id: 'gave-up', match: { text: GAVE_UP }, reason: 'expired' },
@@ -82,9 +86,14 @@ export const reasonRules: readonly ReasonRule[] = [
   { id: 'yahoo-no-account', match: { text: YAHOO_NO_ACCOUNT }, reason: 'userunknown' },
   // "Unknown user" outside RCPT TO (after DATA, or not said when): a filter's wording, the address may be fine.
   { id: 'user-unknown-elsewhere', match: { text: USER_UNKNOWN }, reason: 'filtered' },
+  // A resolver's temporary failure (SERVFAIL, a timeout) is a network problem, not a missing domain.
   { id: 'dns-temporary', match: { text: anyOf(HOST_UNKNOWN, /dns error/, /lookup failure/), status: /^4\./ }, reason: 'networkerror' },
   { id: 'host-unknown', match: { text: HOST_UNKNOWN }, reason: 'hostunknown' },
   { id: 'system-trouble', match: { text: SYSTEM }, reason: 'systemerror' },
+  // Delays and give-ups in the MTAs' own words: Exim "retry time not reached for any host", qmail
+  // "this message has been in the queue too long", Sendmail "could not be delivered within N days",
+  // RFC 3463 X.4.7's "delivery time expired", Gmail's delay notices ("Message will be retried for",
+  // "did not accept our requests to connect"), and connections that timed out.
   {
     id: 'expired-text',
     match: {
