@@ -35,7 +35,14 @@ export class Shredder {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private shreddedSinceRewrite = 0;
+  /**
+   * Rewrites still owed for keys shredded since: two. VACUUM FULL must keep a deleted row that a
+   * transaction running at that moment may still see (on PostgreSQL, a worker's or another
+   * account's statement in flight), so a key shredded just before a rewrite can be copied into
+   * the new file; the next rewrite, a minute later, when no transaction of that time is left,
+   * drops it. Seen in CI: the shredded keys were still in the rewritten file.
+   */
+  private rewritesOwed = 0;
   private lastRewriteAt = 0;
 
   constructor(private readonly db: Database, private readonly clock: Clock, private readonly log: Logger, private readonly options: ShredderOptions) {}
@@ -67,7 +74,7 @@ export class Shredder {
       total += rows.length;
       if (rows.length < PAGE) break;
     }
-    this.shreddedSinceRewrite += total;
+    if (total > 0) this.rewritesOwed = 2;
     return total;
   }
 
@@ -81,7 +88,7 @@ export class Shredder {
   async rewriteKeys(): Promise<boolean> {
     const [size] = await this.db.query<{ bytes: number | string }>("SELECT pg_total_relation_size('message_keys') AS bytes");
     if (Number(size?.bytes ?? 0) > MAX_REWRITE_BYTES) return false;
-    this.shreddedSinceRewrite = 0;
+    this.rewritesOwed = Math.max(0, this.rewritesOwed - 1);
     this.lastRewriteAt = this.clock.now().getTime();
     await this.db.query('VACUUM FULL message_keys');
     return true;
@@ -100,7 +107,7 @@ export class Shredder {
       const shredded = await this.sweep();
       if (shredded > 0) this.log.info({ shredded }, 'HIPAA messages shredded');
       const rewriteDue = this.clock.now().getTime() - this.lastRewriteAt >= (this.options.rewriteIntervalMs ?? REWRITE_INTERVAL_MS);
-      if (this.shreddedSinceRewrite > 0 && rewriteDue) await this.rewriteKeys();
+      if (this.rewritesOwed > 0 && rewriteDue) await this.rewriteKeys();
     })().catch((error: unknown) => {
       this.log.warn({ err: error }, 'shredding HIPAA messages failed; retried at the next sweep');
     }).finally(() => {
