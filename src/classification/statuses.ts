@@ -1,4 +1,4 @@
-import type { ReplyReason } from './reasons.js';
+import { HARD_REASONS, type ReplyReason } from './reasons.js';
 
 /**
  * What an RFC 3463 enhanced status code means when no phrase of the reply says more, as its RFC
@@ -49,3 +49,10 @@ export const STATUS_MEANINGS: readonly StatusMeaning[] = [
   { status: /^[45]\.5\.3$/, reason: 'toomanyconn', source: 'RFC 3463 X.5.3 too many recipients', bounceRule: 'status-too-many-recipients', replyRule: 'too-many-recipients-status' },
   { status: /^[45]\.5\.\d+$/, reason: 'syntaxerror', source: 'RFC 3463 X.5.x mail delivery protocol status', bounceRule: 'status-syntax', replyRule: 'syntax-status' },
 ];
+
+/** Whether a permanent status alone says the address itself is bad (its meaning is a hard reason). */
+export function isHardStatus(status: string): boolean {
+  if (!status.startsWith('5.')) return false;
+  const meaning = STATUS_MEANINGS.find((entry) => entry.status.test(status));
+  return meaning !== undefined && HARD_REASONS.has(meaning.reason);
+}

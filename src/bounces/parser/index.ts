@@ -3,6 +3,7 @@ import { readSesNotification } from './amazonSes.js';
 import { isFeedbackReport, readFeedbackReport } from './arf.js';
 import { looksLikeAutoreply, readAutoreply } from './autoreply.js';
 import { HARD_REASONS } from '../../classification/reasons.js';
+import { isHardStatus } from '../../classification/statuses.js';
 import { classifyReason } from './classify.js';
 import { consistent, enhancedStatusOf, replyCodeOf } from './codes.js';
 import { header, parseMessage, walk, type MimePart } from './mime.js';
@@ -26,12 +27,6 @@ function withFormatReason(root: MimePart, finding: Finding): Finding {
 }
 
 const NOT_BOUNCES = new Set<BounceReason>(['feedback', 'vacation', 'delivered']);
-/**
- * RFC 3463 statuses that say the address itself is bad, permanently: bad mailbox (5.1.1), bad
- * destination system (5.1.2), bad address syntax (5.1.3), mailbox has moved (5.1.6) and, from
- * RFC 7505, a domain that accepts no mail (5.1.10).
- */
-const HARD_STATUS = /^5\.1\.(?:1|2|3|6|10)$/;
 
 /**
  * Reads one returned message: a DSN, a feedback report, an auto-reply or one of the many
@@ -181,7 +176,7 @@ function toRecipient(finding: Finding): BounceRecipient {
   const reason: BounceReason = finding.reason ?? classifyReason({ text: finding.diagnostic, status, replyCode: code, command: commandOf(finding) }).reason;
   const permanent = !status.startsWith('4') && !code.startsWith('4') && finding.action !== 'delayed';
   // A format no rule knows has no reason to go on, only its codes: the class is the status's own.
-  const hard = finding.unknownFormat ? HARD_STATUS.test(status) : HARD_REASONS.has(reason) && permanent && !NOT_BOUNCES.has(reason);
+  const hard = finding.unknownFormat ? isHardStatus(status) : HARD_REASONS.has(reason) && permanent && !NOT_BOUNCES.has(reason);
   const recipient: BounceRecipient = {
     address: finding.address,
     status,

@@ -4,6 +4,9 @@ import { oneLine } from './oneLine.js';
 import { quotedHeaderLines, reportText } from './plainText.js';
 import type { Finding } from './types.js';
 
+/** The reporting system's own role addresses ("contact postmaster@..."): never the failed recipient. */
+const REPORTING_ROLES = /^(?:postmaster|mailer-daemon|abuse|hostmaster|root)@/i;
+
 /**
  * A bounce in a format no recipient-line pattern knows still says something: the failed address
  * is one it names in its own words (not the sender, not a quoted header of the returned message),
@@ -11,9 +14,6 @@ import type { Finding } from './types.js';
  * trusted on a text whose shape is unknown: the reason is 'undefined', never a confident guess.
  * Nothing is returned when the report names no code at all: then there is nothing to go on.
  */
-/** The reporting system's own role addresses ("contact postmaster@..."): never the failed recipient. */
-const REPORTING_ROLES = /^(?:postmaster|mailer-daemon|abuse|hostmaster|root)@/i;
-
 export function readUnknownFormat(text: string, exclude: readonly string[]): Finding | null {
   const report = reportText(text);
   const lines = report.split('\n');
